@@ -1,0 +1,654 @@
+// The BGP finite state machine of RFC 4271 §8, pure.
+//
+//   fsmInit(config)                  -> FsmState (Idle, stopped)
+//   fsmStep(state, event, now)       -> { state, actions }
+//
+// No I/O and no clock of its own: `now` (milliseconds) is passed in, timers are
+// absolute deadlines kept in `state.timers` and announced by 'timer' actions;
+// the driver (session.ts) arms one OS timer for the earliest deadline
+// (nextDeadline) and feeds the events of dueTimerEvents when it passes. A timer
+// event whose timer is not armed (stale) is ignored. `state.timers` is the
+// truth: on the hot path (UPDATE in Established) the hold deadline moves
+// without a 'timer' action.
+//
+// One FsmState follows one connection at a time. Connection collision (§6.8)
+// is decided by the driver, which has both connections; it ends the losing one
+// with OpenCollisionDump (when it is the FSM's) or closes it directly.
+//
+// Deviations and choices, all allowed by RFC 4271 §8.1.1 optional attributes:
+//  - DelayOpen is chosen per connection by the driver (the `delayOpen` flag of
+//    TcpConnectionConfirmed/Acknowledged); the speaker uses it for inbound
+//    connections so it can see the peer's OPEN before sending its own.
+//  - SendNOTIFICATIONwithoutOPEN is on: header/OPEN errors while DelayOpen runs
+//    are answered with a NOTIFICATION.
+//  - AllowAutomaticStart + DampPeerOscillations: after a failure a started FSM
+//    goes Idle, arms IdleHoldTimer with exponential backoff (idleHoldTime,
+//    doubling per consecutive failure, capped at idleHoldMax), and restarts
+//    itself (AutomaticStart) when it expires. The failure count is forgotten
+//    after a session stayed Established for `stableTime`.
+//  - ConnectRetryTimer backs off exponentially too (connectRetryTime doubling
+//    per expiry since the last start, capped at connectRetryMax).
+//  - A passive FSM (ManualStart_Passive) never initiates a connection: it waits
+//    in Active without a ConnectRetryTimer.
+//  - A NOTIFICATION received in OpenSent is not answered with an FSM-error
+//    NOTIFICATION (the peer is closing anyway); the connection is just dropped.
+//  - Unexpected messages are answered with NOTIFICATION 5 and the RFC 6608
+//    subcode of the state (1 OpenSent, 2 OpenConfirm, 3 Established).
+//  - Sending UPDATEs does not restart the KeepaliveTimer: keepalives keep a
+//    fixed cadence (allowed: they only must not be sent more often than 1/s).
+
+import type { NotificationMessage } from './types.ts';
+
+export type FsmStateName =
+  | 'Idle'
+  | 'Connect'
+  | 'Active'
+  | 'OpenSent'
+  | 'OpenConfirm'
+  | 'Established';
+
+export type TimerName = 'connectRetry' | 'hold' | 'keepalive' | 'delayOpen' | 'idleHold';
+
+export interface FsmConfig {
+  /** Hold time we propose, seconds (used only for reporting; negotiation is outside). */
+  holdTime: number;
+  /** Initial ConnectRetryTime, seconds (RFC 4271 §10 suggests 120). */
+  connectRetryTime: number;
+  /** Cap of the connect-retry backoff, seconds. */
+  connectRetryMax: number;
+  /** Hold time while waiting for the peer's OPEN (RFC 4271 §8.2.2 "large value", 4 minutes). */
+  largeHoldTime: number;
+  /** DelayOpenTime, seconds. */
+  delayOpenTime: number;
+  /** First IdleHoldTime after a failure, seconds. */
+  idleHoldTime: number;
+  /** Cap of the idle-hold backoff, seconds. */
+  idleHoldMax: number;
+  /** After this long in Established (seconds) earlier failures are forgotten. */
+  stableTime: number;
+  /** Restart automatically after a failure (AllowAutomaticStart). */
+  autoRestart: boolean;
+}
+
+export const DEFAULT_FSM_CONFIG: FsmConfig = {
+  holdTime: 90,
+  connectRetryTime: 120,
+  connectRetryMax: 480,
+  largeHoldTime: 240,
+  delayOpenTime: 5,
+  idleHoldTime: 5,
+  idleHoldMax: 120,
+  stableTime: 120,
+  autoRestart: true,
+};
+
+export interface FsmState {
+  readonly name: FsmStateName;
+  readonly config: FsmConfig;
+  /** Started with ManualStart_Passive: never initiate connections. */
+  readonly passive: boolean;
+  /** Between ManualStart* and ManualStop: automatic restarts allowed. */
+  readonly started: boolean;
+  readonly connectRetryCounter: number;
+  /** ConnectRetryTimer expiries since the last start (backoff exponent). */
+  readonly retries: number;
+  /** Consecutive failures (idle-hold backoff exponent). */
+  readonly failures: number;
+  /** Hold time in force, seconds (large value in OpenSent, negotiated after). */
+  readonly holdTime: number;
+  readonly keepaliveTime: number;
+  /** Absolute deadlines (ms, same clock as `now`), null = stopped. */
+  readonly timers: Readonly<Record<TimerName, number | null>>;
+  /** When Established was entered (ms), or null. */
+  readonly establishedAt: number | null;
+}
+
+export interface Notification {
+  code: number;
+  subcode: number;
+  data?: Uint8Array;
+  shutdownMessage?: string;
+}
+
+export type FsmEvent =
+  | { type: 'ManualStart' } // 1
+  | { type: 'ManualStop'; shutdownMessage?: string } // 2
+  | { type: 'AutomaticStart' } // 3
+  | { type: 'ManualStart_Passive' } // 4
+  | { type: 'AutomaticStop'; notification: Notification } // 8 (e.g. max prefix, Cease)
+  | { type: 'ConnectRetryTimer_Expires' } // 9
+  | { type: 'HoldTimer_Expires' } // 10
+  | { type: 'KeepaliveTimer_Expires' } // 11
+  | { type: 'DelayOpenTimer_Expires' } // 12
+  | { type: 'IdleHoldTimer_Expires' } // 13
+  | { type: 'TcpConnectionAcknowledged'; delayOpen?: boolean } // 16: our connect() succeeded
+  | { type: 'TcpConnectionConfirmed'; delayOpen?: boolean } // 17: we accepted the peer's connection
+  | { type: 'TcpConnectionFails' } // 18
+  | { type: 'BGPOpen'; holdTime: number; keepaliveTime: number } // 19/20: valid OPEN, negotiated timers
+  | { type: 'BGPHeaderErr'; notification: Notification } // 21
+  | { type: 'BGPOpenMsgErr'; notification: Notification } // 22
+  | { type: 'OpenCollisionDump' } // 23
+  | { type: 'NotifMsgVerErr'; notification: NotificationMessage } // 24
+  | { type: 'NotifMsg'; notification: NotificationMessage } // 25
+  | { type: 'KeepAliveMsg' } // 26
+  | { type: 'UpdateMsg' } // 27 (also ROUTE-REFRESH: any message restarts the hold timer)
+  | { type: 'UpdateMsgErr'; notification: Notification }; // 28
+
+export type FsmAction =
+  /** Initiate a TCP connection to the peer. */
+  | { type: 'connect' }
+  /** Drop the TCP connection (after any send-notification before it is flushed). */
+  | { type: 'close' }
+  | { type: 'send-open' }
+  | { type: 'send-keepalive' }
+  | { type: 'send-notification'; notification: Notification }
+  /** Arm (deadline in ms) or stop (null) a timer. */
+  | { type: 'timer'; timer: TimerName; deadline: number | null }
+  | { type: 'established' }
+  /** Left a connected state (OpenSent or later) for Idle. */
+  | {
+      type: 'down';
+      reason: string;
+      wasEstablished: boolean;
+      sent?: Notification;
+      received?: NotificationMessage;
+    };
+
+export interface FsmResult {
+  state: FsmState;
+  actions: FsmAction[];
+}
+
+const NO_TIMERS: Record<TimerName, number | null> = {
+  connectRetry: null,
+  hold: null,
+  keepalive: null,
+  delayOpen: null,
+  idleHold: null,
+};
+
+export function fsmInit(config: Partial<FsmConfig> = {}): FsmState {
+  return {
+    name: 'Idle',
+    config: { ...DEFAULT_FSM_CONFIG, ...config },
+    passive: false,
+    started: false,
+    connectRetryCounter: 0,
+    retries: 0,
+    failures: 0,
+    holdTime: 0,
+    keepaliveTime: 0,
+    timers: NO_TIMERS,
+    establishedAt: null,
+  };
+}
+
+/** RFC 8203/9003: Cease / Administrative Shutdown data = length octet + UTF-8 (at most 255 octets). */
+export function shutdownData(message: string | undefined): Uint8Array {
+  if (!message) return new Uint8Array(0);
+  let bytes = new TextEncoder().encode(message);
+  if (bytes.length > 255) {
+    let n = 255;
+    while (n > 0 && (bytes[n]! & 0xc0) === 0x80) n--; // do not cut a UTF-8 sequence
+    bytes = bytes.subarray(0, n);
+  }
+  const out = new Uint8Array(bytes.length + 1);
+  out[0] = bytes.length;
+  out.set(bytes, 1);
+  return out;
+}
+
+/** Human-readable "6/2 (Cease, Administrative Shutdown)". */
+export function describeNotification(n: Notification): string {
+  const codes: Record<number, string> = {
+    1: 'Message Header Error',
+    2: 'OPEN Message Error',
+    3: 'UPDATE Message Error',
+    4: 'Hold Timer Expired',
+    5: 'Finite State Machine Error',
+    6: 'Cease',
+    7: 'ROUTE-REFRESH Message Error',
+  };
+  const cease: Record<number, string> = {
+    1: 'Maximum Number of Prefixes Reached',
+    2: 'Administrative Shutdown',
+    3: 'Peer De-configured',
+    4: 'Administrative Reset',
+    5: 'Connection Rejected',
+    6: 'Other Configuration Change',
+    7: 'Connection Collision Resolution',
+    8: 'Out of Resources',
+    9: 'Hard Reset',
+    10: 'BFD Down',
+  };
+  const name = codes[n.code] ?? 'unknown';
+  const sub = n.code === 6 ? (cease[n.subcode] ?? '') : '';
+  const msg = n.shutdownMessage ? `: "${n.shutdownMessage}"` : '';
+  return `${n.code}/${n.subcode} (${name}${sub ? `, ${sub}` : ''})${msg}`;
+}
+
+const TIMER_EVENTS: Partial<Record<FsmEvent['type'], TimerName>> = {
+  ConnectRetryTimer_Expires: 'connectRetry',
+  HoldTimer_Expires: 'hold',
+  KeepaliveTimer_Expires: 'keepalive',
+  DelayOpenTimer_Expires: 'delayOpen',
+  IdleHoldTimer_Expires: 'idleHold',
+};
+
+/** The timer events due at `now`, in a stable order (hold first). */
+export function dueTimerEvents(state: FsmState, now: number): FsmEvent[] {
+  const out: FsmEvent[] = [];
+  const t = state.timers;
+  if (t.hold !== null && t.hold <= now) out.push({ type: 'HoldTimer_Expires' });
+  if (t.keepalive !== null && t.keepalive <= now) out.push({ type: 'KeepaliveTimer_Expires' });
+  if (t.delayOpen !== null && t.delayOpen <= now) out.push({ type: 'DelayOpenTimer_Expires' });
+  if (t.connectRetry !== null && t.connectRetry <= now)
+    out.push({ type: 'ConnectRetryTimer_Expires' });
+  if (t.idleHold !== null && t.idleHold <= now) out.push({ type: 'IdleHoldTimer_Expires' });
+  return out;
+}
+
+/** The earliest armed deadline, or null. */
+export function nextDeadline(state: FsmState): number | null {
+  let min: number | null = null;
+  for (const v of Object.values(state.timers)) if (v !== null && (min === null || v < min)) min = v;
+  return min;
+}
+
+/** RFC 6608 subcode for an unexpected message in a state. */
+function fsmErrorSubcode(name: FsmStateName): number {
+  return name === 'OpenSent' ? 1 : name === 'OpenConfirm' ? 2 : name === 'Established' ? 3 : 0;
+}
+
+class Step {
+  s: {
+    -readonly [K in keyof FsmState]: FsmState[K];
+  };
+  timers: Record<TimerName, number | null>;
+  actions: FsmAction[] = [];
+  readonly now: number;
+  readonly from: FsmStateName;
+
+  constructor(state: FsmState, now: number) {
+    this.s = { ...state };
+    this.timers = { ...state.timers };
+    this.now = now;
+    this.from = state.name;
+  }
+
+  arm(timer: TimerName, seconds: number): void {
+    const deadline = this.now + Math.round(seconds * 1000);
+    this.timers[timer] = deadline;
+    this.actions.push({ type: 'timer', timer, deadline });
+  }
+
+  stop(timer: TimerName): void {
+    if (this.timers[timer] === null) return;
+    this.timers[timer] = null;
+    this.actions.push({ type: 'timer', timer, deadline: null });
+  }
+
+  stopAll(): void {
+    for (const t of Object.keys(this.timers) as TimerName[]) this.stop(t);
+  }
+
+  do(a: FsmAction): void {
+    this.actions.push(a);
+  }
+
+  armConnectRetry(): void {
+    const c = this.s.config;
+    this.arm('connectRetry', Math.min(c.connectRetryTime * 2 ** this.s.retries, c.connectRetryMax));
+  }
+
+  /** Start (ManualStart / AutomaticStart) from Idle. */
+  start(passive: boolean): void {
+    this.s.passive = passive;
+    this.s.started = true;
+    this.s.retries = 0;
+    this.stop('idleHold');
+    if (passive) {
+      this.s.name = 'Active';
+    } else {
+      this.armConnectRetry();
+      this.do({ type: 'connect' });
+      this.s.name = 'Connect';
+    }
+  }
+
+  sendOpen(): void {
+    this.stop('connectRetry');
+    this.stop('delayOpen');
+    this.do({ type: 'send-open' });
+    this.s.holdTime = this.s.config.largeHoldTime;
+    this.s.keepaliveTime = 0;
+    this.arm('hold', this.s.holdTime);
+    this.s.name = 'OpenSent';
+  }
+
+  /** Negotiated timers from a valid OPEN; sends KEEPALIVE; -> OpenConfirm. */
+  openReceived(holdTime: number, keepaliveTime: number): void {
+    this.stop('connectRetry');
+    this.stop('delayOpen');
+    this.s.holdTime = holdTime;
+    this.s.keepaliveTime = keepaliveTime;
+    this.do({ type: 'send-keepalive' });
+    if (holdTime > 0) {
+      this.arm('keepalive', keepaliveTime);
+      this.arm('hold', holdTime);
+    } else {
+      this.stop('keepalive');
+      this.stop('hold');
+    }
+    this.s.name = 'OpenConfirm';
+  }
+
+  /**
+   * Go Idle. `failure` counts towards ConnectRetryCounter and the idle-hold
+   * backoff; a started FSM then arms IdleHoldTimer to restart itself.
+   */
+  idle(
+    reason: string,
+    opts: { failure: boolean; sent?: Notification; received?: NotificationMessage; stop?: boolean },
+  ): void {
+    const connected =
+      this.from === 'OpenSent' || this.from === 'OpenConfirm' || this.from === 'Established';
+    if (opts.sent) this.do({ type: 'send-notification', notification: opts.sent });
+    this.do({ type: 'close' });
+    this.stopAll();
+    if (connected) {
+      this.do({
+        type: 'down',
+        reason,
+        wasEstablished: this.from === 'Established',
+        ...(opts.sent ? { sent: opts.sent } : {}),
+        ...(opts.received ? { received: opts.received } : {}),
+      });
+    }
+    if (
+      this.from === 'Established' &&
+      this.s.establishedAt !== null &&
+      this.now - this.s.establishedAt >= this.s.config.stableTime * 1000
+    ) {
+      this.s.failures = 0;
+    }
+    this.s.establishedAt = null;
+    this.s.holdTime = 0;
+    this.s.keepaliveTime = 0;
+    this.s.name = 'Idle';
+    if (opts.stop) {
+      this.s.started = false;
+      this.s.connectRetryCounter = 0;
+      this.s.failures = 0;
+      return;
+    }
+    if (opts.failure) {
+      this.s.connectRetryCounter++;
+      this.s.failures++;
+    }
+    if (this.s.started && this.s.config.autoRestart) {
+      const c = this.s.config;
+      const n = Math.max(this.s.failures, 1);
+      this.arm('idleHold', Math.min(c.idleHoldTime * 2 ** (n - 1), c.idleHoldMax));
+    }
+  }
+
+  result(): FsmResult {
+    this.s.timers = this.timers;
+    return { state: this.s, actions: this.actions };
+  }
+}
+
+function adminShutdown(msg: string | undefined): Notification {
+  return {
+    code: 6,
+    subcode: 2,
+    data: shutdownData(msg),
+    ...(msg ? { shutdownMessage: msg } : {}),
+  };
+}
+
+const COLLISION: Notification = { code: 6, subcode: 7 };
+const HOLD_EXPIRED: Notification = { code: 4, subcode: 0 };
+
+/** One transition of the RFC 4271 §8.2.2 FSM. */
+export function fsmStep(state: FsmState, event: FsmEvent, now: number): FsmResult {
+  const timer = TIMER_EVENTS[event.type];
+  if (timer !== undefined && state.timers[timer] === null) return { state, actions: [] };
+  const st = new Step(state, now);
+  if (timer !== undefined) st.timers[timer] = null; // it fired
+  switch (state.name) {
+    case 'Idle':
+      idle(st, event);
+      break;
+    case 'Connect':
+    case 'Active':
+      connectOrActive(st, event);
+      break;
+    case 'OpenSent':
+    case 'OpenConfirm':
+    case 'Established':
+      connected(st, event);
+      break;
+  }
+  return st.result();
+}
+
+function idle(st: Step, ev: FsmEvent): void {
+  switch (ev.type) {
+    case 'ManualStart':
+      st.s.connectRetryCounter = 0;
+      st.s.failures = 0;
+      st.start(false);
+      return;
+    case 'ManualStart_Passive':
+      st.s.connectRetryCounter = 0;
+      st.s.failures = 0;
+      st.start(true);
+      return;
+    case 'AutomaticStart':
+    case 'IdleHoldTimer_Expires':
+      if (st.s.started || ev.type === 'AutomaticStart') st.start(st.s.passive);
+      return;
+    case 'ManualStop':
+      st.stopAll();
+      st.s.started = false;
+      st.s.connectRetryCounter = 0;
+      st.s.failures = 0;
+      return;
+    case 'TcpConnectionConfirmed':
+    case 'TcpConnectionAcknowledged':
+      // §8.2.2 Idle: connections are refused.
+      st.do({ type: 'close' });
+      return;
+    default:
+      // §8.2.2: any other event in Idle is ignored.
+      return;
+  }
+}
+
+function connectOrActive(st: Step, ev: FsmEvent): void {
+  const delayOpenRunning = st.timers.delayOpen !== null;
+  switch (ev.type) {
+    case 'ManualStart':
+    case 'ManualStart_Passive':
+    case 'AutomaticStart':
+      return;
+    case 'ManualStop':
+      st.idle('administrative stop', { failure: false, stop: true });
+      return;
+    case 'AutomaticStop':
+      st.idle('automatic stop', { failure: true });
+      return;
+    case 'ConnectRetryTimer_Expires':
+      st.stop('delayOpen');
+      st.s.retries++;
+      if (st.s.name === 'Connect') st.do({ type: 'close' });
+      st.armConnectRetry();
+      st.do({ type: 'connect' });
+      st.s.name = 'Connect';
+      return;
+    case 'DelayOpenTimer_Expires':
+      st.sendOpen();
+      return;
+    case 'TcpConnectionAcknowledged':
+    case 'TcpConnectionConfirmed':
+      if (ev.delayOpen) {
+        st.stop('connectRetry');
+        st.arm('delayOpen', st.s.config.delayOpenTime);
+      } else {
+        st.sendOpen();
+      }
+      return;
+    case 'TcpConnectionFails':
+      if (delayOpenRunning || st.s.passive) {
+        // §8.2.2 Connect/Active: keep listening.
+        st.stop('delayOpen');
+        st.do({ type: 'close' });
+        if (!st.s.passive) st.armConnectRetry();
+        st.s.name = 'Active';
+        return;
+      }
+      st.idle('TCP connection failed', { failure: true });
+      return;
+    case 'BGPOpen':
+      if (delayOpenRunning) {
+        // §8.2.2 Connect/Active with DelayOpenTimer running: OPEN and KEEPALIVE.
+        st.do({ type: 'send-open' });
+        st.openReceived(ev.holdTime, ev.keepaliveTime);
+        return;
+      }
+      st.idle('OPEN before our OPEN', { failure: true, sent: { code: 5, subcode: 0 } });
+      return;
+    case 'BGPHeaderErr':
+    case 'BGPOpenMsgErr':
+      st.idle(`error in received message: ${describeNotification(ev.notification)}`, {
+        failure: true,
+        sent: ev.notification,
+      });
+      return;
+    case 'NotifMsgVerErr':
+      st.idle(`received NOTIFICATION ${describeNotification(ev.notification)}`, {
+        failure: !delayOpenRunning,
+        received: ev.notification,
+      });
+      return;
+    case 'IdleHoldTimer_Expires':
+    case 'HoldTimer_Expires':
+    case 'KeepaliveTimer_Expires':
+      return; // cannot be armed here
+    default:
+      // §8.2.2: any other event -> Idle, ConnectRetryCounter + 1.
+      st.idle(`unexpected ${ev.type} in ${st.s.name}`, {
+        failure: true,
+        ...(ev.type === 'NotifMsg' ? { received: ev.notification } : {}),
+      });
+      return;
+  }
+}
+
+function connected(st: Step, ev: FsmEvent): void {
+  const name = st.s.name;
+  switch (ev.type) {
+    case 'ManualStart':
+    case 'ManualStart_Passive':
+    case 'AutomaticStart':
+      return;
+    case 'ManualStop':
+      st.idle(
+        ev.shutdownMessage
+          ? `administrative shutdown: "${ev.shutdownMessage}"`
+          : 'administrative shutdown',
+        { failure: false, stop: true, sent: adminShutdown(ev.shutdownMessage) },
+      );
+      return;
+    case 'AutomaticStop':
+      st.idle(`stopped: ${describeNotification(ev.notification)}`, {
+        failure: true,
+        sent: ev.notification,
+      });
+      return;
+    case 'HoldTimer_Expires':
+      st.idle('hold timer expired', { failure: true, sent: HOLD_EXPIRED });
+      return;
+    case 'KeepaliveTimer_Expires':
+      if (name === 'OpenSent') return; // not armed in OpenSent
+      st.do({ type: 'send-keepalive' });
+      if (st.s.keepaliveTime > 0) st.arm('keepalive', st.s.keepaliveTime);
+      return;
+    case 'TcpConnectionAcknowledged':
+    case 'TcpConnectionConfirmed':
+      // A second connection: the driver tracks it for collision detection (§6.8).
+      return;
+    case 'TcpConnectionFails':
+      if (name === 'OpenSent') {
+        // §8.2.2 OpenSent: close, restart ConnectRetryTimer, continue to listen, -> Active.
+        st.do({ type: 'close' });
+        st.stopAll();
+        st.s.holdTime = 0;
+        st.s.keepaliveTime = 0;
+        st.do({ type: 'down', reason: 'TCP connection closed', wasEstablished: false });
+        if (!st.s.passive) st.armConnectRetry();
+        st.s.name = 'Active';
+        return;
+      }
+      st.idle('TCP connection closed', { failure: true });
+      return;
+    case 'BGPOpen':
+      if (name === 'OpenSent') {
+        st.openReceived(ev.holdTime, ev.keepaliveTime);
+        return;
+      }
+      st.idle(`unexpected OPEN in ${name}`, {
+        failure: true,
+        sent: { code: 5, subcode: fsmErrorSubcode(name) },
+      });
+      return;
+    case 'BGPHeaderErr':
+    case 'BGPOpenMsgErr':
+    case 'UpdateMsgErr':
+      st.idle(`error in received message: ${describeNotification(ev.notification)}`, {
+        failure: true,
+        sent: ev.notification,
+      });
+      return;
+    case 'OpenCollisionDump':
+      st.idle('connection collision (RFC 4271 §6.8)', { failure: true, sent: COLLISION });
+      return;
+    case 'NotifMsgVerErr':
+      st.idle(`received NOTIFICATION ${describeNotification(ev.notification)}`, {
+        failure: name !== 'OpenSent',
+        received: ev.notification,
+      });
+      return;
+    case 'NotifMsg':
+      st.idle(`received NOTIFICATION ${describeNotification(ev.notification)}`, {
+        failure: true,
+        received: ev.notification,
+      });
+      return;
+    case 'KeepAliveMsg':
+      if (name === 'OpenSent') break;
+      if (st.s.holdTime > 0) st.arm('hold', st.s.holdTime);
+      if (name === 'OpenConfirm') {
+        st.s.name = 'Established';
+        st.s.establishedAt = st.now;
+        st.do({ type: 'established' });
+      }
+      return;
+    case 'UpdateMsg':
+      if (name !== 'Established') break;
+      if (st.s.holdTime > 0) {
+        // Fast path for the hot case: move the deadline without an action per message.
+        st.timers.hold = st.now + st.s.holdTime * 1000;
+      }
+      return;
+    default:
+      break;
+  }
+  // §8.2.2: any other event -> NOTIFICATION FSM Error (RFC 6608 subcode), Idle.
+  st.idle(`unexpected ${ev.type} in ${name}`, {
+    failure: true,
+    sent: { code: 5, subcode: fsmErrorSubcode(name) },
+  });
+}
