@@ -247,6 +247,7 @@ export class BfdSession {
       if (ivl === 0) this.txAt = Number.POSITIVE_INFINITY;
       else if (this.txAt - now > ivl) this.txAt = now + this.jittered(ivl);
     }
+    if (!this.mayTransmit()) this.txAt = Number.POSITIVE_INFINITY;
     if (p.poll) {
       // §6.5: answer a Poll with a Final at once, outside the periodic schedule.
       if (out === NONE) out = [];
