@@ -1,0 +1,172 @@
+// The route-server core's data model, shared by rib.ts (Adj-RIB-In, prefix
+// table, ranking), decision.ts (per-client best path, Adj-RIB-Out state) and
+// server.ts (sessions, scheduling, output). Plain objects, no behaviour.
+
+import type { CodecOptions, NextHop, PathAttributes } from '../bgp/types.ts';
+import type { ClientConfig, RejectCode } from './policy-api.ts';
+
+/** One distinct attribute set as used by one announcing client, with what the core derives from it once. */
+export interface AttrUse {
+  attrs: PathAttributes;
+  /** Paths (of this client) holding it. */
+  refs: number;
+  /** RFC 4271 §9.1.2.2 (a): AS_SET counts 1, confederation segments 0. */
+  asPathLen: number;
+  origin: number;
+  /** Missing MED counts as 0 (RFC 4271 §9.1.2.2 (c)). */
+  med: number;
+  /** Leftmost AS of the AS_PATH (the neighbouring AS, for MED comparison). */
+  neighborAs: number;
+  /**
+   * Export verdict cache indexed by target Client.idx: 0 not computed yet,
+   * 1..4 send with prepend (value - 1), 255 do not send.
+   */
+  exp: Uint8Array;
+}
+
+/** A configured client (one clients.yml entry); it may have several sessions (one per address). */
+export interface Client {
+  cfg: ClientConfig;
+  idx: number;
+  uses: Map<PathAttributes, AttrUse>;
+  /** Accepted paths in Adj-RIB-In per AFI, across the client's sessions (max-prefix). */
+  acceptedByAfi: Map<number, number>;
+  /** Max-prefix already triggered for the AFI (so the action fires once). */
+  maxPrefixHit: Set<number>;
+  /** Set once nextHopChanged was called for the client: only then is the oracle consulted. */
+  nhibActive: boolean;
+  sessions: Map<string, Session>;
+  stats: ClientStats;
+}
+
+export interface ClientStats {
+  received: number;
+  accepted: number;
+  rejected: number;
+  rejectedByReason: Map<RejectCode, number>;
+  /** Prefixes dropped because max-prefix 'block' was reached. */
+  blocked: number;
+  withdrawnReceived: number;
+  treatAsWithdraw: number;
+  /** UPDATE messages and NLRI (announce + withdraw) written to the client's sessions. */
+  sentUpdates: number;
+  sentNlri: number;
+}
+
+export interface Sink {
+  write(bytes: Uint8Array): boolean;
+  onDrain(cb: () => void): void;
+}
+
+/**
+ * Per family of a session: a dump (initial, or a route refresh) walks the
+ * family's table in creation order; `cursor` is the seq of the last entry
+ * visited. During an initial dump, entries past the cursor count as "nothing
+ * sent yet" and are left to the dump.
+ */
+export type FamilyState =
+  | { kind: 'dump'; cursor: number; refresh: boolean; iter: Iterator<PrefixEntry> }
+  | { kind: 'synced' };
+
+/** One BGP session (client, address). Holds its Adj-RIB-In; Adj-RIB-Out lives on the prefix entries. */
+export interface Session {
+  key: string;
+  client: Client;
+  address: string;
+  bgpId: number;
+  /** Small integer, unique among sessions, for bitmasks. */
+  slot: number;
+  /** Adj-RIB-In: key prefix or `prefix#pathId`. */
+  adjIn: Map<string, Path>;
+  state: 'idle' | 'up' | 'stale';
+  since: number;
+  /** Bumped at every sessionUp/sessionDown; queued input of an older epoch is dropped. */
+  epoch: number;
+  /** Graceful-restart timer (restart time, then stale-path time) while stale paths exist. */
+  grTimer: unknown;
+  /** Set while established. */
+  up: SessionUp | null;
+}
+
+export interface SessionUp {
+  codec: CodecOptions;
+  families: Set<string>;
+  addPathTx: Set<string>;
+  enhancedRefresh: boolean;
+  group: Group;
+  sink: Sink;
+  blocked: boolean;
+  /** Families of the RS table being sent: dump in progress or synced. */
+  fam: Map<string, FamilyState>;
+  /** Entries whose state for this session must be recomputed (back-pressure, NHIB change). */
+  dirty: Set<PrefixEntry>;
+  /** ADD-PATH Adj-RIB-Out: path ids sent per entry, for families in addPathTx. */
+  apOut: Map<PrefixEntry, Map<number, OutRef>>;
+  /** Families for which End-of-RIB from the client is awaited after a graceful restart. */
+  grPending: Set<string>;
+  /** Input from this session is ignored (max-prefix shutdown in progress). */
+  muted: boolean;
+  /** Prefixes (paths with ADD-PATH) the client currently holds from us. */
+  held: number;
+}
+
+export interface Group {
+  id: number;
+  key: string;
+  codec: CodecOptions;
+  members: Set<Session>;
+}
+
+/** A received path (one NLRI of one session). */
+export interface Path {
+  session: Session;
+  prefix: string;
+  fam: string;
+  afi: number;
+  safi: number;
+  /** Path id received (ADD-PATH receive), 0 without. */
+  rxId: number;
+  /** Path id the RS uses when sending it with ADD-PATH (unique within the prefix). */
+  txId: number;
+  use: AttrUse;
+  nextHop: NextHop;
+  accepted: boolean;
+  reasons: RejectCode[];
+  stale: boolean;
+  /** The prefix entry holding it while accepted. */
+  entry: PrefixEntry | null;
+  /** OutRef per prepend count, filled on demand. */
+  outs: (OutRef | undefined)[] | null;
+}
+
+/** What is sent for a prefix: the outbound attributes and the next hop. Interned. */
+export interface OutRef {
+  id: number;
+  attrs: PathAttributes;
+  nextHop: NextHop;
+  nhKey: string;
+}
+
+/** A prefix of the route-server table: the ranked accepted paths and the compact Adj-RIB-Out. */
+export interface PrefixEntry {
+  prefix: string;
+  fam: string;
+  afi: number;
+  safi: number;
+  /** Creation order; table iteration order follows it (dump cursors compare against it). */
+  seq: number;
+  /** Accepted paths, best first (decision process run once for all clients). */
+  paths: Path[];
+  /** Rejected paths, never ranked, kept for the looking glass (reject_policy tag). */
+  rejected: Path[] | null;
+  nextTxId: number;
+  /**
+   * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
+   * `outDefault` for this prefix, except the sessions listed in `excS` (sent `excO[i]`).
+   */
+  outDefault: OutRef | null;
+  excS: Session[] | null;
+  excO: (OutRef | null)[] | null;
+  /** ADD-PATH sessions holding a non-empty apOut for the entry. */
+  apRefs: number;
+}

@@ -1,0 +1,88 @@
+// Output packing: the changes decided for a batch of prefixes are bucketed by
+// (output group, family, attribute set + next hop, member set). Each bucket is
+// encoded once (many NLRI per UPDATE, via the codec's encodeUpdates) and the
+// same bytes are written to every session of the member set.
+
+import type { CodecOptions, NextHop, Nlri, PathAttributes } from '../bgp/types.ts';
+import type { Group, OutRef, PrefixEntry, Session } from './model.ts';
+
+/** The codec functions the packer needs (src/bgp/codec.ts provides them; tests fake them). */
+export interface WireEncoder {
+  encodeUpdates(
+    opts: CodecOptions,
+    p: {
+      afi: number;
+      safi: number;
+      attrs: PathAttributes | null;
+      nextHop?: NextHop;
+      nlri: Nlri[];
+      withdrawn: Nlri[];
+    },
+  ): Uint8Array[];
+  encodeEndOfRib(afi: number, safi: number, opts: CodecOptions): Uint8Array;
+  /** ROUTE-REFRESH with RFC 7313 subtype (1 BoRR, 2 EoRR). */
+  encodeRouteRefresh(afi: number, safi: number, subtype: number, opts: CodecOptions): Uint8Array;
+}
+
+interface Bucket {
+  group: Group;
+  afi: number;
+  safi: number;
+  out: OutRef | null;
+  members: Session[];
+  nlri: Nlri[];
+}
+
+/** Writes `msgs` to `s`; `nlri` is the number of NLRI they carry. */
+export type WriteSink = (s: Session, msgs: Uint8Array[], nlri: number) => void;
+
+export class OutBatch {
+  private readonly buckets = new Map<string, Bucket>();
+  /** encodeUpdates calls made by flush (each builds the bytes for a whole member set). */
+  encodes = 0;
+
+  get empty(): boolean {
+    return this.buckets.size === 0;
+  }
+
+  add(
+    group: Group,
+    membersKey: string,
+    members: Session[],
+    e: PrefixEntry,
+    out: OutRef | null,
+    nlri: Nlri,
+  ): void {
+    const key = `${group.id}|${e.fam}|${out === null ? 0 : out.id}|${membersKey}`;
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { group, afi: e.afi, safi: e.safi, out, members, nlri: [] };
+      this.buckets.set(key, b);
+    }
+    b.nlri.push(nlri);
+  }
+
+  /** Encodes each bucket once and writes it to its members; withdraws first. Empties the batch. */
+  flush(encoder: WireEncoder, write: WriteSink): void {
+    if (this.buckets.size === 0) return;
+    const all = [...this.buckets.values()];
+    this.buckets.clear();
+    for (const pass of [0, 1]) {
+      for (const b of all) {
+        if ((b.out === null) !== (pass === 0)) continue;
+        const live = b.members.filter((s) => s.up !== null && s.up.group === b.group);
+        if (live.length === 0) continue;
+        this.encodes++;
+        const msgs = encoder.encodeUpdates(b.group.codec, {
+          afi: b.afi,
+          safi: b.safi,
+          attrs: b.out === null ? null : b.out.attrs,
+          ...(b.out === null ? {} : { nextHop: b.out.nextHop }),
+          nlri: b.out === null ? [] : b.nlri,
+          withdrawn: b.out === null ? b.nlri : [],
+        });
+        for (const s of live) write(s, msgs, b.nlri.length);
+      }
+    }
+  }
+}
