@@ -127,7 +127,13 @@ export type FsmEvent =
   | { type: 'BGPOpen'; holdTime: number; keepaliveTime: number } // 19/20: valid OPEN, negotiated timers
   | { type: 'BGPHeaderErr'; notification: Notification } // 21
   | { type: 'BGPOpenMsgErr'; notification: Notification } // 22
-  | { type: 'OpenCollisionDump' } // 23
+  /**
+   * 23. With `keepListening` (our extension for §6.8 "accepts the BGP
+   * connection initiated by the remote system"): the FSM's connection lost a
+   * collision to a newer one; it is dumped with Cease 7 and the FSM waits in
+   * Active for the winner, which the driver hands over with TcpConnectionConfirmed.
+   */
+  | { type: 'OpenCollisionDump'; keepListening?: boolean }
   | { type: 'NotifMsgVerErr'; notification: NotificationMessage } // 24
   | { type: 'NotifMsg'; notification: NotificationMessage } // 25
   | { type: 'KeepAliveMsg' } // 26
@@ -613,6 +619,22 @@ function connected(st: Step, ev: FsmEvent): void {
       });
       return;
     case 'OpenCollisionDump':
+      if (ev.keepListening) {
+        st.do({ type: 'send-notification', notification: COLLISION });
+        st.do({ type: 'close' });
+        st.stopAll();
+        st.do({
+          type: 'down',
+          reason: 'connection collision (RFC 4271 §6.8): switching to the other connection',
+          wasEstablished: name === 'Established',
+          sent: COLLISION,
+        });
+        st.s.holdTime = 0;
+        st.s.keepaliveTime = 0;
+        st.s.establishedAt = null;
+        st.s.name = 'Active';
+        return;
+      }
       st.idle('connection collision (RFC 4271 §6.8)', { failure: true, sent: COLLISION });
       return;
     case 'NotifMsgVerErr':

@@ -281,6 +281,23 @@ describe('FSM (RFC 4271 §8)', () => {
     expect(h.name).toBe('Idle');
   });
 
+  it('RFC 4271 §6.8: a dumped connection can hand over to the collision winner', () => {
+    const h = new Harness();
+    h.ev({ type: 'ManualStart' });
+    h.ev({ type: 'TcpConnectionAcknowledged' });
+    h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 });
+    const a = h.ev({ type: 'OpenCollisionDump', keepListening: true });
+    expect(sentNotif(a)).toEqual([6, 7]);
+    expect(h.name).toBe('Active');
+    expect(h.state.connectRetryCounter).toBe(0);
+    h.ev({ type: 'TcpConnectionConfirmed', delayOpen: true });
+    expect(types(h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 }))).toEqual([
+      'send-open',
+      'send-keepalive',
+    ]);
+    expect(h.name).toBe('OpenConfirm');
+  });
+
   it('RFC 4271 §8.1.1 DelayOpen: inbound connection waits for the OPEN, then sends OPEN + KEEPALIVE', () => {
     const h = new Harness({ delayOpenTime: 5 });
     h.ev({ type: 'ManualStart_Passive' });

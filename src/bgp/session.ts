@@ -1,0 +1,613 @@
+// One BGP peer over node:net: drives the pure FSM (fsm.ts) with sockets, the
+// framer (framing.ts), the codec and capability negotiation (negotiate.ts).
+//
+//   const peer = new BgpPeer(config, { logger, now });   // usually via BgpSpeaker.addPeer
+//   peer.on('established', (n: Negotiated) => ...);
+//   peer.on('update', (u: UpdateMessage) => ...);
+//   peer.on('down', ({ reason, sent, received, wasEstablished }) => ...);
+//   peer.start();
+//   peer.sendRaw(bytes)      // pre-encoded UPDATE; false above the high-water mark -> wait for 'drain'
+//   await peer.stop('maintenance until 18:00');   // Cease 6/2 + RFC 8203/9003 message
+//
+// Events: 'state' (from, to), 'established' (Negotiated), 'update' (UpdateMessage),
+// 'route-refresh' (RouteRefreshMessage), 'down' (PeerDown), 'drain' ().
+//
+// Active opens (with optional local address bind) are made here; passive opens
+// arrive from BgpSpeaker, which waits for the peer's OPEN (DelayOpen) and
+// resolves collisions through acceptInbound(). Timers: one OS timer for the
+// earliest FSM deadline. Clock injected (`now`, milliseconds, monotonic).
+
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import pino from 'pino';
+import { decodeMessage, encodeMessage, KEEPALIVE } from './codec.ts';
+import { Framer } from './framing.ts';
+import {
+  describeNotification,
+  dueTimerEvents,
+  type FsmAction,
+  type FsmConfig,
+  type FsmEvent,
+  type FsmState,
+  type FsmStateName,
+  fsmInit,
+  fsmStep,
+  type Notification,
+  nextDeadline,
+} from './fsm.ts';
+import {
+  buildOpen,
+  collisionKeep,
+  type LocalOpenConfig,
+  type Negotiated,
+  negotiate,
+  openAs,
+} from './negotiate.ts';
+import {
+  BgpError,
+  type BgpMessage,
+  type CodecOptions,
+  MAX_EXTENDED_MESSAGE,
+  MAX_MESSAGE,
+  type NotificationMessage,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  type UpdateMessage,
+} from './types.ts';
+
+export interface PeerConfig extends LocalOpenConfig {
+  /** The peer's address (IPv4 or IPv6 text). */
+  peerAddress: string;
+  /** TCP port to connect to (default 179). */
+  port?: number;
+  /** Local address to bind active opens to. */
+  localAddress?: string;
+  /** Never initiate connections (ManualStart_Passive). */
+  passive?: boolean;
+  /** Initial ConnectRetryTime, seconds (default 120 per RFC 4271 §10). */
+  connectRetryTime?: number;
+  /** Name used in logs (`peer` field); default the address. */
+  name?: string;
+  /**
+   * RS-BFD profile §3: accept an inbound session from this address whose OPEN
+   * offers only BGP-LS as a separate "reachability session" (speaker event
+   * 'ls-session') instead of treating it as a collision. Default false.
+   */
+  acceptLsSession?: boolean;
+  /** Other FSM timers (idle hold backoff, DelayOpenTime, ...). */
+  fsm?: Partial<FsmConfig>;
+  /** Bytes queued on the socket above which sendRaw returns false (default 1 MiB). */
+  highWaterMark?: number;
+}
+
+export interface PeerDown {
+  reason: string;
+  /** True when the session had reached Established. */
+  wasEstablished: boolean;
+  sent?: NotificationMessage;
+  received?: NotificationMessage;
+}
+
+export interface PeerOptions {
+  logger?: pino.Logger;
+  /** Monotonic clock in milliseconds (default performance.now). */
+  now?: () => number;
+}
+
+const CLOSE_GRACE_MS = 2000;
+
+function toNotificationMessage(n: Notification): NotificationMessage {
+  return {
+    type: 'notification',
+    code: n.code,
+    subcode: n.subcode,
+    data: n.data ?? new Uint8Array(0),
+    ...(n.shutdownMessage !== undefined ? { shutdownMessage: n.shutdownMessage } : {}),
+  };
+}
+
+/** A socket carrying BGP messages: framing, back-pressure, graceful close. */
+export class Connection {
+  readonly socket: net.Socket;
+  readonly direction: 'in' | 'out';
+  readonly remoteAddress: string;
+  readonly framer = new Framer();
+  /** Called per complete message; may throw BgpError (reported to onError). */
+  onMessage: ((msg: Uint8Array) => void) | null = null;
+  /** Header error or an exception from onMessage. */
+  onError: ((err: unknown) => void) | null = null;
+  /** The socket closed (by either side). Called once. */
+  onClose: (() => void) | null = null;
+  onDrain: (() => void) | null = null;
+  closed = false;
+  private closeFired = false;
+  private needDrain = false;
+  highWaterMark: number;
+
+  constructor(socket: net.Socket, direction: 'in' | 'out', highWaterMark = 1 << 20) {
+    this.socket = socket;
+    this.direction = direction;
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    this.highWaterMark = Math.max(highWaterMark, socket.writableHighWaterMark);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {
+      // 'close' follows
+    });
+    socket.on('close', () => this.fireClose());
+    socket.on('drain', () => {
+      if (this.needDrain && !this.closed) {
+        this.needDrain = false;
+        this.onDrain?.();
+      }
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.framer.push(chunk, (m) => {
+        this.onMessage?.(m);
+        return !this.closed;
+      });
+    } catch (e) {
+      if (!this.closed) this.onError?.(e);
+    }
+  }
+
+  private fireClose(): void {
+    this.closed = true;
+    if (this.closeFired) return;
+    this.closeFired = true;
+    this.onClose?.();
+  }
+
+  /** Queue bytes (no copy). False when the queue is above the high-water mark. */
+  send(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.socket.write(bytes);
+    if (this.socket.writableLength >= this.highWaterMark) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Flush what is queued (e.g. a NOTIFICATION), then close; destroy after a grace period. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
+  }
+
+  /** Resolves when the socket is fully closed. */
+  whenClosed(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+}
+
+/** "::ffff:192.0.2.1" -> "192.0.2.1"; IPv6 in canonical (RFC 5952) form. */
+export function normalizeAddress(a: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  if (m) return m[1]!;
+  if (a.includes(':')) {
+    try {
+      return new URL(`http://[${a.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
+    } catch {
+      return a.toLowerCase();
+    }
+  }
+  return a;
+}
+
+export class BgpPeer extends EventEmitter {
+  readonly config: PeerConfig;
+  /** Canonical peer address. */
+  readonly address: string;
+  readonly log: pino.Logger;
+  private readonly now: () => number;
+  private fsm: FsmState;
+  private conn: Connection | null = null;
+  private connecting: net.Socket | null = null;
+  private readonly ourOpen: OpenMessage;
+  private codecOpts: CodecOptions = { as4: false };
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt: number | null = null;
+  private feeding = false;
+  private queue: FsmEvent[] = [];
+  private closing = new Set<Connection>();
+  /** Negotiated session parameters; null until an OPEN was accepted. */
+  negotiated: Negotiated | null = null;
+  /** Messages received / sent since construction (counters for ops). */
+  readonly stats = { updatesIn: 0, messagesIn: 0, messagesOut: 0 };
+
+  constructor(config: PeerConfig, opts: PeerOptions = {}) {
+    super();
+    this.config = config;
+    this.address = normalizeAddress(config.peerAddress);
+    this.now = opts.now ?? (() => performance.now());
+    this.log = (opts.logger ?? pino({ level: 'warn' })).child({
+      peer: config.name ?? this.address,
+    });
+    this.fsm = fsmInit({
+      holdTime: config.holdTime ?? 90,
+      ...(config.connectRetryTime !== undefined
+        ? { connectRetryTime: config.connectRetryTime }
+        : {}),
+      ...config.fsm,
+    });
+    this.ourOpen = buildOpen(config);
+  }
+
+  get state(): FsmStateName {
+    return this.fsm.name;
+  }
+
+  /** The OPEN we send. */
+  get localOpen(): OpenMessage {
+    return this.ourOpen;
+  }
+
+  /** FSM state snapshot (counters, deadlines), for operators and tests. */
+  get fsmState(): FsmState {
+    return this.fsm;
+  }
+
+  start(): void {
+    this.feed({ type: this.config.passive ? 'ManualStart_Passive' : 'ManualStart' });
+  }
+
+  /**
+   * Stop the session: Cease / Administrative Shutdown (6/2) with the RFC 8203/9003
+   * shutdown message when a session is up, then no automatic restart. Resolves
+   * when the connection is closed.
+   */
+  async stop(shutdownMessage?: string): Promise<void> {
+    const conns = [...this.closing];
+    if (this.conn) conns.push(this.conn);
+    this.feed({ type: 'ManualStop', ...(shutdownMessage ? { shutdownMessage } : {}) });
+    this.clearTimer();
+    await Promise.all(conns.map((c) => c.whenClosed()));
+  }
+
+  /** Stop with a given Cease (e.g. 6/3 Peer De-configured), without restarting. */
+  async stopWith(notification: Notification): Promise<void> {
+    const conns = this.conn ? [this.conn] : [];
+    this.feed({ type: 'AutomaticStop', notification });
+    this.feed({ type: 'ManualStop' });
+    this.clearTimer();
+    await Promise.all(conns.map((c) => c.whenClosed()));
+  }
+
+  /** Encode with the negotiated options and send. See sendRaw for the return value. */
+  sendUpdate(msg: UpdateMessage): boolean {
+    if (!this.negotiated || this.fsm.name !== 'Established') return true;
+    return this.sendRaw(encodeMessage(msg, this.negotiated.codec));
+  }
+
+  /**
+   * Send pre-encoded message bytes as they are (not copied: do not modify them
+   * afterwards). Returns false when the socket queue is above the high-water
+   * mark: stop sending until 'drain'. Bytes for a session that is not
+   * Established are dropped (returns true; listen for 'down').
+   */
+  sendRaw(bytes: Uint8Array): boolean {
+    if (this.fsm.name !== 'Established' || !this.conn) return true;
+    this.stats.messagesOut++;
+    return this.conn.send(bytes);
+  }
+
+  /** ROUTE-REFRESH (RFC 2918; subtype per RFC 7313). */
+  sendRouteRefresh(afi: number, safi: number, subtype = 0): boolean {
+    const m: RouteRefreshMessage = { type: 'route-refresh', afi, safi, subtype };
+    return this.sendRaw(encodeMessage(m, this.codecOpts));
+  }
+
+  /**
+   * An inbound connection from this peer's address, with the OPEN it sent
+   * (null when it sent none within DelayOpenTime; then only taken in
+   * Connect/Active). Applies RFC 4271 §6.8 collision resolution. Returns
+   * whether the connection was taken.
+   */
+  acceptInbound(conn: Connection, open: OpenMessage | null): boolean {
+    const name = this.fsm.name;
+    if (name === 'Idle') {
+      this.log.info('refusing connection: peer is Idle');
+      this.rejectConnection(conn, { code: 6, subcode: 5 });
+      return false;
+    }
+    if (name === 'Connect' || name === 'Active') {
+      this.abortConnecting();
+      this.attach(conn);
+      this.feed({ type: 'TcpConnectionConfirmed', delayOpen: open !== null });
+      if (open) this.handleOpen(conn, open);
+      return true;
+    }
+    if (open === null) return false;
+    // Collision (§6.8): the FSM already has a connection in OpenSent or later.
+    const existing = this.conn;
+    const keep = collisionKeep(this.config.routerId, open.bgpId, this.config.localAs, openAs(open));
+    const dumpExisting =
+      name !== 'Established' && existing?.direction === 'out' && keep === 'remote-initiated';
+    this.log.info(
+      { state: name, keep: dumpExisting ? 'new' : 'existing' },
+      'connection collision (RFC 4271 §6.8)',
+    );
+    if (!dumpExisting) {
+      this.rejectConnection(conn, { code: 6, subcode: 7 });
+      return false;
+    }
+    this.feed({ type: 'OpenCollisionDump', keepListening: true });
+    this.attach(conn);
+    this.feed({ type: 'TcpConnectionConfirmed', delayOpen: true });
+    this.handleOpen(conn, open);
+    return true;
+  }
+
+  private rejectConnection(conn: Connection, n: Notification): void {
+    conn.send(encodeMessage(toNotificationMessage(n), { as4: false }));
+    conn.close();
+  }
+
+  // ------------------------------------------------------------------ driver
+
+  private feed(ev: FsmEvent): void {
+    this.queue.push(ev);
+    if (this.feeding) return; // actions may raise events: run them in order
+    this.feeding = true;
+    try {
+      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
+        const from = this.fsm.name;
+        const r = fsmStep(this.fsm, e, this.now());
+        this.fsm = r.state;
+        for (const a of r.actions) this.apply(a);
+        if (from !== r.state.name) {
+          this.log.debug({ from, to: r.state.name, event: e.type }, 'state');
+          this.emit('state', from, r.state.name);
+        }
+      }
+    } finally {
+      this.feeding = false;
+    }
+    this.schedule();
+  }
+
+  private apply(a: FsmAction): void {
+    switch (a.type) {
+      case 'connect':
+        this.connect();
+        return;
+      case 'close':
+        this.abortConnecting();
+        if (this.conn) {
+          const c = this.conn;
+          this.conn = null;
+          this.closing.add(c);
+          void c.whenClosed().then(() => this.closing.delete(c));
+          c.close();
+        }
+        return;
+      case 'send-open':
+        this.send(encodeMessage(this.ourOpen, this.codecOpts));
+        return;
+      case 'send-keepalive':
+        this.send(KEEPALIVE);
+        return;
+      case 'send-notification': {
+        const n = toNotificationMessage(a.notification);
+        this.log.warn(
+          { notification: describeNotification(a.notification) },
+          'sending NOTIFICATION',
+        );
+        this.send(encodeMessage(n, this.codecOpts));
+        return;
+      }
+      case 'timer':
+        return; // state.timers is read by schedule()
+      case 'established':
+        this.log.info(
+          { holdTime: this.negotiated?.holdTime, families: [...(this.negotiated?.families ?? [])] },
+          'established',
+        );
+        this.emit('established', this.negotiated);
+        return;
+      case 'down': {
+        const d: PeerDown = {
+          reason: a.reason,
+          wasEstablished: a.wasEstablished,
+          ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
+          ...(a.received ? { received: a.received } : {}),
+        };
+        (a.wasEstablished ? this.log.warn : this.log.info).call(
+          this.log,
+          { reason: a.reason },
+          'session down',
+        );
+        this.negotiated = null;
+        this.codecOpts = { as4: false };
+        this.emit('down', d);
+        return;
+      }
+    }
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (!this.conn) return;
+    this.stats.messagesOut++;
+    this.conn.send(bytes);
+  }
+
+  private schedule(): void {
+    const d = nextDeadline(this.fsm);
+    if (d === null) {
+      this.clearTimer();
+      return;
+    }
+    // A later deadline (hold timer pushed by traffic) is handled when the earlier timer fires.
+    if (this.timer !== null && this.timerAt !== null && this.timerAt <= d) return;
+    this.clearTimer();
+    this.timerAt = d;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(d - this.now())));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = null;
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = null;
+    for (let i = 0; i < 10; i++) {
+      const due = dueTimerEvents(this.fsm, this.now());
+      if (due.length === 0) break;
+      this.feed(due[0]!);
+    }
+    this.schedule();
+  }
+
+  private connect(): void {
+    this.abortConnecting();
+    const opts: net.TcpNetConnectOpts = {
+      host: this.config.peerAddress,
+      port: this.config.port ?? 179,
+      ...(this.config.localAddress ? { localAddress: this.config.localAddress } : {}),
+    };
+    const sock = net.connect(opts);
+    this.connecting = sock;
+    sock.once('connect', () => {
+      if (this.connecting !== sock) {
+        sock.destroy();
+        return;
+      }
+      this.connecting = null;
+      this.attach(new Connection(sock, 'out', this.config.highWaterMark));
+      this.feed({ type: 'TcpConnectionAcknowledged' });
+    });
+    sock.once('error', (err) => {
+      if (this.connecting !== sock) return;
+      this.connecting = null;
+      this.log.debug({ err: err.message }, 'connect failed');
+      this.feed({ type: 'TcpConnectionFails' });
+    });
+  }
+
+  private abortConnecting(): void {
+    if (this.connecting) {
+      const s = this.connecting;
+      this.connecting = null;
+      s.destroy();
+    }
+  }
+
+  private attach(conn: Connection): void {
+    this.conn = conn;
+    conn.framer.maxLength = MAX_MESSAGE;
+    conn.onMessage = (m) => this.onMessage(conn, m);
+    conn.onError = (e) => this.onConnError(conn, e);
+    conn.onClose = () => {
+      if (this.conn === conn) {
+        this.conn = null;
+        this.feed({ type: 'TcpConnectionFails' });
+      }
+    };
+    conn.onDrain = () => {
+      if (this.conn === conn) this.emit('drain');
+    };
+  }
+
+  private onConnError(conn: Connection, e: unknown): void {
+    if (this.conn !== conn) return;
+    if (e instanceof BgpError) {
+      const notification: Notification = { code: e.code, subcode: e.subcode, data: e.data };
+      this.log.warn({ err: e.message }, 'error in received message');
+      this.feed({
+        type: e.code === 1 ? 'BGPHeaderErr' : e.code === 2 ? 'BGPOpenMsgErr' : 'UpdateMsgErr',
+        notification,
+      });
+      return;
+    }
+    // A bug in a listener or the codec: close with Cease / Out of Resources? No:
+    // FSM error is wrong too; use Cease 6/0 and log the stack.
+    this.log.error({ err: e }, 'internal error handling a message');
+    this.feed({ type: 'AutomaticStop', notification: { code: 6, subcode: 0 } });
+  }
+
+  private onMessage(conn: Connection, bytes: Uint8Array): void {
+    if (this.conn !== conn) return;
+    this.stats.messagesIn++;
+    const msg: BgpMessage = decodeMessage(bytes, this.codecOpts); // BgpError -> onConnError
+    switch (msg.type) {
+      case 'open':
+        this.handleOpen(conn, msg);
+        return;
+      case 'keepalive':
+        this.feed({ type: 'KeepAliveMsg' });
+        return;
+      case 'update':
+        this.feed({ type: 'UpdateMsg' });
+        if (this.fsm.name === 'Established') {
+          this.stats.updatesIn++;
+          this.emit('update', msg);
+        }
+        return;
+      case 'route-refresh':
+        this.feed({ type: 'UpdateMsg' });
+        if (this.fsm.name === 'Established') this.emit('route-refresh', msg);
+        return;
+      case 'notification': {
+        this.log.warn(
+          {
+            notification: describeNotification(msg),
+            ...(msg.shutdownMessage !== undefined ? { shutdownMessage: msg.shutdownMessage } : {}),
+          },
+          'received NOTIFICATION',
+        );
+        const versionError = msg.code === 2 && msg.subcode === 1;
+        this.feed({ type: versionError ? 'NotifMsgVerErr' : 'NotifMsg', notification: msg });
+        return;
+      }
+    }
+  }
+
+  private handleOpen(conn: Connection, open: OpenMessage): void {
+    const name = this.fsm.name;
+    const expecting =
+      name === 'OpenSent' ||
+      ((name === 'Connect' || name === 'Active') && this.fsm.timers.delayOpen !== null);
+    if (!expecting) {
+      this.feed({ type: 'BGPOpen', holdTime: 0, keepaliveTime: 0 }); // FSM error
+      return;
+    }
+    let n: Negotiated;
+    try {
+      n = negotiate(this.config, this.ourOpen, open);
+    } catch (e) {
+      if (!(e instanceof BgpError)) throw e;
+      this.log.warn({ err: e.message }, 'OPEN rejected');
+      this.feed({
+        type: 'BGPOpenMsgErr',
+        notification: { code: e.code, subcode: e.subcode, data: e.data },
+      });
+      return;
+    }
+    this.negotiated = n;
+    this.codecOpts = n.codec;
+    conn.framer.maxLength = n.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE;
+    this.feed({ type: 'BGPOpen', holdTime: n.holdTime, keepaliveTime: n.keepaliveTime });
+  }
+
+  /** Detach everything without sending (used by the speaker on shutdown after stop()). */
+  destroy(): void {
+    this.clearTimer();
+    this.abortConnecting();
+    this.conn?.socket.destroy();
+    this.conn = null;
+    for (const c of this.closing) c.socket.destroy();
+  }
+}
