@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import {
+  formatAddress,
+  formatPrefix,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+} from '../../../src/bgp/prefix.ts';
+
+describe('addresses', () => {
+  it('IPv4 dotted quad round-trips', () => {
+    for (const a of ['0.0.0.0', '192.0.2.1', '255.255.255.255', '10.0.0.10']) {
+      expect(formatAddress(parseAddress(a).bytes)).toBe(a);
+    }
+  });
+
+  it('RFC 5952 §4: IPv6 canonical text', () => {
+    const cases: [string, string][] = [
+      ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+      ['2001:DB8::1', '2001:db8::1'],
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // §4.2.3 first longest run
+      ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // §4.2.2 single zero not compressed
+      ['0:0:0:0:0:0:0:0', '::'],
+      ['::1', '::1'],
+      ['fe80::', 'fe80::'],
+      ['2001:db8::0:1', '2001:db8::1'],
+      ['::ffff:192.0.2.1', '::ffff:192.0.2.1'], // §5 mixed notation
+      ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ];
+    for (const [input, canon] of cases)
+      expect(formatAddress(parseAddress(input).bytes)).toBe(canon);
+  });
+
+  it('bad addresses throw a plain Error naming the input', () => {
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '1..2.3',
+      '1:2:3',
+      '1::2::3',
+      '12345::1',
+      ':1:2',
+      '1:2:3:4:5:6:7:8:9',
+      'g::1',
+    ]) {
+      expect(() => parseAddress(bad), bad).toThrow(Error);
+    }
+    expect(() => parseAddress('300.1.1.1')).toThrow(/300\.1\.1\.1/);
+  });
+});
+
+describe('prefixes', () => {
+  it('parse and format round-trip', () => {
+    for (const p of [
+      '0.0.0.0/0',
+      '192.0.2.0/24',
+      '192.0.2.1/32',
+      '2001:db8::/32',
+      '::/0',
+      '2001:db8:1::/48',
+    ]) {
+      const x = parsePrefix(p);
+      expect(formatPrefix(x)).toBe(p);
+    }
+    expect(parsePrefix('2001:db8::/32')).toMatchObject({ afi: 2, len: 32 });
+    expect(parsePrefix('192.0.2.0/24').bytes).toEqual(new Uint8Array([192, 0, 2, 0]));
+  });
+
+  it('bad prefixes throw clear errors', () => {
+    expect(() => parsePrefix('192.0.2.1/24')).toThrow(/host bits set.*192\.0\.2\.0\/24/);
+    expect(() => parsePrefix('192.0.2.0')).toThrow(/missing "\/length"/);
+    expect(() => parsePrefix('192.0.2.0/33')).toThrow(/exceeds 32/);
+    expect(() => parsePrefix('2001:db8::/129')).toThrow(/exceeds 128/);
+    expect(() => parsePrefix('192.0.2.0/x')).toThrow(/not a number/);
+    expect(() => parsePrefix('192.0.2/24')).toThrow(/bad IPv4/);
+  });
+
+  it('prefixContains', () => {
+    expect(prefixContains('192.0.2.0/24', '192.0.2.128/25')).toBe(true);
+    expect(prefixContains('192.0.2.0/24', '192.0.2.0/24')).toBe(true);
+    expect(prefixContains('192.0.2.0/25', '192.0.2.128/25')).toBe(false);
+    expect(prefixContains('192.0.2.0/25', '192.0.2.0/24')).toBe(false);
+    expect(prefixContains('0.0.0.0/0', '198.51.100.0/24')).toBe(true);
+    expect(prefixContains('2001:db8::/32', '2001:db8:ffff::/48')).toBe(true);
+    expect(prefixContains('2001:db8::/33', '2001:db8:8000::/48')).toBe(false);
+    expect(prefixContains('::/0', '192.0.2.0/24')).toBe(false);
+  });
+});
