@@ -343,9 +343,7 @@ function parseCommunities(v: Val | undefined, rsAs: number): Record<string, Comm
   const m = v.map();
   const seen = new Map<string, string>();
   m.unimplemented(['reject_cause_map'], 'not implemented by ixrs, ignored');
-  for (const name of m.keys()) {
-    const schema = COMMUNITY_SCHEMA[name];
-    if (schema === undefined) continue; // reported by end()
+  for (const [name, schema] of Object.entries(COMMUNITY_SCHEMA)) {
     const cv = m.get(name);
     if (cv === undefined) continue;
     const fm = cv.map();

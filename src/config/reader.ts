@@ -287,7 +287,8 @@ function suggest(key: string, words: Iterable<string>): string {
   let best = '';
   let bestD = 4;
   for (const w of words) {
-    const d = distance(key, w);
+    // A shortened key ("descr" for "description") counts as close.
+    const d = key.length >= 4 && w.startsWith(key) ? 1 : distance(key, w);
     if (d < bestD) {
       best = w;
       bestD = d;
