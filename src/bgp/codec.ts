@@ -143,6 +143,20 @@ function withHeader(type: number, body: Uint8Array, max: number): Uint8Array {
   return out;
 }
 
+/** ROUTE-REFRESH (RFC 2918) with the RFC 7313 subtype: 0 request, 1 BoRR, 2 EoRR. */
+export function encodeRouteRefresh(
+  afi: number,
+  safi: number,
+  subtype = 0,
+  _opts?: CodecOptions,
+): Uint8Array {
+  return withHeader(
+    MSG.ROUTE_REFRESH,
+    new Uint8Array([afi >> 8, afi & 0xff, subtype, safi]),
+    MAX_MESSAGE,
+  );
+}
+
 /** Encode one message, header included. */
 export function encodeMessage(msg: BgpMessage, opts: CodecOptions): Uint8Array {
   const max = opts.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE;
@@ -154,11 +168,7 @@ export function encodeMessage(msg: BgpMessage, opts: CodecOptions): Uint8Array {
     case 'notification':
       return withHeader(MSG.NOTIFICATION, encodeNotificationBody(msg), max);
     case 'route-refresh':
-      return withHeader(
-        MSG.ROUTE_REFRESH,
-        new Uint8Array([msg.afi >> 8, msg.afi & 0xff, msg.subtype, msg.safi]),
-        max,
-      );
+      return encodeRouteRefresh(msg.afi, msg.safi, msg.subtype);
     case 'update':
       return withHeader(MSG.UPDATE, encodeUpdateBody(msg, opts), max);
   }
