@@ -1,0 +1,191 @@
+// Connection collision (RFC 4271 §6.8) and error handling, against a scripted
+// raw peer on loopback so that the order of events is deterministic.
+import { once } from 'node:events';
+import net from 'node:net';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage, KEEPALIVE } from '../../src/bgp/codec.ts';
+import { Framer } from '../../src/bgp/framing.ts';
+import { buildOpen } from '../../src/bgp/negotiate.ts';
+import { type BgpPeer, BgpSpeaker, type PeerDown } from '../../src/bgp/speaker.ts';
+import type { BgpMessage } from '../../src/bgp/types.ts';
+
+const V4 = { afi: 1, safi: 1 };
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A scripted peer end: decoded messages in arrival order. */
+class Raw {
+  readonly msgs: BgpMessage[] = [];
+  closed = false;
+  private readonly framer = new Framer();
+  private waiters: (() => void)[] = [];
+  constructor(readonly socket: net.Socket) {
+    socket.on('data', (c: Buffer) =>
+      this.framer.push(c, (m) => {
+        this.msgs.push(decodeMessage(m, { as4: true }));
+        this.wake();
+      }),
+    );
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    cleanups.push(() => socket.destroy());
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  async until(pred: () => boolean, ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error('timeout');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50).unref();
+      });
+    }
+  }
+  types(): string[] {
+    return this.msgs.map((m) =>
+      m.type === 'notification' ? `notification ${m.code}/${m.subcode}` : m.type,
+    );
+  }
+  sendOpen(bgpId: number): void {
+    const open = buildOpen({
+      localAs: 64505,
+      routerId: bgpId,
+      peerAs: 64500,
+      families: [V4],
+      holdTime: 30,
+    });
+    this.socket.write(encodeMessage(open, { as4: false }));
+  }
+}
+
+/** ixrs at 127.0.0.2 (BGP id 10.0.0.10, AS64500), active towards a raw listener at 127.0.0.5. */
+async function setup(): Promise<{
+  peer: BgpPeer;
+  sp: BgpSpeaker;
+  out: Raw;
+  connectIn: () => Promise<Raw>;
+}> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.5', r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const sp = new BgpSpeaker({
+    listen: [{ address: '127.0.0.2', port: 0 }],
+    logger: pino({ level: process.env.IXRS_TEST_LOG ?? 'silent' }),
+  });
+  await sp.start();
+  cleanups.push(() => sp.stop());
+  const peer = sp.addPeer({
+    localAs: 64500,
+    routerId: 0x0a00000a,
+    peerAddress: '127.0.0.5',
+    port: (server.address() as net.AddressInfo).port,
+    localAddress: '127.0.0.2',
+    peerAs: 64505,
+    families: [V4],
+    holdTime: 30,
+    fsm: { idleHoldTime: 60 },
+  });
+  const out = new Raw((await accepted)[0]);
+  await out.until(() => out.msgs.length >= 1);
+  expect(out.types()).toEqual(['open']);
+  expect(peer.state).toBe('OpenSent');
+  const connectIn = async () => {
+    const s = net.connect({
+      host: '127.0.0.2',
+      port: sp.addresses()[0]!.port,
+      localAddress: '127.0.0.5',
+    });
+    await once(s, 'connect');
+    return new Raw(s);
+  };
+  return { peer, sp, out, connectIn };
+}
+
+describe('connection collision (RFC 4271 §6.8)', () => {
+  it('RFC 4271 §6.8: remote BGP id higher -> the connection we initiated is closed with Cease 6/7', async () => {
+    const { peer, out, connectIn } = await setup();
+    const inb = await connectIn();
+    inb.sendOpen(0x0a0000ff); // higher than ours
+    await out.until(() => out.closed);
+    expect(out.types()).toEqual(['open', 'notification 6/7']);
+    await inb.until(() => inb.msgs.length >= 2);
+    expect(inb.types()).toEqual(['open', 'keepalive']);
+    inb.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    expect(peer.negotiated?.peerBgpId).toBe(0x0a0000ff);
+  });
+
+  it('RFC 4271 §6.8: remote BGP id lower -> the new inbound connection is closed with Cease 6/7', async () => {
+    const { peer, out, connectIn } = await setup();
+    const inb = await connectIn();
+    inb.sendOpen(0x0a000001); // lower than ours
+    await inb.until(() => inb.closed);
+    expect(inb.types()).toEqual(['notification 6/7']);
+    out.sendOpen(0x0a000001);
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    expect(out.closed).toBe(false);
+  });
+
+  it('RFC 4271 §6.8: a new connection colliding with an Established one is closed with Cease 6/7', async () => {
+    const { peer, out, connectIn } = await setup();
+    out.sendOpen(0x0a0000ff);
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    const inb = await connectIn();
+    inb.sendOpen(0x0a0000ff);
+    await inb.until(() => inb.closed);
+    expect(inb.types()).toEqual(['notification 6/7']);
+    expect(peer.state).toBe('Established');
+  });
+});
+
+describe('errors on the wire', () => {
+  it('RFC 4271 §6.1: a bad marker gets NOTIFICATION 1/1 and the connection is closed', async () => {
+    const { connectIn } = await setup();
+    const inb = await connectIn();
+    const bad = KEEPALIVE.slice();
+    bad[0] = 0;
+    inb.socket.write(bad);
+    await inb.until(() => inb.closed);
+    expect(inb.types()).toEqual(['notification 1/1']);
+  });
+
+  it('RFC 4271 §6.1: a bad length in Established gets NOTIFICATION 1/2 and the session goes down', async () => {
+    const { peer, out } = await setup();
+    out.sendOpen(0x0a0000ff);
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    const down = once(peer, 'down') as Promise<[PeerDown]>;
+    const bad = KEEPALIVE.slice();
+    bad[17] = 18; // length 18 < 19
+    out.socket.write(bad);
+    const [d] = await down;
+    expect([d.sent?.code, d.sent?.subcode]).toEqual([1, 2]);
+    await out.until(() => out.closed);
+    expect(out.types().at(-1)).toBe('notification 1/2');
+  });
+
+  it('RFC 4271 §6.2: hold time 2 in the OPEN gets NOTIFICATION 2/6', async () => {
+    const { out } = await setup();
+    const open = buildOpen({
+      localAs: 64505,
+      routerId: 5,
+      peerAs: 64500,
+      families: [V4],
+      holdTime: 2,
+    });
+    out.socket.write(encodeMessage(open, { as4: false }));
+    await out.until(() => out.closed);
+    expect(out.types()).toEqual(['open', 'notification 2/6']);
+  });
+});
