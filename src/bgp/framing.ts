@@ -37,7 +37,7 @@ export class Framer {
    * `onMessage` returns false, framing stops and the rest of the chunk is
    * discarded (the session is going away).
    */
-  push(chunk: Uint8Array, onMessage: (msg: Uint8Array) => boolean | undefined): void {
+  push(chunk: Uint8Array, onMessage: (msg: Uint8Array) => unknown): void {
     let off = 0;
     const len = chunk.length;
     // Finish a partial message first.

@@ -22,7 +22,9 @@ class Raw {
   closed = false;
   private readonly framer = new Framer();
   private waiters: (() => void)[] = [];
-  constructor(readonly socket: net.Socket) {
+  readonly socket: net.Socket;
+  constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.on('data', (c: Buffer) =>
       this.framer.push(c, (m) => {
         this.msgs.push(decodeMessage(m, { as4: true }));
