@@ -164,9 +164,17 @@ export function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]):
       need -= k;
     }
   }
-  for (const seg of as4Path) {
+  for (let i = 0; i < as4Path.length; i++) {
+    const seg = as4Path[i]!;
     const last = out[out.length - 1];
-    if (last && last.type === 2 && seg.type === 2 && last.asns.length + seg.asns.length <= 255) {
+    // join the kept leading sequence with the first AS4_PATH sequence
+    if (
+      i === 0 &&
+      last &&
+      last.type === 2 &&
+      seg.type === 2 &&
+      last.asns.length + seg.asns.length <= 255
+    ) {
       out[out.length - 1] = { type: 2, asns: [...last.asns, ...seg.asns] };
     } else out.push({ type: seg.type, asns: seg.asns.slice() });
   }
@@ -682,7 +690,8 @@ export function makeAttributes(f: AttributeFields): PathAttributes {
   const a = newAttrs();
   Object.assign(a, f);
   a.asPath = f.asPath ?? [];
-  a.other = f.other ?? [];
+  // canonical order: encodeAttributes sends attributes by ascending type
+  a.other = [...(f.other ?? [])].sort((x, y) => x.type - y.type);
   a.wire = encodeAttributes(a, true);
   return a;
 }
