@@ -546,6 +546,7 @@ export class RouteServer {
     attrs: PathAttributes,
     nextHop: NextHop,
   ): void {
+    if (s.up?.muted) return;
     const c = s.client;
     const fam = familyKey(afi, safi);
     const rxId = n.pathId ?? 0;
