@@ -33,15 +33,13 @@ const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 
-const v4prefix = fc
-  .tuple(u32, fc.integer({ min: 0, max: 32 }))
-  .map(([a, len]) =>
-    formatPrefix({
-      afi: 1,
-      len,
-      bytes: new Uint8Array([a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255]),
-    }),
-  );
+const v4prefix = fc.tuple(u32, fc.integer({ min: 0, max: 32 })).map(([a, len]) =>
+  formatPrefix({
+    afi: 1,
+    len,
+    bytes: new Uint8Array([a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255]),
+  }),
+);
 const v6prefix = fc
   .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }))
   .map(([b, len]) => formatPrefix({ afi: 2, len, bytes: b }));
