@@ -270,6 +270,41 @@ describe('BGP sessions over loopback', () => {
     );
   });
 
+  it('RFC 8654 §4: with Extended Message negotiated, a 7.5 kB UPDATE passes', async () => {
+    const { a, b } = await pair(
+      { extendedMessage: true },
+      { extendedMessage: true, passive: true },
+    );
+    await Promise.all([established(a), established(b)]);
+    expect(a.negotiated?.extendedMessage).toBe(true);
+    const n = 1500;
+    const len = 19 + 2 + 5 * n + 2;
+    const big = new Uint8Array(len);
+    big.fill(0xff, 0, 16);
+    big[16] = len >> 8;
+    big[17] = len & 0xff;
+    big[18] = 2;
+    big[19] = (5 * n) >> 8;
+    big[20] = (5 * n) & 0xff;
+    for (let i = 0; i < n; i++) big.set([32, 10, 0, i >> 8, i & 0xff], 21 + 5 * i);
+    const got = waitEvent<[UpdateMessage]>(b, 'update');
+    a.sendRaw(big);
+    const [u] = await got;
+    expect(u.withdrawn).toHaveLength(n);
+    expect(u.withdrawn[1499]).toEqual({ prefix: '10.0.5.219/32' });
+  });
+
+  it('RFC 4271 §8: sessions over IPv6 loopback (::1)', async () => {
+    const A = await speaker('::1');
+    const B = await speaker('::1');
+    const a = A.addPeer(cfg({ peerAddress: '0:0::1', port: portOf(B), passive: true }));
+    const b = B.addPeer(
+      cfg({ localAs: 64501, peerAs: 64500, routerId: 2, peerAddress: '::1', port: portOf(A) }),
+    );
+    await Promise.all([established(a), established(b)]);
+    expect(a.address).toBe('::1');
+  });
+
   it('rs-bfd-profile §3: a BGP-LS-only session from a client address is a separate reachability session, not a collision', async () => {
     const { A, B, a, b } = await pair({}, { acceptLsSession: true });
     await Promise.all([established(a), established(b)]);
