@@ -77,8 +77,8 @@ interface CompiledRule {
  */
 export class PrefixRuleSet {
   readonly size: number;
-  private readonly v4: Map<number, Map<string, CompiledRule[]>> = new Map();
-  private readonly v6: Map<number, Map<string, CompiledRule[]>> = new Map();
+  private readonly v4: Map<number, Map<number | string, CompiledRule[]>> = new Map();
+  private readonly v6: Map<number, Map<number | string, CompiledRule[]>> = new Map();
   private readonly v4Lens: number[];
   private readonly v6Lens: number[];
 
@@ -119,8 +119,13 @@ export class PrefixRuleSet {
   }
 }
 
-/** Key of the first `len` bits of `bytes`. */
-function keyOf(bytes: Uint8Array, len: number): string {
+/** Key of the first `len` bits of `bytes`: a number for IPv4, a string for IPv6. */
+function keyOf(bytes: Uint8Array, len: number): number | string {
+  if (bytes.length === 4) {
+    if (len === 0) return 0;
+    const v = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+    return (v & (0xffffffff << (32 - len))) >>> 0;
+  }
   let s = '';
   const full = len >> 3;
   for (let i = 0; i < full; i++) s += String.fromCharCode(bytes[i]!);

@@ -213,11 +213,8 @@ class RsPolicy implements Policy {
     attrs: PathAttributes,
   ): ImportVerdict {
     const ctx = this.ctxOf(from);
-    let reasons: RejectCode[] | null = null;
-    const add = (code: RejectCode): void => {
-      if (reasons === null) reasons = [code];
-      else reasons.push(code);
-    };
+    const reasons: RejectCode[] = [];
+    const add = (code: RejectCode): number => reasons.push(code);
 
     // Prefix checks (cheap: one parse, cached).
     const p = this.parse(prefix);
@@ -276,7 +273,7 @@ class RsPolicy implements Policy {
       add(REJECT.ORIGIN_NOT_IN_IRR);
     }
 
-    return reasons === null ? ACCEPT : { accepted: false, reasons };
+    return reasons.length === 0 ? ACCEPT : { accepted: false, reasons };
   }
 
   private controlOf(attrs: PathAttributes): ControlRequests {
