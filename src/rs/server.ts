@@ -28,6 +28,7 @@ import {
   releaseUse,
   removePath,
 } from './rib.ts';
+import { codecEncoder } from './wire.ts';
 
 export type { Sink } from './model.ts';
 export type { WireEncoder } from './packer.ts';
@@ -58,7 +59,8 @@ export interface Log {
 
 export interface RouteServerOptions {
   policy: Policy;
-  encoder: WireEncoder;
+  /** Default: the real codec (src/bgp/codec.ts). */
+  encoder?: WireEncoder;
   oracle?: NextHopOracle;
   /** Compare MED across neighbour ASes (default false, RFC 4271 §9.1.2.2 (c)). */
   alwaysCompareMed?: boolean;
@@ -66,7 +68,7 @@ export interface RouteServerOptions {
   scheduler?: Scheduler | 'manual';
   /** Length of a work slice in ms (default 5). */
   sliceMs?: number;
-  /** Prefixes handled per batch (default 256). */
+  /** Prefixes handled per output batch (default 1024; a batch is packed into as few UPDATEs as fit). */
   batch?: number;
   timers?: Timers;
   /** RFC 4724 §4.2 stale-path time after re-establishment, seconds (default 360). */
@@ -210,7 +212,7 @@ export class RouteServer {
 
   constructor(opts: RouteServerOptions) {
     this.policy = opts.policy;
-    this.encoder = opts.encoder;
+    this.encoder = opts.encoder ?? codecEncoder;
     this.decision = new Decision(opts.policy, opts.oracle ?? alwaysReachable);
     this.rank = { alwaysCompareMed: opts.alwaysCompareMed ?? false };
     this.rsFamilies = new Set(opts.families ?? ['1/1', '2/1']);
@@ -220,7 +222,7 @@ export class RouteServer {
         : (opts.scheduler ?? { schedule: (fn: () => void) => void setImmediate(fn) });
     this.timers = opts.timers ?? defaultTimers;
     this.sliceMs = opts.sliceMs ?? 5;
-    this.batchSize = opts.batch ?? 256;
+    this.batchSize = opts.batch ?? 1024;
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.onMaxPrefix = opts.onMaxPrefix;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
