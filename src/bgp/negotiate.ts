@@ -92,7 +92,9 @@ export function buildOpen(local: LocalOpenConfig): OpenMessage {
     caps.push({
       kind: 'graceful-restart',
       restarting: false,
-      notification: true,
+      // No N bit: we do not implement RFC 8538 (Hard Reset wrapping), so a
+      // NOTIFICATION from us must end the peer's GR procedures.
+      notification: false,
       restartTime: local.gracefulRestart.restartTime,
       families: local.families.map((f) => ({ ...f, forwardingPreserved: false })),
     });

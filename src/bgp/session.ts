@@ -283,6 +283,15 @@ export class BgpPeer extends EventEmitter {
     await Promise.all(conns.map((c) => c.whenClosed()));
   }
 
+  /**
+   * End the session with a NOTIFICATION (e.g. Cease 6/1 maximum prefixes) and
+   * let it restart by itself after the idle hold time (AutomaticStop, RFC 4271
+   * §8.1.2 Event 8). Counts as a failure for the idle-hold backoff.
+   */
+  reset(notification: Notification): void {
+    this.feed({ type: 'AutomaticStop', notification });
+  }
+
   /** Encode with the negotiated options and send. See sendRaw for the return value. */
   sendUpdate(msg: UpdateMessage): boolean {
     if (!this.negotiated || this.fsm.name !== 'Established') return true;
@@ -301,8 +310,16 @@ export class BgpPeer extends EventEmitter {
     return this.conn.send(bytes);
   }
 
-  /** ROUTE-REFRESH (RFC 2918; subtype per RFC 7313). */
+  /**
+   * ROUTE-REFRESH (RFC 2918; subtype per RFC 7313). Not sent (no-op, returns
+   * true) unless the capability was negotiated (enhanced for subtypes 1, 2).
+   */
   sendRouteRefresh(afi: number, safi: number, subtype = 0): boolean {
+    const n = this.negotiated;
+    if (!n || !(subtype === 0 ? n.routeRefresh : n.enhancedRouteRefresh)) {
+      this.log.debug({ afi, safi, subtype }, 'route refresh not negotiated: not sent');
+      return true;
+    }
     const m: RouteRefreshMessage = { type: 'route-refresh', afi, safi, subtype };
     return this.sendRaw(encodeMessage(m, this.codecOpts));
   }

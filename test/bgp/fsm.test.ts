@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   dueTimerEvents,
@@ -344,5 +345,72 @@ describe('FSM (RFC 4271 §8)', () => {
     h.ev({ type: 'TcpConnectionFails' });
     expect(h.state.failures).toBe(1);
     expect(h.state.timers.idleHold! - h.now).toBe(1000);
+  });
+
+  it('RFC 4271 §8.2.2: random event sequences keep the FSM invariants', () => {
+    const notif = { code: 6, subcode: 2 };
+    const nm = { type: 'notification' as const, code: 6, subcode: 2, data: new Uint8Array(0) };
+    const arbEvent: fc.Arbitrary<FsmEvent> = fc.oneof(
+      fc.constantFrom<FsmEvent>(
+        { type: 'ManualStart' },
+        { type: 'ManualStart_Passive' },
+        { type: 'ManualStop' },
+        { type: 'AutomaticStart' },
+        { type: 'AutomaticStop', notification: notif },
+        { type: 'TcpConnectionAcknowledged' },
+        { type: 'TcpConnectionConfirmed' },
+        { type: 'TcpConnectionConfirmed', delayOpen: true },
+        { type: 'TcpConnectionFails' },
+        { type: 'BGPOpen', holdTime: 9, keepaliveTime: 3 },
+        { type: 'BGPOpen', holdTime: 0, keepaliveTime: 0 },
+        { type: 'BGPHeaderErr', notification: { code: 1, subcode: 1 } },
+        { type: 'BGPOpenMsgErr', notification: { code: 2, subcode: 2 } },
+        { type: 'OpenCollisionDump' },
+        { type: 'OpenCollisionDump', keepListening: true },
+        { type: 'NotifMsg', notification: nm },
+        { type: 'NotifMsgVerErr', notification: nm },
+        { type: 'KeepAliveMsg' },
+        { type: 'UpdateMsg' },
+        { type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } },
+      ),
+      fc
+        .integer({ min: 1, max: 300_000 })
+        .map((ms) => ({ type: 'advance', ms }) as unknown as FsmEvent),
+    );
+    fc.assert(
+      fc.property(fc.array(arbEvent, { maxLength: 60 }), (events) => {
+        const h = new Harness({ idleHoldTime: 1, connectRetryTime: 2 });
+        for (const e of events) {
+          const adv = (e as unknown as { type: string; ms?: number }).ms;
+          const actions = adv !== undefined ? h.advance(adv) : h.ev(e);
+          const s = h.state;
+          const t = s.timers;
+          if (actions.some((a) => a.type === 'connect')) expect(s.passive).toBe(false);
+          if (!s.started) {
+            expect(s.name).toBe('Idle');
+            expect(nextDeadline(s)).toBeNull();
+          }
+          if (s.name === 'Idle') {
+            expect([t.hold, t.keepalive, t.connectRetry, t.delayOpen]).toEqual([
+              null,
+              null,
+              null,
+              null,
+            ]);
+          } else {
+            expect(t.idleHold).toBeNull();
+          }
+          if (s.name === 'OpenSent') expect(t.hold).not.toBeNull();
+          if (s.name === 'OpenConfirm' || s.name === 'Established') {
+            expect(t.hold !== null).toBe(s.holdTime > 0);
+            expect(t.keepalive !== null).toBe(s.holdTime > 0);
+          }
+          if (s.name === 'Active' && s.passive) expect(t.connectRetry).toBeNull();
+          const d = nextDeadline(s);
+          if (d !== null) expect(d).toBeGreaterThanOrEqual(h.now);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
