@@ -1,0 +1,289 @@
+// The process wiring of `ixrs run` (and `ixrs demo`): configuration -> policy
+// -> route-server core (src/rs/server.ts) <-> BGP sessions (src/bgp/speaker.ts),
+// plus the control socket (control.ts). No protocol logic lives here: peer
+// events become core calls, core output goes to the peer's socket.
+
+import type pino from 'pino';
+import { encodeEndOfRib, encodeMessage, encodeUpdates } from '../bgp/codec.ts';
+import type { Negotiated } from '../bgp/negotiate.ts';
+import { parseAddress } from '../bgp/prefix.ts';
+import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
+import { AFI, type CodecOptions, SAFI } from '../bgp/types.ts';
+import type { RsClientConfig, RsConfig } from '../config/types.ts';
+import { createPolicy, REJECT_REASON_TEXT } from '../rs/policy.ts';
+import { type MaxPrefixEvent, RouteServer, type WireEncoder } from '../rs/server.ts';
+import { type ControlContext, ControlServer } from './control.ts';
+
+export interface DaemonOptions {
+  config: RsConfig;
+  logger: pino.Logger;
+  /** Listen addresses instead of cfg.ixrs.listen (demo, tests). */
+  listen?: ListenAddress[];
+  /** Control socket path instead of cfg.ixrs.control_socket; null: no control socket. */
+  controlSocket?: string | null;
+  /** Seconds before a session stopped by max-prefix 'restart' is started again (default 30). */
+  maxPrefixRestartDelay?: number;
+}
+
+/** The codec functions the core's packer uses. */
+export const wireEncoder: WireEncoder = {
+  encodeUpdates: (opts, p) => encodeUpdates(opts, p),
+  encodeEndOfRib: (afi, safi, opts) => encodeEndOfRib(afi, safi, opts),
+  encodeRouteRefresh: (afi, safi, subtype, opts) =>
+    encodeMessage({ type: 'route-refresh', afi, safi, subtype }, opts),
+};
+
+const UNICAST = [
+  { afi: AFI.IPV4, safi: SAFI.UNICAST },
+  { afi: AFI.IPV6, safi: SAFI.UNICAST },
+];
+
+export function ipv4ToU32(text: string): number {
+  const b = parseAddress(text).bytes;
+  if (b.length !== 4) throw new Error(`router id must be IPv4: ${text}`);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** Sessions whose output would be byte-identical share a group (same codec options). */
+export function groupKeyOf(codec: CodecOptions): string {
+  const ap = [...(codec.addPathTx ?? [])].sort().join(',');
+  return `as4=${codec.as4 ? 1 : 0};ext=${codec.extendedMessage ? 1 : 0};aptx=${ap}`;
+}
+
+function familyLabel(afi: number): string {
+  return afi === AFI.IPV4 ? 'ipv4' : afi === AFI.IPV6 ? 'ipv6' : `afi ${afi}`;
+}
+
+/** One BGP session of the route server: a client address. */
+interface Binding {
+  client: RsClientConfig;
+  address: string;
+  /** The core's session key. */
+  key: string;
+  peer: BgpPeer;
+  negotiated: Negotiated | null;
+  onDrain: (() => void) | null;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+export class Daemon {
+  readonly config: RsConfig;
+  readonly core: RouteServer;
+  readonly speaker: BgpSpeaker;
+  control: ControlServer | null = null;
+  private readonly log: pino.Logger;
+  private readonly bindings = new Map<string, Binding>();
+  private readonly restartDelayMs: number;
+  private stopping: Promise<void> | null = null;
+
+  constructor(opts: DaemonOptions) {
+    const cfg = opts.config;
+    this.config = cfg;
+    this.log = opts.logger;
+    this.restartDelayMs = (opts.maxPrefixRestartDelay ?? 30) * 1000;
+    this.core = new RouteServer({
+      policy: createPolicy(cfg),
+      encoder: wireEncoder,
+      onMaxPrefix: (ev) => this.onMaxPrefix(ev),
+      log: this.log.child({ component: 'rs' }),
+    });
+    this.speaker = new BgpSpeaker({
+      listen: opts.listen ?? cfg.ixrs.listen,
+      logger: this.log.child({ component: 'bgp' }),
+    });
+    const routerId = ipv4ToU32(cfg.routerId);
+    for (const client of cfg.clients) {
+      this.core.addClient(client);
+      for (const address of client.addresses) {
+        const peer = this.speaker.addPeer({
+          name: `${client.id}@${address}`,
+          peerAddress: address,
+          peerAs: client.asn,
+          localAs: cfg.rsAs,
+          routerId,
+          passive: client.passive,
+          holdTime: cfg.ixrs.holdTime,
+          families: UNICAST,
+          // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
+          addPath: client.addPath ? UNICAST.map((f) => ({ ...f, mode: 2 as const })) : [],
+          // RFC 4724 helper: we announce the capability (restart time 0, no
+          // forwarding state) so clients may restart gracefully toward us.
+          gracefulRestart: { restartTime: 0 },
+          extendedMessage: true,
+          routeRefresh: true,
+        });
+        const b: Binding = {
+          client,
+          address,
+          key: `${client.id}@${address}`,
+          peer,
+          negotiated: null,
+          onDrain: null,
+          restartTimer: null,
+        };
+        this.bindings.set(b.key, b);
+        this.wire(b);
+      }
+    }
+  }
+
+  private wire(b: Binding): void {
+    const { peer } = b;
+    const log = this.log.child({ peer: b.key });
+    peer.on('established', (n: Negotiated) => {
+      b.negotiated = n;
+      log.info(
+        { asn: b.client.asn, families: [...n.families], addPathTx: [...n.addPathTx] },
+        'session up',
+      );
+      this.core.sessionUp(
+        b.key,
+        {
+          codec: n.codec,
+          families: n.families,
+          addPathTx: n.addPathTx,
+          groupKey: groupKeyOf(n.codec),
+          bgpId: n.peerBgpId,
+          address: b.address,
+          enhancedRouteRefresh: n.enhancedRouteRefresh,
+          gracefulRestart: n.gracefulRestart !== null,
+        },
+        {
+          write: (bytes) => peer.sendRaw(bytes),
+          onDrain: (cb) => {
+            b.onDrain = cb;
+          },
+        },
+      );
+    });
+    peer.on('drain', () => b.onDrain?.());
+    peer.on('update', (msg) => this.core.receiveUpdate(b.key, msg));
+    peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
+      // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
+      // BoRR/EoRR from the client frame its own re-advertisement.
+      if (msg.subtype === 0) this.core.routeRefresh(b.key, msg.afi, msg.safi);
+    });
+    peer.on('down', (d: PeerDown) => {
+      const n = b.negotiated;
+      b.negotiated = null;
+      b.onDrain = null;
+      if (!d.wasEstablished) return;
+      if (this.stopping !== null) return;
+      const restartTime = this.gracefulRestartTime(n, d);
+      log.info(
+        {
+          reason: d.reason,
+          ...(d.received?.shutdownMessage !== undefined
+            ? { shutdownMessage: d.received.shutdownMessage }
+            : {}),
+          ...(restartTime > 0 ? { gracefulRestart: restartTime } : {}),
+        },
+        'session down',
+      );
+      this.core.sessionDown(b.key, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
+    });
+  }
+
+  /**
+   * RFC 4724 §4.2 helper: keep the client's paths (stale) for its restart time
+   * when the session ended without a NOTIFICATION; RFC 8538: also after a
+   * received NOTIFICATION when both sides set the N bit, except Cease / Hard
+   * Reset. Never when we sent the NOTIFICATION (we ended it on purpose).
+   */
+  private gracefulRestartTime(n: Negotiated | null, d: PeerDown): number {
+    const gr = n?.gracefulRestart;
+    if (gr === null || gr === undefined || gr.restartTime === 0) return 0;
+    if (d.sent !== undefined) return 0;
+    if (d.received !== undefined) {
+      if (!gr.notification) return 0;
+      if (d.received.code === 6 && d.received.subcode === 9) return 0;
+    }
+    return gr.restartTime;
+  }
+
+  private onMaxPrefix(ev: MaxPrefixEvent): void {
+    const b = this.bindings.get(ev.session);
+    this.log.warn(
+      { peer: ev.session, afi: familyLabel(ev.afi), limit: ev.limit, action: ev.action },
+      'max-prefix limit reached',
+    );
+    if (b === undefined || (ev.action !== 'shutdown' && ev.action !== 'restart')) return;
+    // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached; data AFI, SAFI, limit.
+    const data = new Uint8Array(7);
+    const dv = new DataView(data.buffer);
+    dv.setUint16(0, ev.afi);
+    data[2] = SAFI.UNICAST;
+    dv.setUint32(3, ev.limit);
+    void b.peer.stopWith({ code: 6, subcode: 1, data }).then(() => {
+      if (ev.action !== 'restart' || this.stopping !== null) return;
+      b.restartTimer = setTimeout(() => {
+        b.restartTimer = null;
+        if (this.stopping === null) b.peer.start();
+      }, this.restartDelayMs);
+    });
+  }
+
+  /** BGP FSM state of the session to `address`. */
+  bgpState(address: string): string | null {
+    return this.speaker.getPeer(address)?.state ?? null;
+  }
+
+  controlContext(): ControlContext {
+    return {
+      core: this.core,
+      clients: this.config.clients,
+      reasons: REJECT_REASON_TEXT,
+      bgpState: (a) => this.bgpState(a),
+    };
+  }
+
+  /** Open the control socket (unless null), then listeners and sessions. */
+  async start(controlSocket: string | null): Promise<void> {
+    if (controlSocket !== null) {
+      this.control = await ControlServer.listen(controlSocket, this.controlContext());
+    }
+    try {
+      await this.speaker.start();
+    } catch (err) {
+      await this.control?.close();
+      this.control = null;
+      throw err;
+    }
+    this.log.info(
+      { listen: this.speaker.addresses(), controlSocket, clients: this.config.clients.length },
+      'route server started',
+    );
+  }
+
+  addresses(): ListenAddress[] {
+    return this.speaker.addresses();
+  }
+
+  /**
+   * Graceful shutdown: every client gets Cease / Administrative Shutdown (RFC
+   * 4486 6/2) with `message` (RFC 8203/9003), then listeners and the control
+   * socket close. Idempotent.
+   */
+  stop(message: string): Promise<void> {
+    if (this.stopping === null) {
+      this.stopping = (async () => {
+        for (const b of this.bindings.values()) {
+          if (b.restartTimer !== null) clearTimeout(b.restartTimer);
+        }
+        this.core.shutdown();
+        await this.speaker.stop(message);
+        await this.control?.close();
+        this.log.info({ message }, 'route server stopped');
+      })();
+    }
+    return this.stopping;
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const d = new Daemon(opts);
+  await d.start(
+    opts.controlSocket === undefined ? opts.config.ixrs.controlSocket : opts.controlSocket,
+  );
+  return d;
+}

@@ -1,0 +1,270 @@
+// The operator's view of the route server: JSON-safe rows built from the
+// core's query results (src/rs/server.ts), and the resolution of a client
+// named by ASN, id or IP. One data path: the control socket serves these rows,
+// and show.ts only renders them (text tables or JSON).
+
+import { formatAddress, parseAddress } from '../bgp/prefix.ts';
+import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
+import type { ClientConfig } from '../rs/policy-api.ts';
+import type { ClientSummary, RouteView, SessionSnapshot } from '../rs/server.ts';
+
+/** What the control socket needs of the core (RouteServer implements it; tests fake it). */
+export interface CoreQueries {
+  routes(prefix: string, clientId?: string): RouteView[];
+  clientSummary(clientId: string): ClientSummary;
+  ribCount(clientId: string): number;
+  sessions(): SessionSnapshot[];
+}
+
+/** Reject reason texts (code -> text); the policy's table is passed in by the daemon. */
+export type ReasonTexts = Readonly<Record<number, string>>;
+
+export interface Reason {
+  code: number;
+  text: string;
+}
+
+export interface SessionRow {
+  client: string;
+  asn: number;
+  description: string;
+  address: string;
+  /** Core state: 'up', 'idle', or 'stale' (graceful restart). */
+  state: string;
+  /** BGP FSM state of the session (RFC 4271 §8), when the daemon knows it. */
+  bgpState: string | null;
+  /** Last state change, ISO 8601. */
+  since: string;
+  families: string[];
+  /** Paths received and kept (Adj-RIB-In, accepted and rejected). */
+  received: number;
+  /** Prefixes (paths, with ADD-PATH) the route server currently announces to the session. */
+  sent: number;
+  blocked: boolean;
+  dumping: string[];
+}
+
+export interface RouteRow {
+  prefix: string;
+  from: string;
+  fromAsn: number;
+  fromAddress: string;
+  pathId: number;
+  /** 1-based position in the ranking; null for rejected paths. */
+  rank: number | null;
+  accepted: boolean;
+  reasons: Reason[];
+  stale: boolean;
+  nextHop: string;
+  nextHopLinkLocal?: string;
+  /** AS_PATH as text: sequences space separated, sets in braces. */
+  asPath: string;
+  asPathLength: number;
+  origin: 'IGP' | 'EGP' | 'INCOMPLETE' | null;
+  med: number | null;
+  localPref: number | null;
+  communities: string[];
+  largeCommunities: string[];
+  extCommunities: string[];
+  /** Only when the query named a client: the path is that client's best. */
+  best?: boolean;
+  /** Only when the query named a client: the path may be sent to that client. */
+  eligible?: boolean;
+}
+
+export interface RoutesResult {
+  prefix: string;
+  /** The client the query was for (id), or null. */
+  client: string | null;
+  routes: RouteRow[];
+}
+
+export interface ClientResult {
+  id: string;
+  asn: number;
+  description: string;
+  addresses: string[];
+  passive: boolean;
+  addPath: boolean;
+  received: number;
+  accepted: number;
+  rejected: number;
+  rejectedByReason: (Reason & { count: number })[];
+  blocked: number;
+  withdrawnReceived: number;
+  treatAsWithdraw: number;
+  acceptedByAfi: Record<string, number>;
+  sentUpdates: number;
+  sentNlri: number;
+  /** Prefixes currently announced to the client. */
+  rib: number;
+  sessions: SessionRow[];
+}
+
+export interface RibResult {
+  client: string;
+  /** The address when the query named one session, else null. */
+  address: string | null;
+  count: number;
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function formatAsPath(path: readonly AsPathSegment[]): string {
+  return path
+    .map((s) => {
+      const a = s.asns.join(' ');
+      if (s.type === 1) return `{${a}}`;
+      if (s.type === 3) return `(${a})`;
+      if (s.type === 4) return `[${a}]`;
+      return a;
+    })
+    .filter((t) => t !== '')
+    .join(' ');
+}
+
+export function asPathLength(path: readonly AsPathSegment[]): number {
+  let n = 0;
+  for (const s of path) {
+    if (s.type === 2) n += s.asns.length;
+    else if (s.type === 1) n += 1;
+  }
+  return n;
+}
+
+export function formatCommunity(c: number): string {
+  return `${c >>> 16}:${c & 0xffff}`;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+const ORIGINS = ['IGP', 'EGP', 'INCOMPLETE'] as const;
+
+export function reasonOf(code: number, texts: ReasonTexts): Reason {
+  return { code, text: texts[code] ?? `reason ${code}` };
+}
+
+export function attrsFields(
+  a: PathAttributes,
+): Pick<
+  RouteRow,
+  | 'asPath'
+  | 'asPathLength'
+  | 'origin'
+  | 'med'
+  | 'localPref'
+  | 'communities'
+  | 'largeCommunities'
+  | 'extCommunities'
+> {
+  return {
+    asPath: formatAsPath(a.asPath),
+    asPathLength: asPathLength(a.asPath),
+    origin: a.origin === undefined ? null : ORIGINS[a.origin],
+    med: a.med ?? null,
+    localPref: a.localPref ?? null,
+    communities: (a.communities ?? []).map(formatCommunity),
+    largeCommunities: (a.largeCommunities ?? []).map(([g, l1, l2]) => `${g}:${l1}:${l2}`),
+    extCommunities: (a.extCommunities ?? []).map(hex),
+  };
+}
+
+export function routeRow(
+  prefix: string,
+  v: RouteView,
+  clients: ReadonlyMap<string, ClientConfig>,
+  texts: ReasonTexts,
+): RouteRow {
+  const from = clients.get(v.from);
+  const at = v.session.lastIndexOf('@');
+  const row: RouteRow = {
+    prefix,
+    from: v.from,
+    fromAsn: from?.asn ?? 0,
+    fromAddress: at >= 0 ? v.session.slice(at + 1) : '',
+    pathId: v.pathId,
+    rank: v.rank,
+    accepted: v.accepted,
+    reasons: v.reasons.map((c) => reasonOf(c, texts)),
+    stale: v.stale,
+    nextHop: v.nextHop.global,
+    ...attrsFields(v.attrs),
+  };
+  if (v.nextHop.linkLocal !== undefined) row.nextHopLinkLocal = v.nextHop.linkLocal;
+  if (v.best !== undefined) row.best = v.best;
+  if (v.eligible !== undefined) row.eligible = v.eligible;
+  return row;
+}
+
+export function sessionRow(
+  s: SessionSnapshot,
+  clients: ReadonlyMap<string, ClientConfig>,
+  bgpState: string | null,
+): SessionRow {
+  const c = clients.get(s.client);
+  return {
+    client: s.client,
+    asn: c?.asn ?? 0,
+    description: c?.description ?? '',
+    address: s.address,
+    state: s.state,
+    bgpState,
+    since: new Date(s.since).toISOString(),
+    families: [...s.families].sort(),
+    received: s.adjIn,
+    sent: s.held,
+    blocked: s.blocked,
+    dumping: s.dumping,
+  };
+}
+
+// ---------------------------------------------------------------- naming clients
+
+/** A client named by the operator: the client, and the session when an address was given. */
+export interface Selected {
+  client: ClientConfig;
+  address: string | null;
+  /** What the core takes: the client id, or `id@address` for one session. */
+  coreId: string;
+}
+
+function canonicalIp(text: string): string | null {
+  try {
+    // Round-trip through the codec's formatting for RFC 5952 text.
+    return formatAddress(parseAddress(text).bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolve "64501", "AS64501", a client id ("AS64501-2") or one of the client's
+ * addresses. Throws an Error with an operator-readable message.
+ */
+export function selectClient(clients: readonly ClientConfig[], name: string): Selected {
+  const t = name.trim();
+  const byId = clients.find((c) => c.id === t || c.id.toLowerCase() === t.toLowerCase());
+  if (byId !== undefined) return { client: byId, address: null, coreId: byId.id };
+  const asText = /^(?:AS)?(\d+)$/i.exec(t);
+  if (asText !== null) {
+    const asn = Number(asText[1]);
+    const all = clients.filter((c) => c.asn === asn);
+    if (all.length === 1) return { client: all[0]!, address: null, coreId: all[0]!.id };
+    if (all.length > 1) {
+      throw new Error(
+        `AS${asn} has ${all.length} client entries (${all.map((c) => `${c.id} ${c.addresses.join(',')}`).join('; ')}): name one by id or IP`,
+      );
+    }
+    throw new Error(`no client with ASN ${asn}`);
+  }
+  const ip = canonicalIp(t);
+  if (ip !== null) {
+    for (const c of clients) {
+      if (c.addresses.includes(ip)) return { client: c, address: ip, coreId: `${c.id}@${ip}` };
+    }
+    throw new Error(`no client with address ${ip}`);
+  }
+  throw new Error(`'${name}' is neither an ASN, a client id nor an IP address`);
+}

@@ -1,0 +1,136 @@
+// `ixrs show ...`: ask a running route server over its control socket and
+// render the answer as text tables (default) or JSON (--json).
+
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
+import { type ControlRequest, controlRequest } from './control.ts';
+import type { ClientResult, RibResult, RoutesResult, SessionRow } from './model.ts';
+import {
+  renderClient,
+  renderJson,
+  renderRibCount,
+  renderRoutes,
+  renderSessions,
+} from './render.ts';
+
+export const SHOW_HELP = `Usage: ixrs show <what> [options]
+
+  sessions                          every client session: state, time in it,
+                                    paths received, prefixes sent, families
+  routes PREFIX [--client C]        every path of PREFIX with its rank, next hop,
+                                    AS path, communities, and why rejected; with
+                                    --client, which one is C's best and which
+                                    ones C may not get
+  client C                          one client: counters, rejects by reason,
+                                    sessions
+  rib --client C --count            how many prefixes the route server announces
+                                    to C
+
+  C is an ASN (64501 or AS64501), a client id (AS64501-2) or an IP address of
+  the client (then: that one session).
+
+Options:
+  --socket PATH   control socket of the running ixrs (default: $IXRS_CONTROL_SOCKET,
+                  else ${DEFAULT_CONTROL_SOCKET}; 'ixrs run' listens on
+                  cfg.ixrs.control_socket)
+  --json          print the answer as JSON instead of a table
+  -h, --help      this text
+
+Exit status: 0 answered, 1 the route server answered with an error or cannot be
+reached, 2 bad usage.
+`;
+
+function usageError(msg: string): number {
+  process.stderr.write(`ixrs show: ${msg}\n\n${SHOW_HELP}`);
+  return 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  function parse(a: string[]) {
+    return parseArgs({
+      args: a,
+      allowPositionals: true,
+      options: {
+        socket: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        client: { type: 'string' },
+        count: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  }
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    return usageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(SHOW_HELP);
+    return 0;
+  }
+  const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+  const [what, arg, ...extra] = positionals;
+  let req: ControlRequest;
+  switch (what) {
+    case 'sessions':
+      if (arg !== undefined) return usageError(`unexpected argument '${arg}'`);
+      req = { cmd: 'sessions' };
+      break;
+    case 'routes':
+      if (arg === undefined) return usageError('routes needs a PREFIX');
+      if (extra.length > 0) return usageError(`unexpected argument '${extra[0]}'`);
+      req = { cmd: 'routes', prefix: arg, ...(values.client ? { client: values.client } : {}) };
+      break;
+    case 'client': {
+      const c = arg ?? values.client;
+      if (c === undefined) return usageError('client needs an ASN or IP');
+      req = { cmd: 'client', client: c };
+      break;
+    }
+    case 'rib': {
+      const c = values.client ?? arg;
+      if (c === undefined) return usageError('rib needs --client C');
+      if (!values.count) {
+        return usageError(
+          'rib: only --count is supported (listing a client RIB is not implemented)',
+        );
+      }
+      req = { cmd: 'rib', client: c };
+      break;
+    }
+    case undefined:
+      return usageError('what to show?');
+    default:
+      return usageError(`unknown view '${what}'`);
+  }
+  let result: unknown;
+  try {
+    result = await controlRequest(socket, req);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`ixrs show: ${msg}\n`);
+    return 1;
+  }
+  if (values.json) {
+    process.stdout.write(renderJson(result));
+    return 0;
+  }
+  const now = Date.now();
+  switch (req.cmd) {
+    case 'sessions':
+      process.stdout.write(renderSessions(result as SessionRow[], now));
+      break;
+    case 'routes':
+      process.stdout.write(renderRoutes(result as RoutesResult));
+      break;
+    case 'client':
+      process.stdout.write(renderClient(result as ClientResult, now));
+      break;
+    case 'rib':
+      process.stdout.write(renderRibCount(result as RibResult));
+      break;
+  }
+  return 0;
+}
