@@ -49,10 +49,12 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 
 export const DEFAULT_CONTROL_SOCKET = '/run/ixrs/ixrs.sock';
-export const DEFAULT_LISTEN: readonly ListenAddress[] = [
-  { address: '0.0.0.0', port: 179 },
-  { address: '::', port: 179 },
-];
+/**
+ * Every address, IPv4 and IPv6: one dual-stack `::` socket (IPv4 peers arrive as
+ * ::ffff:a.b.c.d, which the speaker normalises). A separate 0.0.0.0 listener on
+ * the same port would fail with EADDRINUSE on Linux.
+ */
+export const DEFAULT_LISTEN: readonly ListenAddress[] = [{ address: '::', port: 179 }];
 
 /** Read both files and build the configuration. Throws ConfigError. */
 export function loadConfig(

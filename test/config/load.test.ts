@@ -160,11 +160,8 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
     expect(config.communities).toEqual({});
   });
 
-  it('ixrs defaults: every address on port 179, control socket, hold time 90, log level warn, rs_bfd', () => {
-    expect(config.ixrs.listen).toEqual([
-      { address: '0.0.0.0', port: 179 },
-      { address: '::', port: 179 },
-    ]);
+  it('ixrs defaults: every address (dual-stack ::) on port 179, control socket, hold time 90, log level warn, rs_bfd', () => {
+    expect(config.ixrs.listen).toEqual([{ address: '::', port: 179 }]);
     expect(config.ixrs.controlSocket).toBe('/run/ixrs/ixrs.sock');
     expect(config.ixrs.holdTime).toBe(90);
     expect(config.ixrs.logLevel).toBe('warn');
