@@ -240,6 +240,10 @@ function parseGeneralFiltering(
     if (p !== undefined) out.nextHopPolicy = p.oneOf(NEXT_HOP_POLICIES);
     m.end();
   }
+  // arouteserver < 0.6 spelling, still converted by arouteserver.
+  const oldNh = f.get('next_hop_policy');
+  if (oldNh !== undefined) out.nextHopPolicy = oldNh.oneOf(NEXT_HOP_POLICIES);
+  f.unimplemented(['allow_as_set', 'rpki_aspa_verification', 'rpki']);
   const v4 = f.get('ipv4_pref_len');
   if (v4 !== undefined) out.ipv4PrefLen = prefLen(v4, 32, out.ipv4PrefLen);
   const v6 = f.get('ipv6_pref_len');
@@ -531,6 +535,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
   const descV = m.get('description');
   const description = descV === undefined ? '' : descV.text();
   m.unimplemented(['password'], 'TCP MD5 authentication is not implemented by ixrs, ignored');
+  m.unimplemented(['16bit_mapped_asn']);
 
   const client: RsClientConfig = {
     id: '',
@@ -559,6 +564,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
   let irrPrefixes: string[] | null = null;
   let irrOrigins: number[] | null = null;
 
+  let nhNode: Val | undefined;
   const cfgV = m.get('cfg');
   m.end();
   if (cfgV !== undefined) {
@@ -571,7 +577,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
     if (pr?.bool()) {
       pr.warn('not implemented by ixrs, ignored: the RS AS is never prepended (RFC 7947 §2.2.2.1)');
     }
-    c.unimplemented(['gtsm', 'multihop', 'rfc8950', 'attach_custom_communities', 'roles']);
+    c.unimplemented(['gtsm', 'multihop', 'rfc8950', 'attach_custom_communities', 'custom_options']);
     const bh = c.get('blackhole_filtering');
     if (bh !== undefined) {
       const bm = bh.map();
@@ -599,16 +605,16 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
             return canonicalIp(a.str()) ?? a.fail(`'${a.str()}' is not an IPv4 or IPv6 address`);
           });
         }
-        if (
-          client.policy.nextHopPolicy === 'authorized_addresses' &&
-          client.filtering.authorizedNextHops.length === 0
-        ) {
-          (p ?? nh).fail(
-            "policy 'authorized_addresses' needs a non-empty 'authorized_addresses_list'",
-          );
-        }
+        nhNode = p ?? nh;
         nm.end();
       }
+      const oldNh = f.get('next_hop_policy');
+      if (oldNh !== undefined) {
+        client.policy.nextHopPolicy = oldNh.oneOf(NEXT_HOP_POLICIES);
+        nhNode = oldNh;
+      }
+      f.unimplemented(['allow_as_set', 'rpki_aspa_verification']);
+      f.unimplemented(['roles'], 'BGP roles (RFC 9234) are not implemented by ixrs, ignored');
       const v4 = f.get('ipv4_pref_len');
       if (v4 !== undefined) client.filtering.ipv4PrefLen = prefLen(v4, 32, g.filtering.ipv4PrefLen);
       const v6 = f.get('ipv6_pref_len');
@@ -668,6 +674,16 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
       f.end();
     }
     c.end();
+  }
+  if (
+    client.policy.nextHopPolicy === 'authorized_addresses' &&
+    client.filtering.authorizedNextHops.length === 0
+  ) {
+    (nhNode ?? v).fail(
+      nhNode === undefined
+        ? "next_hop policy 'authorized_addresses' (from general.yml) needs a non-empty cfg.filtering.next_hop.authorized_addresses_list"
+        : "policy 'authorized_addresses' needs a non-empty 'authorized_addresses_list'",
+    );
   }
   if (maxAction !== null && (limit4 > 0 || limit6 > 0)) {
     client.filtering.maxPrefix = { action: maxAction };

@@ -435,3 +435,30 @@ describe('loadConfig: arouteserver keys ixrs does not implement are warnings, on
     expect(parseConfig(g, CLIENTS_MIN).warnings).toEqual([]);
   });
 });
+
+describe('loadConfig: next-hop policy details (arouteserver clients.yml)', () => {
+  it('authorized_addresses inherited from general.yml needs a client list', () => {
+    const g = `${GENERAL_MIN}  filtering:\n    next_hop:\n      policy: authorized_addresses\n`;
+    expect(err(() => parseConfig(g, CLIENTS_MIN)).message).toBe(
+      "clients.yml: clients[0] (line 2): next_hop policy 'authorized_addresses' (from general.yml) needs a non-empty cfg.filtering.next_hop.authorized_addresses_list",
+    );
+  });
+
+  it('arouteserver < 0.6 next_hop_policy spelling is still understood', () => {
+    const cl =
+      'clients:\n  - asn: 3333\n    ip: "192.0.2.11"\n    cfg:\n      filtering:\n        next_hop_policy: same-as\n';
+    expect(parseConfig(GENERAL_MIN, cl).config.clients[0]!.policy.nextHopPolicy).toBe('same-as');
+  });
+
+  it('newer arouteserver keys (16bit_mapped_asn, allow_as_set, ASPA, roles) are warned', () => {
+    const cl =
+      'clients:\n  - asn: 4200000001\n    16bit_mapped_asn: 64512\n    ip: "192.0.2.11"\n    cfg:\n      filtering:\n        allow_as_set: true\n        rpki_aspa_verification: { enabled: true }\n        roles: { enabled: true }\n';
+    const keys = parseConfig(GENERAL_MIN, cl).warnings.map((w) => w.key);
+    expect(keys).toEqual([
+      'clients[0].16bit_mapped_asn',
+      'clients[0].cfg.filtering.allow_as_set',
+      'clients[0].cfg.filtering.rpki_aspa_verification',
+      'clients[0].cfg.filtering.roles',
+    ]);
+  });
+});
