@@ -311,6 +311,12 @@ describe('BFD interop: ixrs bfd with FRR bfdd and BIRD (RFC 5880, RFC 5881)', ()
         expect(has(d[fam], IXRS[fam], 'final'), `${d.name} ${fam} Final`).toBe(true);
       }
     }
+    // RFC 5881 §4 wants source ports 49152-65535; BIRD uses ephemeral ports
+    // (often below), and ixrs must accept them anyway: the sessions came Up.
+    const birdPorts = [
+      ...new Set(rows.filter((r) => r.src === BIRD.v4 || r.src === BIRD.v6).map((r) => r.sport)),
+    ];
+    console.log(`BIRD sent BFD from source ports ${birdPorts.join(', ')}`);
     // AdminDown on exit (RFC 5880 §6.8.16), as `ixrs bfd` promises on SIGTERM.
     expect(sent.some((r) => r.state === 0)).toBe(true);
   });
