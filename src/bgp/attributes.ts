@@ -763,3 +763,75 @@ export class AttrInterner {
     this.#size = 0;
   }
 }
+
+/**
+ * Route-server fast path for 4-octet-AS sessions: when the attribute section
+ * is plainly well formed (recognised attributes with the right flags, no
+ * duplicates, no AS4_PATH/AS4_AGGREGATOR) and its bytes other than
+ * MP_REACH/MP_UNREACH are already interned, return the interned attributes
+ * without decoding them again. Null means: decode normally.
+ */
+export function lookupInterned(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  interner: AttrInterner,
+): DecodedAttributes | null {
+  let p = start;
+  let present = 0;
+  let large = false;
+  let mpReach: [number, number, number] | null = null;
+  let mpUnreach: [number, number, number] | null = null;
+  while (p < end) {
+    if (end - p < 3) return null;
+    const flags = buf[p]!;
+    const type = buf[p + 1]!;
+    let vs: number;
+    let len: number;
+    if (flags & FLAG.EXTENDED) {
+      if (end - p < 4) return null;
+      len = u16(buf, p + 2);
+      vs = p + 4;
+    } else {
+      len = buf[p + 2]!;
+      vs = p + 3;
+    }
+    const ve = vs + len;
+    if (ve > end) return null;
+    const expect = EXPECT[type]!;
+    if (expect < 0 || type === 17 || type === 18 || (flags & 0xc0) !== expect) return null;
+    if (type === 32) {
+      if (large) return null;
+      large = true;
+    } else {
+      const bit = 1 << type;
+      if (present & bit) return null;
+      present |= bit;
+    }
+    if (type === 14) mpReach = [p, vs, ve];
+    else if (type === 15) mpUnreach = [p, vs, ve];
+    p = ve;
+  }
+  // the non-MP attributes must be one contiguous run
+  let s = start;
+  let e = end;
+  if (mpReach !== null) {
+    if (mpReach[0] === s) s = mpReach[2];
+    else if (mpReach[2] === e) e = mpReach[0];
+  }
+  if (mpUnreach !== null) {
+    if (mpUnreach[0] === s) s = mpUnreach[2];
+    else if (mpUnreach[2] === e) e = mpUnreach[0];
+    else return null;
+  }
+  if (mpReach !== null && mpReach[0] >= s && mpReach[2] <= e) {
+    // MP_REACH was neither first nor last: retry with MP_UNREACH already removed
+    if (mpReach[0] === s) s = mpReach[2];
+    else if (mpReach[2] === e) e = mpReach[0];
+    else return null;
+  }
+  if (s >= e) return null;
+  const hit = interner.get(buf, s, e);
+  if (hit === undefined) return null;
+  return { attrs: hit, errors: [], mpReach, mpUnreach, present, abandoned: false };
+}

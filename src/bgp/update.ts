@@ -8,6 +8,7 @@ import {
   decodeAttributes,
   encodeAttributes,
   FLAG,
+  lookupInterned,
 } from './attributes.ts';
 import { decodeNlri, formatIPv4, formatIPv6, parseAddress, writeNlri } from './prefix.ts';
 import {
@@ -205,7 +206,9 @@ export function decodeUpdate(
     }
     return u;
   }
-  const d = decodeAttributes(msg, opts.as4, p, attrEnd);
+  const d =
+    (interner !== undefined && opts.as4 && lookupInterned(msg, p, attrEnd, interner)) ||
+    decodeAttributes(msg, opts.as4, p, attrEnd);
   // RFC 7606 §3.j / §5.1: MP_REACH and MP_UNREACH parse errors reset the session.
   if (d.mpReach) u.mpReach = decodeMpReach(msg, d.mpReach, opts);
   if (d.mpUnreach) u.mpUnreach = decodeMpUnreach(msg, d.mpUnreach, opts);
@@ -375,6 +378,9 @@ export interface UpdateParams {
   withdrawn: Nlri[];
 }
 
+/** Scratch space for encodeUpdates (messages are copied out by finish()). */
+const packBuffer = new Uint8Array(MAX_EXTENDED_MESSAGE);
+
 function startMessage(buf: Uint8Array): void {
   buf.fill(0xff, 0, 16);
   buf[18] = 2;
@@ -433,7 +439,7 @@ export function encodeUpdates(opts: CodecOptions, p: UpdateParams): Uint8Array[]
     p.safi === 1 &&
     (p.nextHop === undefined ||
       (p.nextHop.linkLocal === undefined && !p.nextHop.global.includes(':')));
-  const buf = new Uint8Array(max);
+  const buf = packBuffer;
   startMessage(buf);
   // ---- withdrawals
   let i = 0;

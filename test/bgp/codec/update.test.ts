@@ -583,4 +583,21 @@ describe('UPDATE round trips and interning', () => {
       ),
     ).toBe(u1.attrs);
   });
+
+  it('AttrInterner fast path: MP_REACH first, attributes already interned', () => {
+    const i = new AttrInterner();
+    const mp = (p: string) => attr(0x90, 14, `0002 01 10 20010db8000000000000000000000001 00 ${p}`);
+    const u1 = decodeMessage(update(mp('20 20010db8') + ORIGIN + AS_PATH), as4, i) as UpdateMessage;
+    const u2 = decodeMessage(
+      update(mp('30 20010db80001') + ORIGIN + AS_PATH),
+      as4,
+      i,
+    ) as UpdateMessage;
+    expect(u2.attrs).toBe(u1.attrs);
+    expect(u2.mpReach!.nlri).toEqual([{ prefix: '2001:db8:1::/48' }]);
+    expect(u2.errors).toEqual([]);
+    // a malformed set is never served from the interner
+    const bad = decodeMessage(update(mp('20 20010db8') + ORIGIN), as4, i) as UpdateMessage;
+    expect(worstAction(bad.errors)).toBe('treat-as-withdraw');
+  });
 });
