@@ -416,10 +416,11 @@ export class BgpPeer extends EventEmitter {
         return;
       case 'send-notification': {
         const n = toNotificationMessage(a.notification);
-        this.log.warn(
-          { notification: describeNotification(a.notification) },
-          'sending NOTIFICATION',
-        );
+        const text = describeNotification(a.notification);
+        // Our own Cease (shutdown, collision) is routine; errors deserve a warning.
+        if (a.notification.code === 6)
+          this.log.info({ notification: text }, 'sending NOTIFICATION');
+        else this.log.warn({ notification: text }, 'sending NOTIFICATION');
         this.send(encodeMessage(n, this.codecOpts));
         return;
       }
@@ -439,11 +440,8 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        (a.wasEstablished ? this.log.warn : this.log.info).call(
-          this.log,
-          { reason: a.reason },
-          'session down',
-        );
+        if (a.wasEstablished) this.log.warn({ reason: a.reason }, 'session down');
+        else this.log.info({ reason: a.reason }, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);
