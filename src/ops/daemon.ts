@@ -4,14 +4,14 @@
 // events become core calls, core output goes to the peer's socket.
 
 import type pino from 'pino';
-import { encodeEndOfRib, encodeMessage, encodeUpdates } from '../bgp/codec.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
 import { AFI, type CodecOptions, SAFI } from '../bgp/types.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { createPolicy, REJECT_REASON_TEXT } from '../rs/policy.ts';
-import { type MaxPrefixEvent, RouteServer, type WireEncoder } from '../rs/server.ts';
+import { type MaxPrefixEvent, RouteServer } from '../rs/server.ts';
+import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
 
 export interface DaemonOptions {
@@ -21,17 +21,7 @@ export interface DaemonOptions {
   listen?: ListenAddress[];
   /** Control socket path instead of cfg.ixrs.control_socket; null: no control socket. */
   controlSocket?: string | null;
-  /** Seconds before a session stopped by max-prefix 'restart' is started again (default 30). */
-  maxPrefixRestartDelay?: number;
 }
-
-/** The codec functions the core's packer uses. */
-export const wireEncoder: WireEncoder = {
-  encodeUpdates: (opts, p) => encodeUpdates(opts, p),
-  encodeEndOfRib: (afi, safi, opts) => encodeEndOfRib(afi, safi, opts),
-  encodeRouteRefresh: (afi, safi, subtype, opts) =>
-    encodeMessage({ type: 'route-refresh', afi, safi, subtype }, opts),
-};
 
 const UNICAST = [
   { afi: AFI.IPV4, safi: SAFI.UNICAST },
@@ -63,7 +53,6 @@ interface Binding {
   peer: BgpPeer;
   negotiated: Negotiated | null;
   onDrain: (() => void) | null;
-  restartTimer: NodeJS.Timeout | null;
 }
 
 export class Daemon {
@@ -73,17 +62,15 @@ export class Daemon {
   control: ControlServer | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
-  private readonly restartDelayMs: number;
   private stopping: Promise<void> | null = null;
 
   constructor(opts: DaemonOptions) {
     const cfg = opts.config;
     this.config = cfg;
     this.log = opts.logger;
-    this.restartDelayMs = (opts.maxPrefixRestartDelay ?? 30) * 1000;
     this.core = new RouteServer({
       policy: createPolicy(cfg),
-      encoder: wireEncoder,
+      encoder: codecEncoder,
       onMaxPrefix: (ev) => this.onMaxPrefix(ev),
       log: this.log.child({ component: 'rs' }),
     });
@@ -119,7 +106,6 @@ export class Daemon {
           peer,
           negotiated: null,
           onDrain: null,
-          restartTimer: null,
         };
         this.bindings.set(b.key, b);
         this.wire(b);
@@ -186,18 +172,14 @@ export class Daemon {
 
   /**
    * RFC 4724 §4.2 helper: keep the client's paths (stale) for its restart time
-   * when the session ended without a NOTIFICATION; RFC 8538: also after a
-   * received NOTIFICATION when both sides set the N bit, except Cease / Hard
-   * Reset. Never when we sent the NOTIFICATION (we ended it on purpose).
+   * when the session ended without a NOTIFICATION (TCP loss, hold timer on the
+   * client's side). We do not set the RFC 8538 N bit, so any NOTIFICATION, sent
+   * or received, ends graceful restart (RFC 4724 §4.2, RFC 8538 §2).
    */
   private gracefulRestartTime(n: Negotiated | null, d: PeerDown): number {
     const gr = n?.gracefulRestart;
     if (gr === null || gr === undefined || gr.restartTime === 0) return 0;
-    if (d.sent !== undefined) return 0;
-    if (d.received !== undefined) {
-      if (!gr.notification) return 0;
-      if (d.received.code === 6 && d.received.subcode === 9) return 0;
-    }
+    if (d.sent !== undefined || d.received !== undefined) return 0;
     return gr.restartTime;
   }
 
@@ -214,13 +196,11 @@ export class Daemon {
     dv.setUint16(0, ev.afi);
     data[2] = SAFI.UNICAST;
     dv.setUint32(3, ev.limit);
-    void b.peer.stopWith({ code: 6, subcode: 1, data }).then(() => {
-      if (ev.action !== 'restart' || this.stopping !== null) return;
-      b.restartTimer = setTimeout(() => {
-        b.restartTimer = null;
-        if (this.stopping === null) b.peer.start();
-      }, this.restartDelayMs);
-    });
+    const n = { code: 6, subcode: 1, data };
+    // 'restart': AutomaticStop, the session comes back after the idle hold time
+    // (with backoff); 'shutdown': stays down until the operator restarts ixrs.
+    if (ev.action === 'restart') b.peer.reset(n);
+    else void b.peer.stopWith(n);
   }
 
   /** BGP FSM state of the session to `address`. */
@@ -267,9 +247,6 @@ export class Daemon {
   stop(message: string): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
-        for (const b of this.bindings.values()) {
-          if (b.restartTimer !== null) clearTimeout(b.restartTimer);
-        }
         this.core.shutdown();
         await this.speaker.stop(message);
         await this.control?.close();
