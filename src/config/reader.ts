@@ -1,12 +1,23 @@
 // A thin typed reader over the yaml library's document AST that knows, for
 // every value, its file, key path and line, so every error can name all three.
 
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import { ConfigError, type ConfigWarning } from './types.ts';
 
 export class Ctx {
   readonly file: string;
   readonly lc: LineCounter;
+  /** Set once the document is parsed; resolves aliases (*anchor). */
+  doc: Document | null = null;
   readonly warnings: ConfigWarning[];
   private readonly warned: Set<string>;
 
@@ -40,8 +51,14 @@ export function parseYaml(
   warned: Set<string>,
 ): Val {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+  });
   const ctx = new Ctx(file, lc, warnings, warned);
+  ctx.doc = doc;
   const err = doc.errors[0];
   if (err !== undefined) {
     const line = err.linePos?.[0]?.line ?? lc.linePos(err.pos[0]).line;
@@ -71,7 +88,7 @@ export class Val {
   constructor(ctx: Ctx, path: string, node: unknown) {
     this.ctx = ctx;
     this.path = path;
-    this.node = node;
+    this.node = resolveAlias(ctx, node);
   }
 
   get line(): number | undefined {
@@ -179,18 +196,39 @@ export class MapReader {
   constructor(val: Val) {
     this.val = val;
     if (!isMap(val.node)) val.fail('expected a mapping');
-    for (const pair of val.node.items) {
+    this.addPairs(val.node.items, true);
+  }
+
+  /** Own keys win over `<<: *anchor` merged ones (YAML merge keys). */
+  private addPairs(items: readonly { key: unknown; value: unknown }[], own: boolean): void {
+    const ctx = this.val.ctx;
+    const merged: unknown[] = [];
+    for (const pair of items) {
       const k = pair.key;
       const key = isScalar(k) ? k.value : k;
-      if (typeof key !== 'string' && typeof key !== 'number') {
-        throw new ConfigError(
-          val.ctx.file,
-          val.path,
-          val.ctx.lineOf(k),
-          'keys must be plain strings',
-        );
+      if (key === '<<' || (isScalar(k) && k.source === '<<')) {
+        merged.push(pair.value);
+        continue;
       }
+      if (typeof key !== 'string' && typeof key !== 'number') {
+        throw new ConfigError(ctx.file, this.val.path, ctx.lineOf(k), 'keys must be plain strings');
+      }
+      if (!own && this.entries.has(String(key))) continue;
       this.entries.set(String(key), { keyNode: k, value: pair.value as Node | null, used: false });
+    }
+    for (const m of merged) {
+      for (const t of isSeq(m) ? m.items : [m]) {
+        const r = resolveAlias(ctx, t);
+        if (!isMap(r)) {
+          throw new ConfigError(
+            ctx.file,
+            `${this.val.path}.<<`,
+            ctx.lineOf(t),
+            'a merge key (<<) needs a mapping',
+          );
+        }
+        this.addPairs(r.items, false);
+      }
     }
   }
 
@@ -248,6 +286,11 @@ export class MapReader {
   keys(): string[] {
     return [...this.entries.keys()];
   }
+}
+
+function resolveAlias(ctx: Ctx, node: unknown): unknown {
+  if (isAlias(node) && ctx.doc !== null) return node.resolve(ctx.doc) ?? null;
+  return node;
 }
 
 function isInert(node: unknown): boolean {

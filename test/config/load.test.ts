@@ -462,3 +462,32 @@ describe('loadConfig: next-hop policy details (arouteserver clients.yml)', () =>
     ]);
   });
 });
+
+describe('loadConfig: YAML anchors, aliases and merge keys', () => {
+  it('clients may share settings through &anchor / <<: *anchor; own keys win', () => {
+    const cl = `
+defaults: &defaults
+  passive: False
+  add_path: True
+clients:
+  - asn: 3333
+    ip: "192.0.2.11"
+    cfg:
+      <<: *defaults
+      add_path: False
+  - asn: 10745
+    ip: "192.0.2.22"
+    cfg: *defaults
+`;
+    // 'defaults' is not a clients.yml key: an error, as for any unknown key.
+    expect(err(() => parseConfig(GENERAL_MIN, cl)).key).toBe('defaults');
+    const { config } = parseConfig(
+      GENERAL_MIN,
+      cl.replace('defaults: &defaults', 'asns: &defaults'),
+    );
+    expect(config.clients.map((c) => [c.passive, c.addPath])).toEqual([
+      [false, false],
+      [false, true],
+    ]);
+  });
+});
