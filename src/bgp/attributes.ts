@@ -835,3 +835,54 @@ export function lookupInterned(
   if (hit === undefined) return null;
   return { attrs: hit, errors: [], mpReach, mpUnreach, present, abandoned: false };
 }
+
+const FIELD_OF: Record<number, keyof PathAttributes> = {
+  1: 'origin',
+  3: 'nextHop',
+  4: 'med',
+  5: 'localPref',
+  6: 'atomicAggregate',
+  7: 'aggregator',
+  8: 'communities',
+  9: 'originatorId',
+  10: 'clusterList',
+  16: 'extCommunities',
+  29: 'bgpLs',
+};
+
+/**
+ * A copy of `a` without the attributes of the given types, keeping the rest of
+ * the wire byte-exact. Returns `a` itself when none of them is present.
+ */
+export function stripAttributes(a: PathAttributes, types: readonly number[]): PathAttributes {
+  const w = a.wire;
+  const keep: [number, number][] = [];
+  let dropped = false;
+  let p = 0;
+  while (p < w.length) {
+    const ext = (w[p]! & FLAG.EXTENDED) !== 0;
+    const len = ext ? u16(w, p + 2) : w[p + 2]!;
+    const e = p + (ext ? 4 : 3) + len;
+    if (types.includes(w[p + 1]!)) dropped = true;
+    else keep.push([p, e]);
+    p = e;
+  }
+  if (!dropped) return a;
+  const n = keep.reduce((s, [x, y]) => s + y - x, 0);
+  const wire = new Uint8Array(n);
+  let o = 0;
+  for (const [x, y] of keep) {
+    wire.set(w.subarray(x, y), o);
+    o += y - x;
+  }
+  const out: PathAttributes = { ...a, wire, other: a.other.filter((x) => !types.includes(x.type)) };
+  for (const t of types) {
+    if (t === 2) out.asPath = [];
+    else if (t === 32) out.largeCommunities = undefined;
+    else {
+      const f = FIELD_OF[t];
+      if (f !== undefined) (out as unknown as Record<string, unknown>)[f] = undefined;
+    }
+  }
+  return out;
+}

@@ -16,9 +16,16 @@ import {
 } from './types.ts';
 import { decodeUpdate, encodeUpdateBody } from './update.ts';
 
-export { AttrInterner, decodeAttributes, encodeAttributes, makeAttributes } from './attributes.ts';
+export {
+  AttrInterner,
+  decodeAttributes,
+  encodeAttributes,
+  makeAttributes,
+  stripAttributes,
+} from './attributes.ts';
 export { describeNotification, encodeShutdownData } from './notification.ts';
 export {
+  applyExternalPeerRules,
   encodeEndOfRib,
   encodeUpdates,
   endOfRibFamily,

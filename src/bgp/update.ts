@@ -9,6 +9,7 @@ import {
   encodeAttributes,
   FLAG,
   lookupInterned,
+  stripAttributes,
 } from './attributes.ts';
 import { decodeNlri, formatIPv4, formatIPv6, parseAddress, writeNlri } from './prefix.ts';
 import {
@@ -561,4 +562,51 @@ export function encodeEndOfRib(afi: number, safi: number, _opts?: CodecOptions):
   b[HEADER + 8] = afi & 0xff;
   b[HEADER + 9] = safi;
   return finish(b, 29);
+}
+
+/**
+ * The RFC 7606 rules that depend on the peer being external, which the codec
+ * cannot know from CodecOptions: LOCAL_PREF (§7.5), ORIGINATOR_ID (§7.9) and
+ * CLUSTER_LIST (§7.10) from an external peer are attribute-discard; an
+ * AS_PATH with confederation segments from a peer outside the confederation
+ * is treat-as-withdraw (RFC 5065 §5.3). Updates `u` in place (attrs replaced
+ * by a copy without the discarded attributes, interned when `interner` is
+ * given) and returns it. Route-server clients are always external (RFC 7947).
+ */
+export function applyExternalPeerRules(u: UpdateMessage, interner?: AttrInterner): UpdateMessage {
+  const a = u.attrs;
+  if (a === null) return u;
+  const drop: number[] = [];
+  const why: Record<number, string> = {
+    5: 'LOCAL_PREF from an external peer (RFC 7606 §7.5)',
+    9: 'ORIGINATOR_ID from an external peer (RFC 7606 §7.9)',
+    10: 'CLUSTER_LIST from an external peer (RFC 7606 §7.10)',
+  };
+  if (a.localPref !== undefined) drop.push(5);
+  if (a.originatorId !== undefined) drop.push(9);
+  if (a.clusterList !== undefined) drop.push(10);
+  if (a.asPath.some((s) => s.type === 3 || s.type === 4)) {
+    u.errors.push({
+      action: 'treat-as-withdraw',
+      subcode: 11,
+      data: EMPTY,
+      reason: 'AS_PATH with confederation segments from an external peer (RFC 5065 §5.3)',
+    });
+  }
+  if (drop.length === 0) return u;
+  for (const t of drop) {
+    u.errors.push({
+      action: 'attribute-discard',
+      subcode: 0,
+      data: EMPTY,
+      reason: why[t]!,
+      discarded: [t],
+    });
+  }
+  const stripped = stripAttributes(a, drop);
+  u.attrs =
+    interner !== undefined && worstAction(u.errors) === 'attribute-discard'
+      ? interner.intern(stripped)
+      : stripped;
+  return u;
 }

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../../src/bgp/attributes.ts';
 import {
   AttrInterner,
+  applyExternalPeerRules,
   decodeMessage,
   encodeEndOfRib,
   encodeMessage,
   endOfRibFamily,
+  stripAttributes,
   worstAction,
 } from '../../../src/bgp/codec.ts';
 import type { CodecOptions, UpdateMessage } from '../../../src/bgp/types.ts';
@@ -599,5 +601,59 @@ describe('UPDATE round trips and interning', () => {
     // a malformed set is never served from the interner
     const bad = decodeMessage(update(mp('20 20010db8') + ORIGIN), as4, i) as UpdateMessage;
     expect(worstAction(bad.errors)).toBe('treat-as-withdraw');
+  });
+
+  it('RFC 7606 §7.5, §7.9, §7.10: LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST from an external peer are discarded', () => {
+    const i = new AttrInterner();
+    const u = dec(
+      update(
+        BASE +
+          attr(0x80, 4, '00000005') +
+          attr(0x40, 5, '00000064') +
+          attr(0x80, 9, 'c0000203') +
+          attr(0x80, 10, 'c0000204'),
+        NLRI,
+      ),
+    );
+    applyExternalPeerRules(u, i);
+    expect(u.errors.map((e) => [e.action, e.discarded])).toEqual([
+      ['attribute-discard', [5]],
+      ['attribute-discard', [9]],
+      ['attribute-discard', [10]],
+    ]);
+    expect(u.attrs!.localPref).toBeUndefined();
+    expect(u.attrs!.originatorId).toBeUndefined();
+    expect(u.attrs!.clusterList).toBeUndefined();
+    expect(u.attrs!.med).toBe(5);
+    expect(toHex(u.attrs!.wire)).toBe(toHex(hex(BASE + attr(0x80, 4, '00000005'))));
+    expect(i.size).toBe(1);
+    // the result is what a clean decode of the stripped bytes gives
+    expect(dec(update(BASE + attr(0x80, 4, '00000005'), NLRI)).attrs).toEqual(u.attrs);
+  });
+
+  it('RFC 5065 §5.3: confederation segments from an external peer are treat-as-withdraw', () => {
+    const u = dec(update(ORIGIN + attr(0x40, 2, '03 01 0000fbf4 02 01 0000fbf5') + NEXT_HOP, NLRI));
+    expect(u.errors).toEqual([]);
+    applyExternalPeerRules(u);
+    expect(worstAction(u.errors)).toBe('treat-as-withdraw');
+  });
+
+  it('stripAttributes keeps the rest byte-exact and clears the fields', () => {
+    const a = dec(
+      update(
+        BASE +
+          attr(0xc0, 8, '00000001') +
+          attr(0xc0, 32, '000000010000000200000003') +
+          attr(0xe0, 99, '01'),
+        NLRI,
+      ),
+    ).attrs!;
+    const s = stripAttributes(a, [8, 32, 99]);
+    expect(toHex(s.wire)).toBe(toHex(hex(BASE)));
+    expect(s.communities).toBeUndefined();
+    expect(s.largeCommunities).toBeUndefined();
+    expect(s.other).toEqual([]);
+    expect(a.communities).toEqual([1]);
+    expect(stripAttributes(a, [4])).toBe(a);
   });
 });
