@@ -19,7 +19,7 @@ export const BIRD = '/usr/sbin/bird';
 /** Programs the BFD interop tests need, for requirePrograms(). */
 export const BFD_PROGRAMS = [FRR_BFDD, 'vtysh', BIRD, 'birdc', 'tshark', 'nft'];
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The Node 24 that npm installed, and the ixrs entry point. */
 export const NODE = join(REPO, 'node_modules/.bin/node');
 export const IXRS = join(REPO, 'bin/ixrs.js');
@@ -370,8 +370,13 @@ export class IxrsBfd {
   readonly events: IxrsEvent[] = [];
   readonly stderr: string[] = [];
 
-  constructor(lan: Lan, member: Member, args: string[], name: string) {
-    this.process = lan.spawnIn(member.ns, NODE, [IXRS, 'bfd', '--json', ...args], name);
+  /**
+   * Runs `ixrs bfd --json ARGS`; with `script`, runs `node SCRIPT ARGS` instead,
+   * which must print the same JSON lines (for what the CLI has no option for).
+   */
+  constructor(lan: Lan, member: Member, args: string[], name: string, script?: string) {
+    const argv = script === undefined ? [IXRS, 'bfd', '--json', ...args] : [script, ...args];
+    this.process = lan.spawnIn(member.ns, NODE, argv, name);
     let buf = '';
     this.process.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
