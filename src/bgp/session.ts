@@ -78,6 +78,13 @@ export interface PeerConfig extends LocalOpenConfig {
   fsm?: Partial<FsmConfig>;
   /** Bytes queued on the socket above which sendRaw returns false (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * RFC 9687 SendHoldTime, seconds: close the session (NOTIFICATION 8, Send
+   * Hold Timer Expired) when queued output makes no progress for this long,
+   * e.g. a peer that stopped reading. Default max(480, 2 x negotiated hold
+   * time); 0 disables. Checked at each keepalive tick.
+   */
+  sendHoldTime?: number;
 }
 
 export interface PeerDown {
@@ -220,6 +227,8 @@ export class BgpPeer extends EventEmitter {
   private feeding = false;
   private queue: FsmEvent[] = [];
   private closing = new Set<Connection>();
+  private sendStuckSince: number | null = null;
+  private sendFlushed = -1;
   /** Negotiated session parameters; null until an OPEN was accepted. */
   negotiated: Negotiated | null = null;
   /** Messages received / sent since construction (counters for ops). */
@@ -413,6 +422,7 @@ export class BgpPeer extends EventEmitter {
         return;
       case 'send-keepalive':
         this.send(KEEPALIVE);
+        this.checkSendHold();
         return;
       case 'send-notification': {
         const n = toNotificationMessage(a.notification);
@@ -447,6 +457,36 @@ export class BgpPeer extends EventEmitter {
         this.emit('down', d);
         return;
       }
+    }
+  }
+
+  /** RFC 9687: has queued output been stuck for longer than SendHoldTime? */
+  private checkSendHold(): void {
+    const conn = this.conn;
+    if (!conn || this.fsm.name !== 'Established') {
+      this.sendStuckSince = null;
+      return;
+    }
+    const queued = conn.socket.writableLength;
+    const flushed = conn.socket.bytesWritten - queued; // handed to the kernel so far
+    const now = this.now();
+    if (queued === 0 || flushed !== this.sendFlushed) {
+      this.sendFlushed = flushed;
+      this.sendStuckSince = queued === 0 ? null : now;
+      return;
+    }
+    if (this.sendStuckSince === null) {
+      this.sendStuckSince = now;
+      return;
+    }
+    const limit = this.config.sendHoldTime ?? Math.max(480, 2 * (this.negotiated?.holdTime ?? 0));
+    if (limit > 0 && now - this.sendStuckSince >= limit * 1000) {
+      this.log.warn(
+        { queued, stuckFor: Math.round((now - this.sendStuckSince) / 1000) },
+        'send hold timer expired (RFC 9687)',
+      );
+      this.sendStuckSince = null;
+      this.feed({ type: 'AutomaticStop', notification: { code: 8, subcode: 0 } });
     }
   }
 

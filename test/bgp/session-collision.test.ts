@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, KEEPALIVE } from '../../src/bgp/codec.ts';
 import { Framer } from '../../src/bgp/framing.ts';
 import { buildOpen } from '../../src/bgp/negotiate.ts';
-import { type BgpPeer, BgpSpeaker, type PeerDown } from '../../src/bgp/speaker.ts';
+import { type BgpPeer, BgpSpeaker, type PeerConfig, type PeerDown } from '../../src/bgp/speaker.ts';
 import type { BgpMessage } from '../../src/bgp/types.ts';
 
 const V4 = { afi: 1, safi: 1 };
@@ -69,7 +69,7 @@ class Raw {
 }
 
 /** ixrs at 127.0.0.2 (BGP id 10.0.0.10, AS64500), active towards a raw listener at 127.0.0.5. */
-async function setup(): Promise<{
+async function setup(over: Partial<PeerConfig> = {}): Promise<{
   peer: BgpPeer;
   sp: BgpSpeaker;
   out: Raw;
@@ -95,6 +95,7 @@ async function setup(): Promise<{
     families: [V4],
     holdTime: 30,
     fsm: { idleHoldTime: 60 },
+    ...over,
   });
   const out = new Raw((await accepted)[0]);
   await out.until(() => out.msgs.length >= 1);
@@ -189,5 +190,33 @@ describe('errors on the wire', () => {
     out.socket.write(encodeMessage(open, { as4: false }));
     await out.until(() => out.closed);
     expect(out.types()).toEqual(['open', 'notification 2/6']);
+  });
+
+  it('RFC 9687 §3: a peer that stops reading is dropped when the send hold timer expires', async () => {
+    const { peer, out } = await setup({ holdTime: 3, sendHoldTime: 2 });
+    const open = buildOpen({
+      localAs: 64505,
+      routerId: 5,
+      peerAs: 64500,
+      families: [V4],
+      holdTime: 3,
+    });
+    out.socket.write(encodeMessage(open, { as4: false }));
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    // The peer keeps sending KEEPALIVEs (our hold timer is fine) but reads nothing.
+    out.socket.pause();
+    const ka = setInterval(() => out.socket.write(KEEPALIVE), 500);
+    cleanups.push(() => clearInterval(ka));
+    const junk = new Uint8Array(64 * 1024); // never parsed: the peer does not read
+    // Respect back-pressure, as the route server does: stop at the first false.
+    for (let i = 0; i < 10_000 && peer.sendRaw(junk); i++) {
+      if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+    }
+    expect(peer.state).toBe('Established');
+    const t0 = performance.now();
+    const [d] = (await once(peer, 'down')) as [PeerDown];
+    expect([d.sent?.code, d.sent?.subcode]).toEqual([8, 0]);
+    expect(performance.now() - t0).toBeLessThan(6000);
   });
 });
