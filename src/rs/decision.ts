@@ -60,6 +60,21 @@ export class Decision {
     return v;
   }
 
+  /**
+   * The clients toward which `p`'s attribute set is not sent as is (export
+   * policy says no, or asks for a prepend): the exceptions to the shared answer.
+   * Computed once per (announcing client, attribute set).
+   */
+  exportExceptions(p: Path, clients: readonly Client[]): Client[] {
+    const use = p.use;
+    if (use.expExc !== null && use.expExcN === clients.length) return use.expExc;
+    const exc: Client[] = [];
+    for (const c of clients) if (this.exportCode(p, c) !== 1) exc.push(c);
+    use.expExc = exc;
+    use.expExcN = clients.length;
+    return exc;
+  }
+
   /** 0 when `p` is not eligible for session `s`, else 1 + the prepend count to apply. */
   eligible(p: Path, s: Session): number {
     const to = s.client;

@@ -22,6 +22,10 @@ export interface AttrUse {
    * 1..4 send with prepend (value - 1), 255 do not send.
    */
   exp: Uint8Array;
+  /** Clients for which a path with these attributes is not sent as is (no-send or prepend); null = not computed. */
+  expExc: Client[] | null;
+  /** Number of clients when expExc was computed (recomputed when clients are added). */
+  expExcN: number;
 }
 
 /** A configured client (one clients.yml entry); it may have several sessions (one per address). */
@@ -74,8 +78,10 @@ export interface Session {
   client: Client;
   address: string;
   bgpId: number;
-  /** Small integer, unique among sessions, for bitmasks. */
+  /** Small integer, unique among sessions, for bucket keys. */
   slot: number;
+  /** Scratch stamp used while processing one prefix. */
+  mark: number;
   /** Adj-RIB-In: key prefix or `prefix#pathId`. */
   adjIn: Map<string, Path>;
   state: 'idle' | 'up' | 'stale';

@@ -29,12 +29,14 @@ interface Bucket {
   afi: number;
   safi: number;
   out: OutRef | null;
-  members: Session[];
+  members: Session[] | (() => Session[]);
   nlri: Nlri[];
+  /** Change of the members' held-prefix count per NLRI (+1 new, 0 replaced, -1 withdrawn). */
+  delta: number;
 }
 
-/** Writes `msgs` to `s`; `nlri` is the number of NLRI they carry. */
-export type WriteSink = (s: Session, msgs: Uint8Array[], nlri: number) => void;
+/** Writes `msgs` to `s`; `nlri` is the number of NLRI they carry, `held` the change of prefixes held. */
+export type WriteSink = (s: Session, msgs: Uint8Array[], nlri: number, held: number) => void;
 
 export class OutBatch {
   private readonly buckets = new Map<string, Bucket>();
@@ -45,18 +47,20 @@ export class OutBatch {
     return this.buckets.size === 0;
   }
 
+  /** `members` may be a function, evaluated once at flush (the "everyone else" set of a group). */
   add(
     group: Group,
     membersKey: string,
-    members: Session[],
+    members: Session[] | (() => Session[]),
     e: PrefixEntry,
     out: OutRef | null,
     nlri: Nlri,
+    delta: number,
   ): void {
-    const key = `${group.id}|${e.fam}|${out === null ? 0 : out.id}|${membersKey}`;
+    const key = `${group.id}|${e.fam}|${out === null ? 0 : out.id}|${delta}|${membersKey}`;
     let b = this.buckets.get(key);
     if (b === undefined) {
-      b = { group, afi: e.afi, safi: e.safi, out, members, nlri: [] };
+      b = { group, afi: e.afi, safi: e.safi, out, members, nlri: [], delta };
       this.buckets.set(key, b);
     }
     b.nlri.push(nlri);
@@ -70,7 +74,8 @@ export class OutBatch {
     for (const pass of [0, 1]) {
       for (const b of all) {
         if ((b.out === null) !== (pass === 0)) continue;
-        const live = b.members.filter((s) => s.up !== null && s.up.group === b.group);
+        const members = typeof b.members === 'function' ? b.members() : b.members;
+        const live = members.filter((s) => s.up !== null && s.up.group === b.group);
         if (live.length === 0) continue;
         this.encodes++;
         const msgs = encoder.encodeUpdates(b.group.codec, {
@@ -81,7 +86,7 @@ export class OutBatch {
           nlri: b.out === null ? [] : b.nlri,
           withdrawn: b.out === null ? b.nlri : [],
         });
-        for (const s of live) write(s, msgs, b.nlri.length);
+        for (const s of live) write(s, msgs, b.nlri.length, b.delta * b.nlri.length);
       }
     }
   }

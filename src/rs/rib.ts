@@ -84,6 +84,8 @@ export function acquireUse(
         med: canonical.med ?? 0,
         neighborAs: neighborAs(canonical, client.cfg.asn),
         exp: new Uint8Array(clientCap),
+        expExc: null,
+        expExcN: -1,
       };
       client.uses.set(canonical, u);
     } else {
@@ -274,19 +276,54 @@ export class PrefixTable {
   }
 }
 
-/** Inserts an accepted path into its entry and re-ranks. */
-export function insertPath(e: PrefixEntry, p: Path, opts: RankOptions): void {
-  p.entry = e;
-  e.paths.push(p);
-  rankPaths(e.paths, opts);
+/** True when two paths of the list share a neighbour AS (then MED matters and order is not a plain sort). */
+function sharesNeighborAs(paths: Path[], p: Path | null): boolean {
+  const n = paths.length;
+  if (p !== null) {
+    const a = p.use.neighborAs;
+    for (let i = 0; i < n; i++) if (paths[i] !== p && paths[i]!.use.neighborAs === a) return true;
+    return false;
+  }
+  if (n < 2) return false;
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const a = paths[i]!.use.neighborAs;
+    if (seen.has(a)) return true;
+    seen.add(a);
+  }
+  return false;
 }
 
-/** Removes a path from its entry and re-ranks (with deterministic MED a removal can reorder). */
+/**
+ * Inserts an accepted path into its entry. When every path comes from a
+ * different neighbour AS (the common case at an IXP), MED never applies and the
+ * ranking is a plain order: binary insertion. Otherwise the entry is re-ranked.
+ */
+export function insertPath(e: PrefixEntry, p: Path, opts: RankOptions): void {
+  p.entry = e;
+  const paths = e.paths;
+  if (!opts.alwaysCompareMed && (sharesNeighborAs(paths, p) || sharesNeighborAs(paths, null))) {
+    paths.push(p);
+    rankPaths(paths, opts);
+    return;
+  }
+  const cmp = opts.alwaysCompareMed ? compareWithMed : compareNoMed;
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmp(paths[mid]!, p) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  paths.splice(lo, 0, p);
+}
+
+/** Removes a path from its entry; re-ranks only when MED grouping can change the order. */
 export function removePath(p: Path, opts: RankOptions): void {
   const e = p.entry;
   if (e === null) return;
   const i = e.paths.indexOf(p);
   if (i >= 0) e.paths.splice(i, 1);
   p.entry = null;
-  if (!opts.alwaysCompareMed) rankPaths(e.paths, opts);
+  if (!opts.alwaysCompareMed && sharesNeighborAs(e.paths, null)) rankPaths(e.paths, opts);
 }

@@ -149,6 +149,14 @@ interface Inbound {
   msg: UpdateMessage;
 }
 
+interface Change {
+  group: Group;
+  out: OutRef | null;
+  pathId: number;
+  delta: number;
+  members: Session[];
+}
+
 interface Cleanup {
   s: Session;
   map: Map<string, Path>;
@@ -204,6 +212,15 @@ export class RouteServer {
   private readonly freeSlots: number[] = [];
   private nextGroupId = 1;
   private clientCap = 16;
+  private stamp = 0;
+  private readonly clientList: Client[] = [];
+  private readonly nhibClients: Client[] = [];
+  /** Sessions whose sink reported back-pressure. */
+  private readonly blockedSet = new Set<Session>();
+  /** Sessions in their initial dump (some entries are not theirs yet). */
+  private readonly dumping = new Set<Session>();
+  /** Sessions with ADD-PATH send for some family. */
+  private readonly apSessions = new Set<Session>();
 
   /** encodeUpdates calls so far (one per bucket: group x attribute set x member set). */
   encodes = 0;
@@ -255,6 +272,7 @@ export class RouteServer {
       },
     };
     this.clients.set(cfg.id, client);
+    this.clientList.push(client);
     const addrs = cfg.addresses.length > 0 ? cfg.addresses : [''];
     for (const address of addrs) {
       const s: Session = {
@@ -263,6 +281,7 @@ export class RouteServer {
         address,
         bgpId: 0,
         slot: this.freeSlots.pop() ?? this.nextSlot++,
+        mark: 0,
         adjIn: new Map(),
         state: 'idle',
         since: this.timers.now(),
@@ -330,9 +349,12 @@ export class RouteServer {
       if (list === undefined) this.active.set(fam, [s]);
       else list.push(s);
     }
+    if (up.fam.size > 0) this.dumping.add(s);
+    if (info.addPathTx.size > 0) this.apSessions.add(s);
     sink.onDrain(() => {
       if (s.up !== up || !up.blocked) return;
       up.blocked = false;
+      this.blockedSet.delete(s);
       this.pumpQueue.add(s);
       this.kick();
     });
@@ -412,6 +434,9 @@ export class RouteServer {
       this.table.maybeDelete(e);
     }
     this.pumpQueue.delete(s);
+    this.blockedSet.delete(s);
+    this.dumping.delete(s);
+    this.apSessions.delete(s);
     s.up = null;
     s.state = 'idle';
   }
@@ -450,7 +475,10 @@ export class RouteServer {
   /** The NHIB of `clientId` changed for `nextHop`: recompute only that client's view of the paths via it. */
   nextHopChanged(clientId: string, nextHop: string): void {
     const c = this.clients.get(clientId) ?? this.session(clientId).client;
-    c.nhibActive = true;
+    if (!c.nhibActive) {
+      c.nhibActive = true;
+      this.nhibClients.push(c);
+    }
     const paths = this.nhIndex.get(nextHop);
     if (paths === undefined) return;
     for (const s of c.sessions.values()) {
@@ -710,77 +738,115 @@ export class RouteServer {
     return st.kind === 'synced' || st.refresh || e.seq <= st.cursor;
   }
 
-  /** Recomputes a changed prefix for every synced session, sharing the bytes within groups. */
+  /**
+   * Recomputes a changed prefix for every synced session, sharing the bytes
+   * within groups. Only the exceptions are looked at one by one: sessions that
+   * were sent something other than the shared answer, the winner's own client,
+   * clients its export policy treats differently, clients with NHIB reports,
+   * blocked, dumping and ADD-PATH sessions. Everyone else goes from the old
+   * shared answer to the new one together.
+   */
   private processEntryAll(e: PrefixEntry, batch: OutBatch): void {
-    const sessions = this.active.get(e.fam);
+    const fam = e.fam;
     const dec = this.decision;
-    const newDefault = e.paths.length > 0 ? dec.outRef(e.paths[0]!, 1) : null;
+    const w = e.paths.length > 0 ? e.paths[0]! : null;
+    const newDefault = w === null ? null : dec.outRef(w, 1);
+    const oldDefault = e.outDefault;
+    const stamp = ++this.stamp;
+    const specials: Session[] = [];
+    const mark = (s: Session): void => {
+      if (s.mark === stamp) return;
+      s.mark = stamp;
+      if (s.up?.fam.has(fam)) specials.push(s);
+    };
+    if (e.excS !== null) for (const s of e.excS) mark(s);
+    if (w !== null) {
+      for (const s of w.session.client.sessions.values()) mark(s);
+      for (const c of dec.exportExceptions(w, this.clientList))
+        for (const s of c.sessions.values()) mark(s);
+    }
+    for (const c of this.nhibClients) for (const s of c.sessions.values()) mark(s);
+    for (const s of this.blockedSet) mark(s);
+    for (const s of this.dumping) mark(s);
+    for (const s of this.apSessions) mark(s);
+
     const ss: Session[] = [];
     const st: (OutRef | null)[] = [];
-    let changes: Map<
-      string,
-      { group: Group; out: OutRef | null; pathId: number; members: Session[] }
-    > | null = null;
-    if (sessions !== undefined) {
-      for (let i = 0; i < sessions.length; i++) {
-        const s = sessions[i]!;
-        const up = s.up!;
-        if (!this.visited(s, e)) continue;
-        if (up.addPathTx.has(e.fam)) {
-          if (up.blocked) {
-            up.dirty.add(e);
-            continue;
-          }
-          const sent = up.apOut.get(e);
-          const want = dec.desiredAll(e, s);
-          const add = (tx: number, o: OutRef | null) => {
-            changes ??= new Map();
-            const k = `${up.group.id}|${o === null ? 0 : o.id}|${tx}`;
-            const ch = changes.get(k);
-            if (ch === undefined)
-              changes.set(k, { group: up.group, out: o, pathId: tx, members: [s] });
-            else ch.members.push(s);
-          };
-          this.apDiff(e, s, sent, want, false, add);
-          continue;
-        }
-        const old = sentTo(e, s);
+    const joined: Session[] = [];
+    const regDelta = oldDefault === null ? 1 : newDefault === null ? -1 : 0;
+    let changes: Map<string, Change> | null = null;
+    const change = (s: Session, o: OutRef | null, tx: number, delta: number): void => {
+      changes ??= new Map();
+      const k = `${s.up!.group.id}|${o === null ? 0 : o.id}|${tx}|${delta}`;
+      const ch = changes.get(k);
+      if (ch === undefined)
+        changes.set(k, { group: s.up!.group, out: o, pathId: tx, delta, members: [s] });
+      else ch.members.push(s);
+    };
+    for (const s of specials) {
+      const up = s.up!;
+      if (!this.visited(s, e)) continue;
+      if (up.addPathTx.has(fam)) {
         if (up.blocked) {
-          ss.push(s);
-          st.push(old);
           up.dirty.add(e);
           continue;
         }
-        const d = dec.desired(e, s);
-        ss.push(s);
-        st.push(d);
-        if (d !== old) {
-          if (old === null) up.held++;
-          else if (d === null) up.held--;
-          changes ??= new Map();
-          const k = `${up.group.id}|${d === null ? 0 : d.id}`;
-          const ch = changes.get(k);
-          if (ch === undefined)
-            changes.set(k, { group: up.group, out: d, pathId: 0, members: [s] });
-          else ch.members.push(s);
-        }
+        this.apDiff(e, s, up.apOut.get(e), dec.desiredAll(e, s), false, (tx, o, d) =>
+          change(s, o, tx, d),
+        );
+        continue;
       }
+      const old = sentTo(e, s);
+      if (up.blocked) {
+        ss.push(s);
+        st.push(old);
+        up.dirty.add(e);
+        continue;
+      }
+      const d = dec.desired(e, s);
+      ss.push(s);
+      st.push(d);
+      if (d === old) continue;
+      const delta = old === null ? 1 : d === null ? -1 : 0;
+      if (d === newDefault && oldDefault !== newDefault) {
+        // Same bytes as everyone else gets: share their UPDATE, fix the held count here.
+        joined.push(s);
+        up.held += delta - regDelta;
+        continue;
+      }
+      change(s, d, 0, delta);
     }
     e.outDefault = newDefault;
     e.excS = e.excO = null;
     for (let i = 0; i < ss.length; i++) if (st[i] !== newDefault) setSent(e, ss[i]!, st[i]!);
+    const nlri0: Nlri = { prefix: e.prefix };
     if (changes !== null) {
-      for (const ch of (
-        changes as Map<
-          string,
-          { group: Group; out: OutRef | null; pathId: number; members: Session[] }
-        >
-      ).values()) {
+      for (const ch of (changes as Map<string, Change>).values()) {
         let mk = '';
         for (const m of ch.members) mk += `${m.slot},`;
-        const nlri: Nlri =
-          ch.pathId === 0 ? { prefix: e.prefix } : { prefix: e.prefix, pathId: ch.pathId };
-        batch.add(ch.group, mk, ch.members, e, ch.out, nlri);
+        const nlri = ch.pathId === 0 ? nlri0 : { prefix: e.prefix, pathId: ch.pathId };
+        batch.add(ch.group, mk, ch.members, e, ch.out, nlri, ch.delta);
+      }
+    }
+    if (oldDefault !== newDefault && this.active.get(fam)?.length) {
+      // Everyone else: old shared answer -> new shared answer.
+      const excl = joined.length === 0 ? specials : specials.filter((s) => !joined.includes(s));
+      let xk = 'R';
+      for (const s of excl) xk += `${s.slot},`;
+      for (const g of this.groups.values()) {
+        batch.add(
+          g,
+          xk,
+          () => {
+            const out: Session[] = [];
+            for (const s of g.members) if (s.up!.fam.has(fam) && !excl.includes(s)) out.push(s);
+            return out;
+          },
+          e,
+          newDefault,
+          nlri0,
+          regDelta,
+        );
       }
     }
   }
@@ -792,21 +858,15 @@ export class RouteServer {
     sent: Map<number, OutRef> | undefined,
     want: Map<number, OutRef>,
     resend: boolean,
-    add: (tx: number, o: OutRef | null) => void,
+    add: (tx: number, o: OutRef | null, delta: number) => void,
   ): void {
     const up = s.up!;
     for (const [tx, o] of want) {
       const prev = sent?.get(tx);
-      if (prev !== o || resend) add(tx, o);
-      if (prev === undefined) up.held++;
+      if (prev !== o || resend) add(tx, o, prev === undefined ? 1 : 0);
     }
     if (sent !== undefined) {
-      for (const tx of sent.keys()) {
-        if (!want.has(tx)) {
-          add(tx, null);
-          up.held--;
-        }
-      }
+      for (const tx of sent.keys()) if (!want.has(tx)) add(tx, null, -1);
     }
     if (want.size > 0) {
       if (sent === undefined) e.apRefs++;
@@ -834,35 +894,45 @@ export class RouteServer {
         e.apRefs--;
       }
       const want = this.decision.desiredAll(e, s);
-      this.apDiff(e, s, sent, want, mode === 'refresh', (tx, o) =>
-        batch.add(up.group, mk, one, e, o, { prefix: e.prefix, pathId: tx }),
+      this.apDiff(e, s, sent, want, mode === 'refresh', (tx, o, d) =>
+        batch.add(up.group, mk, one, e, o, { prefix: e.prefix, pathId: tx }, d),
       );
       return;
     }
     const old = mode === 'dump' ? null : sentTo(e, s);
     const d = this.decision.desired(e, s);
     setSent(e, s, d);
-    if (d !== old) {
-      if (old === null) up.held++;
-      else if (d === null) up.held--;
+    if (d !== old || (mode === 'refresh' && d !== null)) {
+      const delta = old === null ? (d === null ? 0 : 1) : d === null ? -1 : 0;
+      batch.add(up.group, mk, one, e, d, { prefix: e.prefix }, delta);
     }
-    if (d !== old || (mode === 'refresh' && d !== null))
-      batch.add(up.group, mk, one, e, d, { prefix: e.prefix });
   }
 
-  private readonly writeOut = (s: Session, msgs: Uint8Array[], nlri: number): void => {
+  private readonly writeOut = (
+    s: Session,
+    msgs: Uint8Array[],
+    nlri: number,
+    held: number,
+  ): void => {
     const up = s.up;
     if (up === null) return;
     const st = s.client.stats;
     st.sentUpdates += msgs.length;
     st.sentNlri += nlri;
-    for (const m of msgs) if (!up.sink.write(m)) up.blocked = true;
+    up.held += held;
+    for (const m of msgs) if (!up.sink.write(m)) this.block(s);
   };
+
+  private block(s: Session): void {
+    if (s.up === null || s.up.blocked) return;
+    s.up.blocked = true;
+    this.blockedSet.add(s);
+  }
 
   private writeRaw(s: Session, bytes: Uint8Array): void {
     const up = s.up;
     if (up === null) return;
-    if (!up.sink.write(bytes)) up.blocked = true;
+    if (!up.sink.write(bytes)) this.block(s);
   }
 
   private flushBatch(batch: OutBatch): void {
@@ -938,6 +1008,11 @@ export class RouteServer {
     }
     for (const e of done) this.table.maybeDelete(e);
     if (s.up !== up) return false;
+    if (this.dumping.has(s)) {
+      let initial = false;
+      for (const st of up.fam.values()) if (st.kind === 'dump' && !st.refresh) initial = true;
+      if (!initial) this.dumping.delete(s);
+    }
     if (up.dirty.size > 0) return true;
     for (const st of up.fam.values()) if (st.kind === 'dump') return true;
     return false;
@@ -976,8 +1051,7 @@ export class RouteServer {
   private step(): boolean {
     let did = false;
     if (this.inHead < this.inbound.length) {
-      const end = Math.min(this.inbound.length, this.inHead + 16);
-      while (this.inHead < end) this.processInbound(this.inbound[this.inHead++]!);
+      this.processInbound(this.inbound[this.inHead++]!);
       if (this.inHead === this.inbound.length) {
         this.inbound = [];
         this.inHead = 0;

@@ -1,0 +1,150 @@
+// Load self-check for the route-server core (not the benchmark; see `npm run bench`).
+// 100 clients x 5,000 IPv4 prefixes each (4,000 own + 1,000 shared by all),
+// real codec, fake sinks that count bytes, the default setImmediate scheduler.
+// Run: node --expose-gc test/rs/load.ts [clients] [prefixesPerClient]
+
+import { makeAttributes } from '../../src/bgp/codec.ts';
+import type { Nlri, UpdateMessage } from '../../src/bgp/types.ts';
+import { RouteServer, type Sink } from '../../src/rs/server.ts';
+import { client, FakePolicy, info } from './helpers.ts';
+
+const N = Number(process.argv[2] ?? 100);
+const PER = Number(process.argv[3] ?? 5000);
+const SHARED = Math.floor(PER / 5);
+const OWN = PER - SHARED;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => {
+  gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+
+class CountingSink implements Sink {
+  bytes = 0;
+  msgs = 0;
+  write(b: Uint8Array): boolean {
+    this.bytes += b.length;
+    this.msgs++;
+    return true;
+  }
+  onDrain(): void {}
+}
+
+const addr = (i: number) => `10.255.${i >> 8}.${i & 255}`;
+const ownPrefix = (c: number, k: number) => {
+  const n = c * OWN + k;
+  return `${20 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}.0/24`;
+};
+const sharedPrefix = (k: number) => `100.${64 + (k >> 8)}.${k & 255}.0/24`;
+
+const heap0 = heap();
+const rs = new RouteServer({ policy: new FakePolicy(), log: { warn: () => {}, info: () => {} } });
+const sinks: CountingSink[] = [];
+for (let c = 0; c < N; c++) {
+  const asn = 64512 + c;
+  rs.addClient(client(asn, [addr(c)]));
+  const s = new CountingSink();
+  sinks.push(s);
+  rs.sessionUp(`AS${asn}`, info({ bgpId: c + 1 }), s);
+}
+await rs.idle();
+
+// Event-loop lag probe: how late a 5 ms timer fires while the RS works.
+let maxLag = 0;
+let last = performance.now();
+const probe = setInterval(() => {
+  const now = performance.now();
+  maxLag = Math.max(maxLag, now - last - 5);
+  last = now;
+}, 5);
+
+const msgs: UpdateMessage[] = [];
+for (let c = 0; c < N; c++) {
+  const asn = 64512 + c;
+  const own = makeAttributes({
+    origin: 0,
+    asPath: [{ type: 2, asns: [asn, 3000 + c] }],
+    nextHop: addr(c),
+  });
+  const shared = makeAttributes({
+    origin: 0,
+    asPath: [{ type: 2, asns: [asn, 3000 + c, 174] }],
+    nextHop: addr(c),
+    communities: [(asn << 16) | 100],
+  });
+  const push = (attrs: typeof own, nlri: Nlri[]) => {
+    for (let i = 0; i < nlri.length; i += 800) {
+      msgs.push({
+        type: 'update',
+        withdrawn: [],
+        attrs,
+        nlri: nlri.slice(i, i + 800),
+        mpReach: null,
+        mpUnreach: null,
+        errors: [],
+      });
+    }
+  };
+  push(
+    own,
+    Array.from({ length: OWN }, (_, k) => ({ prefix: ownPrefix(c, k) })),
+  );
+  push(
+    shared,
+    Array.from({ length: SHARED }, (_, k) => ({ prefix: sharedPrefix(k) })),
+  );
+}
+const heapMsgs = heap();
+
+const t0 = performance.now();
+// Interleave the clients' messages as if their sessions sent concurrently.
+const perClient = Math.ceil(msgs.length / N);
+for (let j = 0; j < perClient; j++) {
+  for (let c = 0; c < N; c++) {
+    const m = msgs[c * perClient + j];
+    if (m !== undefined) rs.receiveUpdate(`AS${64512 + c}`, m);
+  }
+}
+await rs.idle();
+const t1 = performance.now();
+clearInterval(probe);
+msgs.length = 0;
+const heapLoaded = heap();
+const st = rs.stats();
+const out = sinks.reduce((a, s) => a + s.bytes, 0);
+const outMsgs = sinks.reduce((a, s) => a + s.msgs, 0);
+
+const held1 = rs.ribCount('AS64513');
+// A late joiner: full initial dump.
+const late = new CountingSink();
+rs.addClient(client(65500, ['10.254.0.1']));
+const t2 = performance.now();
+rs.sessionUp('AS65500', info({ bgpId: 9999 }), late);
+await rs.idle();
+const t3 = performance.now();
+
+// Churn: one client withdraws everything.
+const t4 = performance.now();
+rs.sessionDown('AS64512');
+await rs.idle();
+const t5 = performance.now();
+
+const fmt = (x: number) => x.toFixed(0);
+console.log(
+  `clients ${N}, prefixes/client ${PER} (${OWN} own + ${SHARED} shared), paths ${N * PER}`,
+);
+console.log(
+  `table: ${st.prefixes} prefixes, ${st.attrSets} attribute sets, export verdicts computed ${st.exportCalls}`,
+);
+console.log(
+  `load + fan-out: ${fmt(t1 - t0)} ms; ${outMsgs} UPDATEs (${(out / 2 ** 20).toFixed(1)} MiB) written, ${st.encodes} encodeUpdates calls; max timer lag ${maxLag.toFixed(1)} ms; ${rs.slices} slices`,
+);
+console.log(`per-client RIB held (AS64513): ${held1}`);
+console.log(
+  `late joiner dump: ${fmt(t3 - t2)} ms, ${late.msgs} msgs, held ${rs.ribCount('AS65500')}`,
+);
+console.log(`session down of one client (${PER} paths) processed: ${fmt(t5 - t4)} ms`);
+console.log(
+  `heap: base ${fmt(heap0)} MiB, input messages built ${fmt(heapMsgs)} MiB, after load ${fmt(heapLoaded)} MiB (RS state ~${fmt(heapLoaded - heap0)} MiB); rss ${fmt(process.memoryUsage().rss / 2 ** 20)} MiB`,
+);
+rs.shutdown();
