@@ -131,6 +131,7 @@ function parseGeneral(root: Val): General {
     ridV.fail('a list of router IDs is not supported by ixrs; give one IPv4 address');
   }
   const routerId = ipv4(ridV);
+  if (routerId === '0.0.0.0') ridV.fail('the BGP Identifier must not be 0.0.0.0 (RFC 6286 §2.1)');
 
   const prepend = c.get('prepend_rs_as');
   if (prepend?.bool()) {
@@ -521,6 +522,8 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
   const m = v.map();
   const asnV = m.required('asn');
   const clientAsn = asn(asnV);
+  if (clientAsn === g.rsAs)
+    asnV.fail(`${clientAsn} is the route server's own AS (rs_as); clients are eBGP peers`);
   const ipV = m.required('ip');
   const addresses: string[] = [];
   for (const a of ipV.listOrOne()) {

@@ -491,3 +491,19 @@ clients:
     ]);
   });
 });
+
+describe('loadConfig: identities', () => {
+  it('RFC 6286 §2.1: the BGP Identifier (router_id) is non-zero', () => {
+    const g = 'cfg:\n  rs_as: 64500\n  router_id: "0.0.0.0"\n';
+    expect(err(() => parseConfig(g, CLIENTS_MIN)).message).toBe(
+      'general.yml: cfg.router_id (line 3): the BGP Identifier must not be 0.0.0.0 (RFC 6286 §2.1)',
+    );
+  });
+
+  it('RFC 7947 §2: clients are eBGP peers, so no client may use rs_as', () => {
+    const cl = 'clients:\n  - asn: 64500\n    ip: "192.0.2.11"\n';
+    expect(err(() => parseConfig(GENERAL_MIN, cl)).message).toBe(
+      "clients.yml: clients[0].asn (line 2): 64500 is the route server's own AS (rs_as); clients are eBGP peers",
+    );
+  });
+});
