@@ -114,6 +114,12 @@ export type FsmEvent =
   | { type: 'ManualStart' } // 1
   | { type: 'ManualStop'; shutdownMessage?: string } // 2
   | { type: 'AutomaticStart' } // 3
+  /**
+   * 5: AutomaticStart_with_PassiveTcpEstablishment. The driver raises it when
+   * a started FSM waiting in Idle (idle hold) gets an inbound connection: go
+   * to Active to take it, without changing whether we also connect out.
+   */
+  | { type: 'AutomaticStart_Passive' } // 5
   | { type: 'ManualStart_Passive' } // 4
   | { type: 'AutomaticStop'; notification: Notification } // 8 (e.g. max prefix, Cease)
   | { type: 'ConnectRetryTimer_Expires' } // 9
@@ -456,6 +462,13 @@ function idle(st: Step, ev: FsmEvent): void {
     case 'IdleHoldTimer_Expires':
       if (st.s.started || ev.type === 'AutomaticStart') st.start(st.s.passive);
       return;
+    case 'AutomaticStart_Passive':
+      if (!st.s.started) return;
+      st.stop('idleHold');
+      st.s.retries = 0;
+      if (!st.s.passive) st.armConnectRetry();
+      st.s.name = 'Active';
+      return;
     case 'ManualStop':
       st.stopAll();
       st.s.started = false;
@@ -479,6 +492,7 @@ function connectOrActive(st: Step, ev: FsmEvent): void {
     case 'ManualStart':
     case 'ManualStart_Passive':
     case 'AutomaticStart':
+    case 'AutomaticStart_Passive':
       return;
     case 'ManualStop':
       st.idle('administrative stop', { failure: false, stop: true });
@@ -559,6 +573,7 @@ function connected(st: Step, ev: FsmEvent): void {
     case 'ManualStart':
     case 'ManualStart_Passive':
     case 'AutomaticStart':
+    case 'AutomaticStart_Passive':
       return;
     case 'ManualStop':
       st.idle(

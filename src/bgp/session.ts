@@ -102,6 +102,8 @@ export interface PeerOptions {
 }
 
 const CLOSE_GRACE_MS = 2000;
+/** Consecutive failures after which inbound connections also wait out the idle hold. */
+const INBOUND_DAMP_AFTER = 3;
 
 function toNotificationMessage(n: Notification): NotificationMessage {
   return {
@@ -236,6 +238,12 @@ export class BgpPeer extends EventEmitter {
 
   constructor(config: PeerConfig, opts: PeerOptions = {}) {
     super();
+    const hold = config.holdTime ?? 90;
+    if (hold === 1 || hold === 2 || hold < 0 || hold > 65535 || !Number.isInteger(hold)) {
+      throw new Error(
+        `peer ${config.peerAddress}: holdTime ${hold} must be 0 or 3..65535 (RFC 4271 §4.2)`,
+      );
+    }
     this.config = config;
     this.address = normalizeAddress(config.peerAddress);
     this.now = opts.now ?? (() => performance.now());
@@ -340,6 +348,11 @@ export class BgpPeer extends EventEmitter {
    * whether the connection was taken.
    */
   acceptInbound(conn: Connection, open: OpenMessage | null): boolean {
+    if (this.fsm.name === 'Idle' && this.fsm.started && this.fsm.failures < INBOUND_DAMP_AFTER) {
+      // Waiting out the idle hold after a failure: a peer that reconnects at
+      // once (e.g. it restarted) is taken now instead of being refused.
+      this.feed({ type: 'AutomaticStart_Passive' });
+    }
     const name = this.fsm.name;
     if (name === 'Idle') {
       this.log.info('refusing connection: peer is Idle');

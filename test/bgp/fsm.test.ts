@@ -333,6 +333,22 @@ describe('FSM (RFC 4271 §8)', () => {
     expect(h.advance(3600_000)).toEqual([]);
   });
 
+  it('RFC 4271 §8.1.2 Event 5: AutomaticStart with passive TCP establishment takes an inbound connection during idle hold', () => {
+    const h = new Harness({ idleHoldTime: 60, connectRetryTime: 10 });
+    h.ev({ type: 'ManualStart' });
+    h.ev({ type: 'TcpConnectionFails' });
+    expect(h.name).toBe('Idle');
+    expect(types(h.ev({ type: 'AutomaticStart_Passive' }))).toEqual([]);
+    expect(h.name).toBe('Active');
+    expect(h.state.passive).toBe(false);
+    expect(h.state.timers.idleHold).toBeNull();
+    expect(h.state.timers.connectRetry).toBe(h.now + 10_000);
+    // not after ManualStop
+    h.ev({ type: 'ManualStop' });
+    h.ev({ type: 'AutomaticStart_Passive' });
+    expect(h.name).toBe('Idle');
+  });
+
   it('failures are forgotten after a stable Established period', () => {
     const h = established({ stableTime: 60, idleHoldTime: 1 });
     h.ev({ type: 'TcpConnectionFails' });
@@ -356,6 +372,7 @@ describe('FSM (RFC 4271 §8)', () => {
         { type: 'ManualStart_Passive' },
         { type: 'ManualStop' },
         { type: 'AutomaticStart' },
+        { type: 'AutomaticStart_Passive' },
         { type: 'AutomaticStop', notification: notif },
         { type: 'TcpConnectionAcknowledged' },
         { type: 'TcpConnectionConfirmed' },

@@ -219,4 +219,21 @@ describe('errors on the wire', () => {
     expect([d.sent?.code, d.sent?.subcode]).toEqual([8, 0]);
     expect(performance.now() - t0).toBeLessThan(6000);
   });
+
+  it('RFC 4271 §8.1.2 Event 5: a peer reconnecting during our idle hold is taken, not refused', async () => {
+    const { peer, out, connectIn } = await setup();
+    out.sendOpen(0x0a0000ff);
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    const down = once(peer, 'down');
+    out.socket.destroy(); // the peer restarts
+    await down;
+    expect(peer.state).toBe('Idle'); // idle hold is 60 s in this setup
+    const inb = await connectIn();
+    inb.sendOpen(0x0a0000ff);
+    await inb.until(() => inb.msgs.length >= 2);
+    expect(inb.types()).toEqual(['open', 'keepalive']);
+    inb.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+  });
 });
