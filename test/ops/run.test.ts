@@ -1,0 +1,174 @@
+// `ixrs run` as a subprocess: bad configuration stops it before anything
+// starts; a client session comes up; SIGTERM sends every client a Cease with a
+// shutdown message (RFC 9003) and exits 0.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Negotiated } from '../../src/bgp/negotiate.ts';
+import { BgpSpeaker, type PeerDown } from '../../src/bgp/speaker.ts';
+import { controlRequest } from '../../src/ops/control.ts';
+import { ipv4ToU32 } from '../../src/ops/daemon.ts';
+import { finished, ROOT, runIxrs, spawnIxrs } from './subprocess.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as net.AddressInfo;
+      s.close(() => resolve(a.port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('ixrs run (subprocess)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ixrs-run-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help describes the options', async () => {
+    const r = await runIxrs('run', ['--help']);
+    expect(r.code).toBe(0);
+    for (const w of ['--general', '--clients', '--log-level', '--check', 'SIGTERM', 'SIGHUP']) {
+      expect(r.stdout).toContain(w);
+    }
+  });
+
+  it('bad configuration: the error names file, key and problem; exit 2, nothing started', async () => {
+    const sock = join(dir, 'never.sock');
+    const general = join(dir, 'bad-general.yml');
+    writeFileSync(
+      general,
+      `cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n  ixrs:\n    control_socket: "${sock}"\n    hold_time: 2\n`,
+    );
+    const r = await runIxrs('run', [
+      '--general',
+      general,
+      '--clients',
+      `${ROOT}fixtures/config/minimal-clients.yml`,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^ixrs run: configuration error: bad-general\.yml: cfg\.ixrs\.hold_time/,
+    );
+    expect(r.stdout).toBe('');
+    expect(existsSync(sock)).toBe(false);
+    const missing = await runIxrs('run', ['--general', join(dir, 'nope.yml'), '--clients', 'x']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read file');
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await runIxrs('run', ['--clients', 'x.yml'])).code).toBe(2);
+    expect(
+      (await runIxrs('run', ['--general', 'a', '--clients', 'b', '--log-level', 'loud'])).code,
+    ).toBe(2);
+  });
+
+  it('RFC 9003: SIGTERM shuts down gracefully, the client gets Cease 6/2 with the message', async () => {
+    const port = await freePort();
+    const sock = join(dir, 'ixrs.sock');
+    const general = join(dir, 'general.yml');
+    const clients = join(dir, 'clients.yml');
+    writeFileSync(
+      general,
+      [
+        'cfg:',
+        '  rs_as: 64500',
+        '  router_id: "127.0.0.1"',
+        '  filtering:',
+        '    reject_invalid_as_in_as_path: False',
+        '  ixrs:',
+        '    listen:',
+        `      - { address: "127.0.0.1", port: ${port} }`,
+        `    control_socket: "${sock}"`,
+        '    hold_time: 30',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(clients, 'clients:\n  - asn: 64521\n    ip: "127.0.0.21"\n');
+    const child = spawnIxrs('run', [
+      '--general',
+      general,
+      '--clients',
+      clients,
+      '--log-level',
+      'info',
+    ]);
+    const done = finished(child, 30_000);
+    const client = new BgpSpeaker({ listen: [], logger: pino({ level: 'silent' }) });
+    try {
+      // Wait for the control socket.
+      let sessions: Awaited<ReturnType<typeof controlRequest<'sessions'>>> | null = null;
+      for (let i = 0; i < 100 && sessions === null; i++) {
+        try {
+          sessions = await controlRequest(sock, { cmd: 'sessions' });
+        } catch {
+          await sleep(100);
+        }
+      }
+      expect(sessions).toMatchObject([{ client: 'AS64521', address: '127.0.0.21', state: 'idle' }]);
+
+      const peer = client.addPeer({
+        peerAddress: '127.0.0.1',
+        port,
+        localAddress: '127.0.0.21',
+        localAs: 64521,
+        peerAs: 64500,
+        routerId: ipv4ToU32('127.0.0.21'),
+        families: [{ afi: 1, safi: 1 }],
+        connectRetryTime: 1,
+      });
+      const up = new Promise<Negotiated>((resolve) => peer.once('established', resolve));
+      const down = new Promise<PeerDown>((resolve) => peer.once('down', resolve));
+      await client.start();
+      const n = await up;
+      // What the route server offered (RFC 6793, 2918, 7313, 8654, 4724).
+      expect(n.as4).toBe(true);
+      expect(n.routeRefresh).toBe(true);
+      expect(n.enhancedRouteRefresh).toBe(true);
+      expect(n.extendedMessage).toBe(false); // we did not offer it
+      expect(n.peerCapabilities.map((c) => c.kind)).toEqual(
+        expect.arrayContaining(['multiprotocol', 'graceful-restart', 'extended-message', 'as4']),
+      );
+
+      let st = await controlRequest(sock, { cmd: 'sessions' });
+      for (let i = 0; i < 50 && st[0]!.state !== 'up'; i++) {
+        await sleep(50);
+        st = await controlRequest(sock, { cmd: 'sessions' });
+      }
+      expect(st[0]).toMatchObject({ state: 'up', bgpState: 'Established', families: ['1/1'] });
+
+      const shown = await runIxrs('show', ['sessions', '--socket', sock]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/AS64521 +64521 +127\.0\.0\.21 +Established/);
+
+      child.kill('SIGTERM');
+      const d = await down;
+      expect(d.received).toMatchObject({ code: 6, subcode: 2 });
+      expect(d.received?.shutdownMessage).toBe('route server shutting down (SIGTERM)');
+      const r = await done;
+      expect(r.code).toBe(0);
+      // Structured logs on stderr: the session change at info.
+      const logs = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string });
+      expect(logs).toContainEqual(
+        expect.objectContaining({ level: 30, msg: 'session up', peer: 'AS64521@127.0.0.21' }),
+      );
+      expect(existsSync(sock)).toBe(false);
+    } finally {
+      await client.stop();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
