@@ -116,8 +116,12 @@ function newAttrs(): PathAttributes {
   };
 }
 
+/** Set by parseAsPath when the path holds AS 0 (RFC 7607). */
+let sawAs0 = false;
+
 /** Parse AS_PATH / AS4_PATH segments; returns null when malformed (RFC 7606 §7.2). */
 function parseAsPath(b: Uint8Array, s: number, e: number, size: 2 | 4): AsPathSegment[] | null {
+  sawAs0 = false;
   const out: AsPathSegment[] = [];
   let p = s;
   while (p < e) {
@@ -129,9 +133,9 @@ function parseAsPath(b: Uint8Array, s: number, e: number, size: 2 | 4): AsPathSe
     if (p + n * size > e) return null;
     const asns = new Array<number>(n);
     if (size === 4) {
-      for (let i = 0; i < n; i++, p += 4) asns[i] = u32(b, p);
+      for (let i = 0; i < n; i++, p += 4) if ((asns[i] = u32(b, p)) === 0) sawAs0 = true;
     } else {
-      for (let i = 0; i < n; i++, p += 2) asns[i] = u16(b, p);
+      for (let i = 0; i < n; i++, p += 2) if ((asns[i] = u16(b, p)) === 0) sawAs0 = true;
     }
     out.push({ type: type as 1 | 2 | 3 | 4, asns });
   }
@@ -352,6 +356,16 @@ export function decodeAttributes(
         if (path === null) {
           err('treat-as-withdraw', 11, as, ve, 'malformed AS_PATH (RFC 7606 §7.2)', type);
           modified = true;
+        } else if (sawAs0) {
+          err(
+            'treat-as-withdraw',
+            11,
+            as,
+            ve,
+            'AS 0 in AS_PATH (RFC 7607 §2, RFC 7606 §7.2)',
+            type,
+          );
+          modified = true;
         } else a.asPath = path;
         break;
       }
@@ -417,9 +431,18 @@ export function decodeAttributes(
           );
           modified = true;
         } else {
-          a.aggregator = as4
-            ? { asn: u32(buf, vs), address: formatIPv4(buf, vs + 4) }
-            : { asn: u16(buf, vs), address: formatIPv4(buf, vs + 2) };
+          const asn = as4 ? u32(buf, vs) : u16(buf, vs);
+          if (asn === 0) {
+            err(
+              'attribute-discard',
+              9,
+              as,
+              ve,
+              'AS 0 in AGGREGATOR (RFC 7607 §2, RFC 7606 §7.7)',
+              type,
+            );
+            modified = true;
+          } else a.aggregator = { asn, address: formatIPv4(buf, vs + (as4 ? 4 : 2)) };
         }
         break;
       }
@@ -481,7 +504,7 @@ export function decodeAttributes(
         if (as4) break; // RFC 6793 §4.1: not used between NEW speakers; discarded
         {
           const path = parseAsPath(buf, vs, ve, 4);
-          if (path === null || path.some((s) => s.type > 2) || len === 0) {
+          if (path === null || sawAs0 || path.some((s) => s.type > 2) || len === 0) {
             err('attribute-discard', 9, as, ve, 'malformed AS4_PATH (RFC 6793 §6)', type);
           } else as4Path = path;
         }
@@ -489,8 +512,15 @@ export function decodeAttributes(
       case ATTR.AS4_AGGREGATOR:
         modified = true;
         if (as4) break;
-        if (len !== 8) {
-          err('attribute-discard', 5, as, ve, `AS4_AGGREGATOR length ${len} (RFC 6793 §6)`, type);
+        if (len !== 8 || u32(buf, vs) === 0) {
+          err(
+            'attribute-discard',
+            5,
+            as,
+            ve,
+            'malformed AS4_AGGREGATOR (RFC 6793 §6, RFC 7607)',
+            type,
+          );
         } else as4Agg = { asn: u32(buf, vs), address: formatIPv4(buf, vs + 4) };
         break;
       case ATTR.BGP_LS:

@@ -87,9 +87,7 @@ export function decodeCapability(code: number, v: Uint8Array): Capability {
       const entries: { afi: number; safi: number; mode: AddPathMode }[] = [];
       for (let p = 0; p < v.length; p += 4) {
         const mode = v[p + 3]!;
-        if (mode < 1 || mode > 3) {
-          malformed(code, `Send/Receive value ${mode} (RFC 7911 §4)`, tlv());
-        }
+        if (mode < 1 || mode > 3) continue; // reserved Send/Receive value: entry ignored
         entries.push({ afi: u16(v, p), safi: v[p + 2]!, mode: mode as AddPathMode });
       }
       return { kind: 'add-path', entries };

@@ -56,6 +56,10 @@ export function decodeOpen(msg: Uint8Array): OpenMessage {
     else otherParams.push({ type, value: msg.slice(vs, vs + len) });
     q = vs + len;
   }
+  // RFC 7607 §2: AS 0 as the peer AS is Bad Peer AS.
+  if (myAs === 0 || capabilities.some((c) => c.kind === 'as4' && c.asn === 0)) {
+    throw new BgpError(2, 2, 'peer AS 0 (RFC 7607 §2)', new Uint8Array([0, 0]));
+  }
   const m: OpenMessage = {
     type: 'open',
     version,

@@ -178,6 +178,23 @@ describe('OPEN', () => {
     ).toBe(0);
   });
 
+  it('RFC 7607 §2: peer AS 0 is Bad Peer AS', () => {
+    const e = thrown(() => decodeMessage(encodeMessage({ ...fullOpen, myAs: 0 }, opts), opts));
+    expect([e.code, e.subcode]).toEqual([2, 2]);
+    const caps = fullOpen.capabilities.map((c) => (c.kind === 'as4' ? { ...c, asn: 0 } : c));
+    const f = thrown(() =>
+      decodeMessage(encodeMessage({ ...fullOpen, capabilities: caps }, opts), opts),
+    );
+    expect([f.code, f.subcode]).toEqual([2, 2]);
+  });
+
+  it('RFC 7911 §4: an ADD-PATH entry with a reserved Send/Receive value is ignored', () => {
+    const m = decodeMessage(msg(1, '04 fbf4 005a c0000201 0c 020a 4508 00010103 00020105'), opts);
+    expect((m as OpenMessage).capabilities).toEqual([
+      { kind: 'add-path', entries: [{ afi: 1, safi: 1, mode: 3 }] },
+    ]);
+  });
+
   it('RFC 6286 §2.2: BGP Identifier 0 is Bad BGP Identifier', () => {
     const e = thrown(() => decodeMessage(encodeMessage({ ...fullOpen, bgpId: 0 }, opts), opts));
     expect([e.code, e.subcode]).toEqual([2, 3]);

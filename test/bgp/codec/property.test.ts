@@ -54,9 +54,10 @@ function nlriOf(prefix: fc.Arbitrary<string>, addPath: boolean, max: number): fc
   });
 }
 
+const asn = fc.integer({ min: 1, max: 0xffffffff }); // RFC 7607: never AS 0
 const segment: fc.Arbitrary<AsPathSegment> = fc.record({
   type: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const),
-  asns: fc.array(u32, { minLength: 1, maxLength: 12 }),
+  asns: fc.array(asn, { minLength: 1, maxLength: 12 }),
 });
 
 const KNOWN = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 29, 32]);
@@ -72,7 +73,10 @@ function attrsArb(as4: boolean) {
         med: u32,
         localPref: u32,
         atomicAggregate: fc.constant(true),
-        aggregator: fc.record({ asn: as4 ? u32 : u16.filter((x) => x !== 23456), address: hostV4 }),
+        aggregator: fc.record({
+          asn: as4 ? asn : fc.integer({ min: 1, max: 0xffff }).filter((x) => x !== 23456),
+          address: hostV4,
+        }),
         communities: fc.array(u32, { minLength: 1, maxLength: 8 }),
         extCommunities: fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), {
           minLength: 1,
@@ -126,7 +130,7 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
   fc.constant({ kind: 'route-refresh' as const }),
   fc.constant({ kind: 'enhanced-route-refresh' as const }),
   fc.constant({ kind: 'extended-message' as const }),
-  fc.record({ kind: fc.constant('as4' as const), asn: u32 }),
+  fc.record({ kind: fc.constant('as4' as const), asn }),
   fc.record({
     kind: fc.constant('add-path' as const),
     entries: fc.array(
@@ -156,7 +160,7 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
 
 const openArb: fc.Arbitrary<OpenMessage> = fc
   .record({
-    myAs: u16,
+    myAs: fc.integer({ min: 1, max: 0xffff }),
     holdTime: u16.filter((h) => h !== 1 && h !== 2),
     bgpId: fc.integer({ min: 1, max: 0xffffffff }),
     capabilities: fc.array(capability, { maxLength: 40 }),

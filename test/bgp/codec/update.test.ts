@@ -319,6 +319,18 @@ describe('RFC 7606 error handling', () => {
       11,
     ],
     [
+      'RFC 7607 §2: AS 0 in AS_PATH',
+      ORIGIN + attr(0x40, 2, '02 02 0000fbf4 00000000') + NEXT_HOP,
+      'treat-as-withdraw',
+      11,
+    ],
+    [
+      'RFC 7607 §2: AS 0 in AGGREGATOR',
+      BASE + attr(0xc0, 7, '00000000 c0000201'),
+      'attribute-discard',
+      9,
+    ],
+    [
       'RFC 7606 §7.3: NEXT_HOP of length 5',
       ORIGIN + AS_PATH + attr(0x40, 3, 'c000020100'),
       'treat-as-withdraw',
