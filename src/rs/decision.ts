@@ -86,13 +86,22 @@ export class Decision {
   }
 
   outRef(p: Path, prependPlusOne: number): OutRef {
-    let outs = p.outs;
-    if (outs === null) p.outs = outs = [];
-    let o = outs[prependPlusOne];
-    if (o === undefined) {
-      const attrs = this.policy.outbound(p.use.attrs, prependPlusOne - 1, p.session.client.cfg.asn);
-      o = outs[prependPlusOne] = this.outs.get(attrs, p);
+    const use = p.use;
+    const nh = p.nextHop;
+    let cache = use.outCache;
+    if (cache === null) use.outCache = cache = [];
+    for (let i = 0; i < cache.length; i++) {
+      const c = cache[i]!;
+      if (
+        c.pp === prependPlusOne &&
+        (c.nh === nh || (c.nh.global === nh.global && c.nh.linkLocal === nh.linkLocal))
+      ) {
+        return c.o;
+      }
     }
+    const attrs = this.policy.outbound(use.attrs, prependPlusOne - 1, p.session.client.cfg.asn);
+    const o = this.outs.get(attrs, p);
+    cache.push({ pp: prependPlusOne, nh, o });
     return o;
   }
 
@@ -128,45 +137,78 @@ export class Decision {
 
 /** What was last sent to `s` for `e` (non-ADD-PATH sessions that the entry is synced for). */
 export function sentTo(e: PrefixEntry, s: Session): OutRef | null {
-  const excS = e.excS;
-  if (excS !== null) {
-    const i = excS.indexOf(s);
-    if (i >= 0) return e.excO![i]!;
+  if (e.xs === s) return e.xo;
+  const xm = e.xm;
+  if (xm !== null) {
+    for (let i = 0; i < xm.length; i += 2) if (xm[i] === s) return xm[i + 1] as OutRef | null;
   }
   return e.outDefault;
 }
 
-/** Records that `s` was sent `out` for `e`. */
-export function setSent(e: PrefixEntry, s: Session, out: OutRef | null): void {
-  let excS = e.excS;
-  const i = excS === null ? -1 : excS.indexOf(s);
-  if (out === e.outDefault) {
-    if (i >= 0) {
-      excS!.splice(i, 1);
-      e.excO!.splice(i, 1);
-      if (excS!.length === 0) e.excS = e.excO = null;
+/** Forgets every exception (all synced sessions hold outDefault). */
+export function clearSent(e: PrefixEntry): void {
+  e.xs = null;
+  e.xo = null;
+  e.xm = null;
+}
+
+/** Calls `fn` for every session with an exception. */
+export function forEachException(e: PrefixEntry, fn: (s: Session) => void): void {
+  if (e.xs !== null) fn(e.xs);
+  const xm = e.xm;
+  if (xm !== null) for (let i = 0; i < xm.length; i += 2) fn(xm[i] as Session);
+}
+
+/** Drops the exception of `s`, if any. */
+export function forgetSent(e: PrefixEntry, s: Session): void {
+  const xm = e.xm;
+  if (e.xs === s) {
+    if (xm !== null) {
+      e.xs = xm[xm.length - 2] as Session;
+      e.xo = xm[xm.length - 1] as OutRef | null;
+      xm.length -= 2;
+      if (xm.length === 0) e.xm = null;
+    } else {
+      e.xs = null;
+      e.xo = null;
     }
     return;
   }
-  if (i >= 0) {
-    e.excO![i] = out;
+  if (xm === null) return;
+  for (let i = 0; i < xm.length; i += 2) {
+    if (xm[i] !== s) continue;
+    xm[i] = xm[xm.length - 2]!;
+    xm[i + 1] = xm[xm.length - 1]!;
+    xm.length -= 2;
+    if (xm.length === 0) e.xm = null;
     return;
   }
-  if (excS === null) {
-    e.excS = excS = [];
-    e.excO = [];
-  }
-  excS.push(s);
-  e.excO!.push(out);
 }
 
-/** Drops a session's exception (it is not synced for the entry any more). */
-export function forgetSent(e: PrefixEntry, s: Session): void {
-  const excS = e.excS;
-  if (excS === null) return;
-  const i = excS.indexOf(s);
-  if (i < 0) return;
-  excS.splice(i, 1);
-  e.excO!.splice(i, 1);
-  if (excS.length === 0) e.excS = e.excO = null;
+/** Records that `s` was sent `out` for `e`. */
+export function setSent(e: PrefixEntry, s: Session, out: OutRef | null): void {
+  if (out === e.outDefault) {
+    forgetSent(e, s);
+    return;
+  }
+  if (e.xs === s) {
+    e.xo = out;
+    return;
+  }
+  const xm = e.xm;
+  if (xm !== null) {
+    for (let i = 0; i < xm.length; i += 2) {
+      if (xm[i] === s) {
+        xm[i + 1] = out;
+        return;
+      }
+    }
+  }
+  if (e.xs === null) {
+    e.xs = s;
+    e.xo = out;
+    return;
+  }
+  if (xm === null) e.xm = [s, out];
+  else xm.push(s, out);
 }

@@ -26,6 +26,8 @@ export interface AttrUse {
   expExc: Client[] | null;
   /** Number of clients when expExc was computed (recomputed when clients are added). */
   expExcN: number;
+  /** OutRefs derived from it, per (prepend + 1, next hop). */
+  outCache: { pp: number; nh: NextHop; o: OutRef }[] | null;
 }
 
 /** A configured client (one clients.yml entry); it may have several sessions (one per address). */
@@ -139,10 +141,8 @@ export interface Path {
   accepted: boolean;
   reasons: RejectCode[];
   stale: boolean;
-  /** The prefix entry holding it while accepted. */
+  /** The prefix entry holding it while accepted (or listing it as rejected). */
   entry: PrefixEntry | null;
-  /** OutRef per prepend count, filled on demand. */
-  outs: (OutRef | undefined)[] | null;
 }
 
 /** What is sent for a prefix: the outbound attributes and the next hop. Interned. */
@@ -168,11 +168,13 @@ export interface PrefixEntry {
   nextTxId: number;
   /**
    * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
-   * `outDefault` for this prefix, except the sessions listed in `excS` (sent `excO[i]`).
+   * `outDefault` for this prefix, except the exceptions: `xs` (sent `xo`) and
+   * the further pairs [session, out, ...] in `xm`. See decision.ts.
    */
   outDefault: OutRef | null;
-  excS: Session[] | null;
-  excO: (OutRef | null)[] | null;
+  xs: Session | null;
+  xo: OutRef | null;
+  xm: (Session | OutRef | null)[] | null;
   /** ADD-PATH sessions holding a non-empty apOut for the entry. */
   apRefs: number;
 }

@@ -86,6 +86,7 @@ export function acquireUse(
         exp: new Uint8Array(clientCap),
         expExc: null,
         expExcN: -1,
+        outCache: null,
       };
       client.uses.set(canonical, u);
     } else {
@@ -251,8 +252,9 @@ export class PrefixTable {
         rejected: null,
         nextTxId: 1,
         outDefault: null,
-        excS: null,
-        excO: null,
+        xs: null,
+        xo: null,
+        xm: null,
         apRefs: 0,
       };
       t.set(prefix, e);
@@ -264,7 +266,8 @@ export class PrefixTable {
   maybeDelete(e: PrefixEntry): void {
     if (e.paths.length > 0 || e.outDefault !== null || e.apRefs > 0) return;
     if (e.rejected !== null && e.rejected.length > 0) return;
-    if (e.excO?.some((o) => o !== null)) return;
+    if (e.xo !== null) return;
+    if (e.xm !== null) for (let i = 1; i < e.xm.length; i += 2) if (e.xm[i] !== null) return;
     const t = this.families.get(e.fam);
     if (t?.get(e.prefix) === e) t.delete(e.prefix);
   }

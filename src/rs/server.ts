@@ -13,7 +13,7 @@ import type { CodecOptions, NextHop, Nlri, PathAttributes, UpdateMessage } from 
 import { familyKey } from '../bgp/types.ts';
 import type { NextHopOracle } from '../nhib/oracle.ts';
 import { alwaysReachable } from '../nhib/oracle.ts';
-import { Decision, forgetSent, sentTo, setSent } from './decision.ts';
+import { clearSent, Decision, forEachException, forgetSent, sentTo, setSent } from './decision.ts';
 import type { Client, Group, OutRef, Path, PrefixEntry, Session, Sink } from './model.ts';
 import type { WireEncoder } from './packer.ts';
 import { OutBatch } from './packer.ts';
@@ -175,6 +175,8 @@ const defaultTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+const NO_REASONS: RejectCode[] = [];
+
 function pathKey(prefix: string, pathId: number): string {
   return pathId === 0 ? prefix : `${prefix}#${pathId}`;
 }
@@ -226,6 +228,8 @@ export class RouteServer {
   encodes = 0;
   /** Number of slices run (scheduler turns). */
   slices = 0;
+  /** Longest slice so far, ms (the event loop was busy with route work that long). */
+  maxSliceMs = 0;
 
   constructor(opts: RouteServerOptions) {
     this.policy = opts.policy;
@@ -534,7 +538,8 @@ export class RouteServer {
       if (withdrawAll || attrs === null || nh === undefined) {
         for (const n of msg.nlri) this.withdraw(s, '1/1', n);
       } else {
-        for (const n of msg.nlri) this.announce(s, 1, 1, n, attrs, { global: nh });
+        const nextHop = { global: nh };
+        for (const n of msg.nlri) this.announce(s, 1, 1, n, attrs, nextHop);
       }
     }
     const mp = msg.mpReach;
@@ -624,10 +629,9 @@ export class RouteServer {
       use,
       nextHop,
       accepted: verdict.accepted,
-      reasons: verdict.reasons,
+      reasons: verdict.accepted ? NO_REASONS : verdict.reasons,
       stale: false,
       entry: null,
-      outs: null,
     };
     let e: PrefixEntry | null = null;
     if (old !== undefined) {
@@ -759,7 +763,7 @@ export class RouteServer {
       s.mark = stamp;
       if (s.up?.fam.has(fam)) specials.push(s);
     };
-    if (e.excS !== null) for (const s of e.excS) mark(s);
+    forEachException(e, mark);
     if (w !== null) {
       for (const s of w.session.client.sessions.values()) mark(s);
       for (const c of dec.exportExceptions(w, this.clientList))
@@ -817,7 +821,7 @@ export class RouteServer {
       change(s, d, 0, delta);
     }
     e.outDefault = newDefault;
-    e.excS = e.excO = null;
+    clearSent(e);
     for (let i = 0; i < ss.length; i++) if (st[i] !== newDefault) setSent(e, ss[i]!, st[i]!);
     const nlri0: Nlri = { prefix: e.prefix };
     if (changes !== null) {
@@ -1081,8 +1085,14 @@ export class RouteServer {
 
   private runSlice(ms: number): void {
     this.slices++;
-    const end = performance.now() + ms;
-    while (this.step()) if (performance.now() >= end) break;
+    const start = performance.now();
+    const end = start + ms;
+    let now = start;
+    while (this.step()) {
+      now = performance.now();
+      if (now >= end) break;
+    }
+    if (now - start > this.maxSliceMs) this.maxSliceMs = now - start;
   }
 
   /** Runs all pending work now, synchronously (tests, shutdown). */

@@ -49,15 +49,6 @@ for (let c = 0; c < N; c++) {
 }
 await rs.idle();
 
-// Event-loop lag probe: how late a 5 ms timer fires while the RS works.
-let maxLag = 0;
-let last = performance.now();
-const probe = setInterval(() => {
-  const now = performance.now();
-  maxLag = Math.max(maxLag, now - last - 5);
-  last = now;
-}, 5);
-
 const msgs: UpdateMessage[] = [];
 for (let c = 0; c < N; c++) {
   const asn = 64512 + c;
@@ -95,6 +86,15 @@ for (let c = 0; c < N; c++) {
   );
 }
 const heapMsgs = heap();
+
+// Event-loop lag probe: how late a 5 ms timer fires while the RS works.
+let maxLag = 0;
+let last = performance.now();
+const probe = setInterval(() => {
+  const now = performance.now();
+  maxLag = Math.max(maxLag, now - last - 5);
+  last = now;
+}, 5);
 
 const t0 = performance.now();
 // Interleave the clients' messages as if their sessions sent concurrently.
@@ -137,7 +137,7 @@ console.log(
   `table: ${st.prefixes} prefixes, ${st.attrSets} attribute sets, export verdicts computed ${st.exportCalls}`,
 );
 console.log(
-  `load + fan-out: ${fmt(t1 - t0)} ms; ${outMsgs} UPDATEs (${(out / 2 ** 20).toFixed(1)} MiB) written, ${st.encodes} encodeUpdates calls; max timer lag ${maxLag.toFixed(1)} ms; ${rs.slices} slices`,
+  `load + fan-out: ${fmt(t1 - t0)} ms; ${outMsgs} UPDATEs (${(out / 2 ** 20).toFixed(1)} MiB) written, ${st.encodes} encodeUpdates calls; max timer lag ${maxLag.toFixed(1)} ms; ${rs.slices} slices, longest ${rs.maxSliceMs.toFixed(1)} ms`,
 );
 console.log(`per-client RIB held (AS64513): ${held1}`);
 console.log(
