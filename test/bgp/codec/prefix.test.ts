@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   formatAddress,
@@ -87,5 +88,36 @@ describe('prefixes', () => {
     expect(prefixContains('2001:db8::/32', '2001:db8:ffff::/48')).toBe(true);
     expect(prefixContains('2001:db8::/33', '2001:db8:8000::/48')).toBe(false);
     expect(prefixContains('::/0', '192.0.2.0/24')).toBe(false);
+  });
+});
+
+describe('property: address text', () => {
+  it('RFC 5952 §4: IPv6 text matches the WHATWG URL serializer and parses back', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(8), (b, zeros) => {
+        b.fill(0, 0, Math.min(16, zeros * 2)); // runs of zero groups are the interesting part
+        const text = formatAddress(b);
+        expect(parseAddress(text).bytes).toEqual(b);
+        if (!text.startsWith('::ffff:') || text.split(':').length > 4) {
+          expect(text).toBe(new URL(`http://[${text}]/`).hostname.slice(1, -1));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('IPv4 text parses back and prefixes round-trip', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 32 }),
+        (b, len) => {
+          expect(parseAddress(formatAddress(b)).bytes).toEqual(b);
+          const p = formatPrefix({ afi: 1, len, bytes: b });
+          expect(formatPrefix(parsePrefix(p))).toBe(p);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
