@@ -37,6 +37,7 @@
 //  - Sending UPDATEs does not restart the KeepaliveTimer: keepalives keep a
 //    fixed cadence (allowed: they only must not be sent more often than 1/s).
 
+import { encodeShutdownData, describeNotification as notificationName } from './notification.ts';
 import type { NotificationMessage } from './types.ts';
 
 export type FsmStateName =
@@ -197,46 +198,13 @@ export function fsmInit(config: Partial<FsmConfig> = {}): FsmState {
 
 /** RFC 8203/9003: Cease / Administrative Shutdown data = length octet + UTF-8 (at most 255 octets). */
 export function shutdownData(message: string | undefined): Uint8Array {
-  if (!message) return new Uint8Array(0);
-  let bytes = new TextEncoder().encode(message);
-  if (bytes.length > 255) {
-    let n = 255;
-    while (n > 0 && (bytes[n]! & 0xc0) === 0x80) n--; // do not cut a UTF-8 sequence
-    bytes = bytes.subarray(0, n);
-  }
-  const out = new Uint8Array(bytes.length + 1);
-  out[0] = bytes.length;
-  out.set(bytes, 1);
-  return out;
+  return message ? encodeShutdownData(message) : new Uint8Array(0);
 }
 
-/** Human-readable "6/2 (Cease, Administrative Shutdown)". */
+/** Human-readable '6/2 (Cease / Administrative Shutdown): "message"'. */
 export function describeNotification(n: Notification): string {
-  const codes: Record<number, string> = {
-    1: 'Message Header Error',
-    2: 'OPEN Message Error',
-    3: 'UPDATE Message Error',
-    4: 'Hold Timer Expired',
-    5: 'Finite State Machine Error',
-    6: 'Cease',
-    7: 'ROUTE-REFRESH Message Error',
-  };
-  const cease: Record<number, string> = {
-    1: 'Maximum Number of Prefixes Reached',
-    2: 'Administrative Shutdown',
-    3: 'Peer De-configured',
-    4: 'Administrative Reset',
-    5: 'Connection Rejected',
-    6: 'Other Configuration Change',
-    7: 'Connection Collision Resolution',
-    8: 'Out of Resources',
-    9: 'Hard Reset',
-    10: 'BFD Down',
-  };
-  const name = codes[n.code] ?? 'unknown';
-  const sub = n.code === 6 ? (cease[n.subcode] ?? '') : '';
   const msg = n.shutdownMessage ? `: "${n.shutdownMessage}"` : '';
-  return `${n.code}/${n.subcode} (${name}${sub ? `, ${sub}` : ''})${msg}`;
+  return `${n.code}/${n.subcode} (${notificationName(n.code, n.subcode)})${msg}`;
 }
 
 const TIMER_EVENTS: Partial<Record<FsmEvent['type'], TimerName>> = {

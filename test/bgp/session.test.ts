@@ -262,7 +262,7 @@ describe('BGP sessions over loopback', () => {
     expect(downs).toEqual([]);
     expect([a.state, b.state]).toEqual(['Established', 'Established']);
     // B kept sending KEEPALIVEs (about one per second) while receiving the flood
-    expect(a.stats.messagesIn - keepalivesBefore).toBeGreaterThanOrEqual(4);
+    expect(a.stats.messagesIn - keepalivesBefore).toBeGreaterThanOrEqual(3);
     expect(b.stats.updatesIn).toBe(sent);
     expect(drains).toBeGreaterThan(0); // back-pressure was hit and released
     console.log(
