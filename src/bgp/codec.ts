@@ -1,6 +1,18 @@
 // BGP-4 message codec: the 19-octet header (RFC 4271 §4.1) and dispatch to the
 // per-message codecs. Pure: bytes in, typed values out; the only error type is
 // BgpError, carrying the NOTIFICATION to send.
+//
+// Public API (everything above the codec imports from here):
+//   readHeader(buf, off, max)         stream framing; null until 19 octets
+//   decodeMessage(msg, opts, interner?) one message -> BgpMessage; UPDATE
+//                                     RFC 7606 outcomes in `errors`
+//   encodeMessage(msg, opts)          BgpMessage -> bytes (header included)
+//   KEEPALIVE, encodeRouteRefresh, encodeEndOfRib, encodeUpdates (packer)
+//   makeAttributes, encodeAttributes, decodeAttributes, stripAttributes,
+//   AttrInterner                      path attributes, interned by wire bytes
+//   applyExternalPeerRules            RFC 7606 rules for external peers
+//   worstAction, endOfRibFamily, describeNotification, encodeShutdownData
+// Address and prefix text: src/bgp/prefix.ts.
 
 import type { AttrInterner } from './attributes.ts';
 import { decodeNotification, encodeNotificationBody } from './notification.ts';
