@@ -370,8 +370,9 @@ export class BgpPeer extends EventEmitter {
     // Collision (§6.8): the FSM already has a connection in OpenSent or later.
     const existing = this.conn;
     const keep = collisionKeep(this.config.routerId, open.bgpId, this.config.localAs, openAs(open));
+    // Both connections initiated by the peer: it gave up on the older one, keep the newer.
     const dumpExisting =
-      name !== 'Established' && existing?.direction === 'out' && keep === 'remote-initiated';
+      name !== 'Established' && (existing?.direction === 'in' || keep === 'remote-initiated');
     this.log.info(
       { state: name, keep: dumpExisting ? 'new' : 'existing' },
       'connection collision (RFC 4271 §6.8)',

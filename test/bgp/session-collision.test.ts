@@ -139,6 +139,21 @@ describe('connection collision (RFC 4271 §6.8)', () => {
     expect(out.closed).toBe(false);
   });
 
+  it('RFC 4271 §6.8: of two connections both initiated by the peer, the newer one is kept', async () => {
+    const { peer, out, connectIn } = await setup();
+    const first = await connectIn();
+    first.sendOpen(0x0a0000ff);
+    await out.until(() => out.closed); // our own connection lost (higher remote id)
+    await first.until(() => first.msgs.length >= 2);
+    const second = await connectIn();
+    second.sendOpen(0x0a0000ff);
+    await first.until(() => first.closed);
+    expect(first.types()).toEqual(['open', 'keepalive', 'notification 6/7']);
+    await second.until(() => second.msgs.length >= 2);
+    second.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+  });
+
   it('RFC 4271 §6.8: a new connection colliding with an Established one is closed with Cease 6/7', async () => {
     const { peer, out, connectIn } = await setup();
     out.sendOpen(0x0a0000ff);
