@@ -305,6 +305,10 @@ function sharesNeighborAs(paths: Path[], p: Path | null): boolean {
 export function insertPath(e: PrefixEntry, p: Path, opts: RankOptions): void {
   p.entry = e;
   const paths = e.paths;
+  if (paths.length === 0) {
+    e.paths = [p]; // a literal of one: V8 gives a pushed-to empty array room for 17
+    return;
+  }
   if (!opts.alwaysCompareMed && (sharesNeighborAs(paths, p) || sharesNeighborAs(paths, null))) {
     paths.push(p);
     rankPaths(paths, opts);
