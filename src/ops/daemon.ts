@@ -40,10 +40,6 @@ export function groupKeyOf(codec: CodecOptions): string {
   return `as4=${codec.as4 ? 1 : 0};ext=${codec.extendedMessage ? 1 : 0};aptx=${ap}`;
 }
 
-function familyLabel(afi: number): string {
-  return afi === AFI.IPV4 ? 'ipv4' : afi === AFI.IPV6 ? 'ipv6' : `afi ${afi}`;
-}
-
 /** One BGP session of the route server: a client address. */
 interface Binding {
   client: RsClientConfig;
@@ -184,11 +180,8 @@ export class Daemon {
   }
 
   private onMaxPrefix(ev: MaxPrefixEvent): void {
+    // The core has logged it (warn); here the session layer acts.
     const b = this.bindings.get(ev.session);
-    this.log.warn(
-      { peer: ev.session, afi: familyLabel(ev.afi), limit: ev.limit, action: ev.action },
-      'max-prefix limit reached',
-    );
     if (b === undefined || (ev.action !== 'shutdown' && ev.action !== 'restart')) return;
     // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached; data AFI, SAFI, limit.
     const data = new Uint8Array(7);
