@@ -207,9 +207,8 @@ export function decodeUpdate(
     }
     return u;
   }
-  const d =
-    (interner !== undefined && opts.as4 && lookupInterned(msg, p, attrEnd, interner)) ||
-    decodeAttributes(msg, opts.as4, p, attrEnd);
+  const hit = interner !== undefined && opts.as4 ? lookupInterned(msg, p, attrEnd, interner) : null;
+  const d = hit ?? decodeAttributes(msg, opts.as4, p, attrEnd);
   // RFC 7606 §3.j / §5.1: MP_REACH and MP_UNREACH parse errors reset the session.
   if (d.mpReach) u.mpReach = decodeMpReach(msg, d.mpReach, opts);
   if (d.mpUnreach) u.mpUnreach = decodeMpUnreach(msg, d.mpUnreach, opts);
@@ -243,7 +242,12 @@ export function decodeUpdate(
       }
     }
   }
-  if (attrs !== null && interner !== undefined && errors.length === 0) {
+  if (
+    attrs !== null &&
+    interner !== undefined &&
+    hit === null &&
+    (errors.length === 0 || worstAction(errors) === 'attribute-discard')
+  ) {
     attrs = interner.intern(attrs);
   }
   u.attrs = attrs;

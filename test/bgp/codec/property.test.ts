@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeAttributes } from '../../../src/bgp/attributes.ts';
+import { AttrInterner, makeAttributes } from '../../../src/bgp/attributes.ts';
 import { decodeMessage, encodeMessage, encodeUpdates } from '../../../src/bgp/codec.ts';
 import { formatIPv4, formatIPv6, formatPrefix } from '../../../src/bgp/prefix.ts';
 import {
@@ -255,6 +255,35 @@ describe('property: decoding arbitrary bytes', () => {
         onlyBgpError(x, o);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('property: interning changes nothing but identity', () => {
+  it('decoding with an AttrInterner gives the same result as without, for valid and mutated UPDATEs', () => {
+    const o = OPTS[0]!;
+    const interner = new AttrInterner();
+    fc.assert(
+      fc.property(updateArb(o), fc.nat(), u8, fc.boolean(), (m, pos, v, mutate) => {
+        const b = encodeMessage(m, o);
+        if (mutate) b[19 + (pos % (b.length - 19))] = v;
+        let plain: unknown;
+        let interned: unknown;
+        try {
+          plain = decodeMessage(b, o);
+        } catch (e) {
+          plain = e;
+        }
+        try {
+          interned = decodeMessage(b, o, interner);
+          // twice: the second time through the interned fast path
+          interned = decodeMessage(b, o, interner);
+        } catch (e) {
+          interned = e;
+        }
+        expect(interned).toEqual(plain);
+      }),
+      { numRuns: 1500 },
     );
   });
 });
