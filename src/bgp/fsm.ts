@@ -158,7 +158,7 @@ export type FsmAction =
   /** Arm (deadline in ms) or stop (null) a timer. */
   | { type: 'timer'; timer: TimerName; deadline: number | null }
   | { type: 'established' }
-  /** Left a connected state (OpenSent or later) for Idle. */
+  /** Left a connected state (OpenSent or later) for Idle, or closed a connection with a NOTIFICATION. */
   | {
       type: 'down';
       reason: string;
@@ -331,8 +331,13 @@ class Step {
     reason: string,
     opts: { failure: boolean; sent?: Notification; received?: NotificationMessage; stop?: boolean },
   ): void {
+    // A 'down' for every session that got as far as an OPEN exchange or a NOTIFICATION.
     const connected =
-      this.from === 'OpenSent' || this.from === 'OpenConfirm' || this.from === 'Established';
+      this.from === 'OpenSent' ||
+      this.from === 'OpenConfirm' ||
+      this.from === 'Established' ||
+      opts.sent !== undefined ||
+      opts.received !== undefined;
     if (opts.sent) this.do({ type: 'send-notification', notification: opts.sent });
     this.do({ type: 'close' });
     this.stopAll();

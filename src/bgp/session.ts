@@ -561,7 +561,7 @@ export class BgpPeer extends EventEmitter {
     sock.once('error', (err) => {
       if (this.connecting !== sock) return;
       this.connecting = null;
-      this.log.debug({ err: err.message }, 'connect failed');
+      this.log.info({ err: err.message }, 'connect failed');
       this.feed({ type: 'TcpConnectionFails' });
     });
   }

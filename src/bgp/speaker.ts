@@ -166,7 +166,7 @@ export class BgpSpeaker extends EventEmitter {
     const peer = this.peers.get(addr);
     if (!peer || !this.running) {
       // Not configured: no OPEN, no NOTIFICATION; just close.
-      if (!this.refusedLogged.has(addr)) {
+      if (!this.refusedLogged.has(addr) && this.refusedLogged.size < 10_000) {
         this.refusedLogged.add(addr);
         this.log.warn({ peer: addr }, 'connection from an unconfigured address refused');
       }
