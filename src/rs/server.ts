@@ -379,10 +379,19 @@ export class RouteServer {
 
   sessionDown(clientId: string, opts: { gracefulRestart?: { restartTime: number } } = {}): void {
     const s = this.session(clientId);
+    const gr = opts.gracefulRestart;
+    if (gr !== undefined && s.up !== null) {
+      // UPDATEs received before the loss are part of what the helper keeps (RFC 4724 §4.2).
+      for (let i = this.inHead; i < this.inbound.length; i++) {
+        const item = this.inbound[i]!;
+        if (item.s !== s || item.epoch !== s.epoch) continue;
+        this.processInbound(item);
+        item.epoch = -1;
+      }
+    }
     this.teardown(s);
     s.epoch++;
     s.since = this.timers.now();
-    const gr = opts.gracefulRestart;
     if (gr !== undefined && gr.restartTime > 0 && s.adjIn.size > 0) {
       // RFC 4724 §4.2: keep the paths, marked stale, for the restart time.
       for (const p of s.adjIn.values()) p.stale = true;

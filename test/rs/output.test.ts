@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
-import { addrOf, announce, attrs, type FakePeer, lab, noExportTo, withdraw } from './helpers.ts';
+import {
+  addrOf,
+  announce,
+  attrs,
+  endOfRib,
+  type FakePeer,
+  lab,
+  noExportTo,
+  withdraw,
+} from './helpers.ts';
 
 const pfx = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.0/24`;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => pfx(from + i));
@@ -346,3 +355,120 @@ function lab2up(l: ReturnType<typeof lab>, asn: number): FakePeer {
   );
   return peer;
 }
+
+describe('convergence with session loss, graceful restart and ADD-PATH (property)', () => {
+  it('RFC 4724 §4.2 / RFC 7911 §3: clients converge through session flaps, stale paths and End-of-RIB', () => {
+    const op = fc.oneof(
+      fc.record({
+        k: fc.constant('ann' as const),
+        from: fc.nat(4),
+        p: fc.nat(5),
+        len: fc.nat(3),
+        hide: fc.option(fc.nat(4)),
+      }),
+      fc.record({ k: fc.constant('wd' as const), from: fc.nat(4), p: fc.nat(5) }),
+      fc.record({ k: fc.constant('block' as const), who: fc.nat(4), on: fc.boolean() }),
+      fc.record({ k: fc.constant('down' as const), who: fc.nat(4), gr: fc.boolean() }),
+      fc.record({ k: fc.constant('up' as const), who: fc.nat(4) }),
+      fc.record({ k: fc.constant('eor' as const), who: fc.nat(4) }),
+      fc.record({ k: fc.constant('refresh' as const), who: fc.nat(4) }),
+      fc.record({ k: fc.constant('step' as const), n: fc.nat(3) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const l = lab({ batch: 2 });
+        const asns = [65001, 65002, 65003, 65004, 65005];
+        const AP = 4; // 65005 negotiates ADD-PATH send
+        type R = { from: number; len: number; hide: number | null; stale: boolean };
+        const model = new Map<string, R>();
+        const isUp = asns.map(() => true);
+        const peers: FakePeer[] = [];
+        const bringUp = (i: number) => {
+          const a = asns[i]!;
+          peers[i] = l.up(
+            a,
+            i === AP ? { bgpId: a, addPathTx: new Set(['1/1']), groupKey: 'ap' } : { bgpId: a },
+          );
+          isUp[i] = true;
+        };
+        for (let i = 0; i < asns.length; i++) bringUp(i);
+        const step = () => (l.rs as unknown as { step(): boolean }).step();
+        for (const o of ops) {
+          if (o.k === 'ann') {
+            if (!isUp[o.from]) continue;
+            const from = asns[o.from]!;
+            const hide = o.hide === null ? null : asns[o.hide]!;
+            const a = attrs({
+              asPath: [from, ...new Array<number>(o.len).fill(9)],
+              nextHop: addrOf(from),
+              communities: hide === null ? [] : [noExportTo(hide)],
+            });
+            l.rs.receiveUpdate(`AS${from}`, announce([pfx(o.p)], a));
+            model.set(`${from}|${o.p}`, { from, len: o.len, hide, stale: false });
+          } else if (o.k === 'wd') {
+            if (!isUp[o.from]) continue;
+            const from = asns[o.from]!;
+            l.rs.receiveUpdate(`AS${from}`, withdraw([pfx(o.p)]));
+            model.delete(`${from}|${o.p}`);
+          } else if (o.k === 'block') {
+            if (!isUp[o.who]) continue;
+            if (o.on) peers[o.who]!.writable = false;
+            else peers[o.who]!.drain();
+          } else if (o.k === 'down') {
+            if (!isUp[o.who]) continue;
+            const from = asns[o.who]!;
+            l.rs.sessionDown(`AS${from}`, o.gr ? { gracefulRestart: { restartTime: 1000 } } : {});
+            isUp[o.who] = false;
+            for (const [k, r] of model) {
+              if (r.from !== from) continue;
+              if (o.gr) r.stale = true;
+              else model.delete(k);
+            }
+          } else if (o.k === 'up') {
+            if (isUp[o.who]) continue;
+            bringUp(o.who);
+          } else if (o.k === 'eor') {
+            if (!isUp[o.who]) continue;
+            const from = asns[o.who]!;
+            l.rs.receiveUpdate(`AS${from}`, endOfRib(1));
+            for (const [k, r] of model) if (r.from === from && r.stale) model.delete(k);
+          } else if (o.k === 'refresh') {
+            if (!isUp[o.who]) continue;
+            l.rs.routeRefresh(`AS${asns[o.who]}`, 1, 1);
+          } else {
+            for (let i = 0; i < o.n; i++) step();
+          }
+          // A re-announcement after a restart refreshes the stale path.
+          if (o.k === 'ann' && isUp[o.from]) model.get(`${asns[o.from]}|${o.p}`)!.stale = false;
+        }
+        for (let i = 0; i < asns.length; i++) if (isUp[i]) peers[i]!.drain();
+        l.rs.flush();
+        asns.forEach((me, i) => {
+          if (!isUp[i]) return;
+          const peer = peers[i]!;
+          for (let q = 0; q < 6; q++) {
+            const cands = [...model.entries()]
+              .filter(([k]) => k.endsWith(`|${q}`))
+              .map(([, m]) => m)
+              .filter((m) => m.from !== me && m.hide !== me)
+              .sort((a, b) => a.len - b.len || a.from - b.from);
+            if (i === AP) {
+              const got = [...peer.rib.entries()]
+                .filter(([k]) => k.startsWith(`${pfx(q)}#`))
+                .map(([, r]) => r.attrs.asPath[0]?.asns[0])
+                .sort();
+              expect(got, `AS${me} ${pfx(q)} (ADD-PATH)`).toEqual(cands.map((c) => c.from).sort());
+            } else {
+              const got = peer.get(pfx(q));
+              if (cands[0] === undefined) expect(got, `AS${me} ${pfx(q)}`).toBeUndefined();
+              else expect(got?.attrs.asPath[0]?.asns[0], `AS${me} ${pfx(q)}`).toBe(cands[0].from);
+            }
+          }
+          expect(l.rs.ribCount(`AS${me}`)).toBe(peer.rib.size);
+        });
+        l.rs.shutdown();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
