@@ -722,6 +722,12 @@ export function makeAttributes(f: AttributeFields): PathAttributes {
   a.asPath = f.asPath ?? [];
   // canonical order: encodeAttributes sends attributes by ascending type
   a.other = [...(f.other ?? [])].sort((x, y) => x.type - y.type);
+  // what is not sent is not there: the object equals its wire decoded
+  if (!a.communities?.length) a.communities = undefined;
+  if (!a.extCommunities?.length) a.extCommunities = undefined;
+  if (!a.largeCommunities?.length) a.largeCommunities = undefined;
+  if (!a.clusterList?.length) a.clusterList = undefined;
+  if (!a.atomicAggregate) a.atomicAggregate = undefined;
   a.wire = encodeAttributes(a, true);
   return a;
 }

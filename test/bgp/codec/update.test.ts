@@ -668,4 +668,17 @@ describe('UPDATE round trips and interning', () => {
     expect(a.communities).toEqual([1]);
     expect(stripAttributes(a, [4])).toBe(a);
   });
+
+  it('makeAttributes: empty lists are left out, so the object equals its wire decoded', () => {
+    const a = makeAttributes({
+      origin: 0,
+      asPath: [],
+      nextHop: '192.0.2.1',
+      communities: [],
+      largeCommunities: [],
+    });
+    expect(a.communities).toBeUndefined();
+    const u = dec(update(toHex(a.wire), NLRI));
+    expect(u.attrs).toEqual(a);
+  });
 });
