@@ -190,8 +190,8 @@ export class Daemon {
     data[2] = SAFI.UNICAST;
     dv.setUint32(3, ev.limit);
     const n = { code: 6, subcode: 1, data };
-    // 'restart': AutomaticStop, the session comes back after the idle hold time
-    // (with backoff); 'shutdown': stays down until the operator restarts ixrs.
+    // 'restart': AutomaticStop, the BGP layer restarts the session by itself
+    // (idle hold time with backoff); 'shutdown': stays down until ixrs restarts.
     if (ev.action === 'restart') b.peer.reset(n);
     else void b.peer.stopWith(n);
   }

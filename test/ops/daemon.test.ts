@@ -110,6 +110,28 @@ describe('daemon wiring', () => {
     expect(daemon!.bgpState('127.0.0.31')).toBe('Idle');
   });
 
+  it('RFC 4486 §4: max-prefix restart sends Cease 6/1, then the session comes back', async () => {
+    const port = await start(`clients:
+  - asn: 64532
+    ip: "127.0.0.32"
+    cfg:
+      filtering:
+        max_prefix:
+          limit_ipv4: 1
+          action: "restart"
+`);
+    const peer = sim(64532, '127.0.0.32', port, { fsm: { idleHoldTime: 1 } });
+    await new Promise((r) => peer.once('established', r));
+    const down = new Promise<PeerDown>((r) => peer.once('down', r));
+    peer.sendUpdate(announce('193.0.10.0/24', 64532, '127.0.0.32'));
+    peer.sendUpdate(announce('193.0.11.0/24', 64532, '127.0.0.32'));
+    expect((await down).received).toMatchObject({ code: 6, subcode: 1 });
+    // After the idle hold time the route server takes the client again.
+    await new Promise((r) => peer.once('established', r));
+    await until(() => daemon!.bgpState('127.0.0.32') === 'Established');
+    await until(() => daemon!.core.sessions()[0]!.state === 'up');
+  }, 20_000);
+
   it('RFC 4724 §4.2: a client that vanishes without NOTIFICATION keeps its paths, stale', async () => {
     const port = await start(`clients:
   - asn: 64541
@@ -138,5 +160,55 @@ describe('daemon wiring', () => {
     expect(routes).toHaveLength(1);
     expect(routes[0]!.stale).toBe(true);
     expect(daemon!.core.sessions().find((s) => s.client === 'AS64541')?.state).toBe('stale');
+  });
+  it('RFC 7911: a client with cfg.add_path gets every path of a prefix, with path ids', async () => {
+    const port = await start(`clients:
+  - asn: 64551
+    ip: "127.0.0.51"
+  - asn: 64552
+    ip: "127.0.0.52"
+  - asn: 64553
+    ip: "127.0.0.53"
+    cfg:
+      add_path: True
+`);
+    const a = sim(64551, '127.0.0.51', port);
+    const b = sim(64552, '127.0.0.52', port);
+    const c = sim(64553, '127.0.0.53', port, { addPath: [{ afi: 1, safi: 1, mode: 1 }] });
+    const paths = new Map<number, string>();
+    c.on('update', (u: UpdateMessage) => {
+      for (const n of u.nlri) paths.set(n.pathId ?? 0, u.attrs?.nextHop ?? '');
+    });
+    const est = await Promise.all(
+      [a, b, c].map(
+        (p) => new Promise<{ addPathRx: Set<string> }>((r) => p.once('established', r)),
+      ),
+    );
+    expect([...est[2]!.addPathRx]).toEqual(['1/1']);
+    a.sendUpdate(announce('193.0.14.0/24', 64551, '127.0.0.51'));
+    b.sendUpdate(announce('193.0.14.0/24', 64552, '127.0.0.52'));
+    await until(() => paths.size === 2);
+    expect([...paths.values()].sort()).toEqual(['127.0.0.51', '127.0.0.52']);
+    expect([...paths.keys()].every((id) => id > 0)).toBe(true);
+  });
+
+  it('RFC 2918: a route refresh request makes the route server send the routes again', async () => {
+    const port = await start(`clients:
+  - asn: 64561
+    ip: "127.0.0.61"
+  - asn: 64562
+    ip: "127.0.0.62"
+`);
+    const a = sim(64561, '127.0.0.61', port);
+    const b = sim(64562, '127.0.0.62', port);
+    let received = 0;
+    b.on('update', (u: UpdateMessage) => {
+      if (u.nlri.some((n) => n.prefix === '193.0.15.0/24')) received++;
+    });
+    await Promise.all([a, b].map((p) => new Promise((r) => p.once('established', r))));
+    a.sendUpdate(announce('193.0.15.0/24', 64561, '127.0.0.61'));
+    await until(() => received === 1);
+    b.sendRouteRefresh(1, 1);
+    await until(() => received === 2);
   });
 });
