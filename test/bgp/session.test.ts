@@ -337,4 +337,26 @@ describe('BGP sessions over loopback', () => {
     expect(B.getLsSession('127.0.0.1')).toBeUndefined();
     void A;
   });
+
+  it('rs-bfd-profile §3 / RFC 4271 §6.8: without acceptLsSession a BGP-LS-only OPEN is an ordinary collision (Cease 6/7)', async () => {
+    const { B, a, b } = await pair();
+    await Promise.all([established(a), established(b)]);
+    let lsSessions = 0;
+    B.on('ls-session', () => lsSessions++);
+    const C = await speaker(null);
+    const agent = C.addPeer(
+      cfg({
+        peerAddress: '127.0.0.2',
+        localAddress: '127.0.0.1',
+        port: portOf(B),
+        families: [LS],
+        routerId: 0x01010102,
+        fsm: { ...FAST, autoRestart: false },
+      }),
+    );
+    const [d] = await waitEvent<[PeerDown]>(agent, 'down');
+    expect([d.received?.code, d.received?.subcode]).toEqual([6, 7]);
+    expect(lsSessions).toBe(0);
+    expect([a.state, b.state]).toEqual(['Established', 'Established']);
+  });
 });
