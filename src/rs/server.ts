@@ -778,7 +778,13 @@ export class RouteServer {
       for (const c of dec.exportExceptions(w, this.clientList))
         for (const s of c.sessions.values()) mark(s);
     }
-    for (const c of this.nhibClients) for (const s of c.sessions.values()) mark(s);
+    if (w !== null) {
+      // NHIB (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
+      const nh = w.nextHop.global;
+      for (const c of this.nhibClients) {
+        if (dec.oracle.isUnreachable(c.cfg.id, nh)) for (const s of c.sessions.values()) mark(s);
+      }
+    }
     for (const s of this.blockedSet) mark(s);
     for (const s of this.dumping) mark(s);
     for (const s of this.apSessions) mark(s);
