@@ -404,11 +404,12 @@ export class BgpPeer extends EventEmitter {
         const from = this.fsm.name;
         const r = fsmStep(this.fsm, e, this.now());
         this.fsm = r.state;
-        for (const a of r.actions) this.apply(a);
+        // 'state' first, then what the transition does ('established', 'down', ...).
         if (from !== r.state.name) {
           this.log.debug({ from, to: r.state.name, event: e.type }, 'state');
           this.emit('state', from, r.state.name);
         }
+        for (const a of r.actions) this.apply(a);
       }
     } finally {
       this.feeding = false;
