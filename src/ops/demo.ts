@@ -402,14 +402,21 @@ export function renderOutcome(o: DemoOutcome): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Converged: every session up both ways, End-of-RIB seen, core idle, then 300 ms of silence. */
+function received(d: Daemon, s: SimClient): number {
+  const id = d.config.clients.find((c) => c.asn === s.def.asn)?.id;
+  return id === undefined ? 0 : d.core.clientSummary(id).received;
+}
+
+/** Converged: every announcement received, every session up both ways, End-of-RIB seen, core idle, then 300 ms of silence. */
 async function converge(d: Daemon, sims: SimClient[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   const quietMs = 300;
   while (Date.now() < deadline) {
     const up =
       sims.every((s) => s.established && s.eor.has('1/1') && s.eor.has('2/1')) &&
-      d.core.sessions().every((s) => s.state === 'up' && s.dumping.length === 0);
+      d.core.sessions().every((s) => s.state === 'up' && s.dumping.length === 0) &&
+      // The route server has every announcement (accepted or rejected).
+      sims.every((s) => received(d, s) >= s.def.routes.length);
     if (up) {
       await d.core.idle();
       const last = Math.max(...sims.map((s) => s.lastMessage));
