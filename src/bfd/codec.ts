@@ -168,8 +168,8 @@ export function encode(p: ControlPacket, out?: Uint8Array, offset = 0): Uint8Arr
   if (len > 255) throw new BfdError('encode', `packet too long: ${len}`);
   const buf = out ?? new Uint8Array(len);
   if (buf.length - offset < len) throw new BfdError('encode', 'output buffer too small');
-  const dv = new DataView(buf.buffer, buf.byteOffset + offset, len);
-  dv.setUint8(0, (p.version << 5) | p.diag);
+  const o = offset;
+  buf[o] = (p.version << 5) | p.diag;
   let flags = p.state << 6;
   if (p.poll) flags |= P;
   if (p.final) flags |= F;
@@ -177,20 +177,20 @@ export function encode(p: ControlPacket, out?: Uint8Array, offset = 0): Uint8Arr
   if (p.auth !== undefined) flags |= A;
   if (p.demand) flags |= D;
   if (p.multipoint) flags |= M;
-  dv.setUint8(1, flags);
-  dv.setUint8(2, p.detectMult);
-  dv.setUint8(3, len);
-  dv.setUint32(4, p.myDiscriminator);
-  dv.setUint32(8, p.yourDiscriminator);
-  dv.setUint32(12, p.desiredMinTx);
-  dv.setUint32(16, p.requiredMinRx);
-  dv.setUint32(20, p.requiredMinEchoRx);
+  buf[o + 1] = flags;
+  buf[o + 2] = p.detectMult;
+  buf[o + 3] = len;
+  wr32(buf, o + 4, p.myDiscriminator);
+  wr32(buf, o + 8, p.yourDiscriminator);
+  wr32(buf, o + 12, p.desiredMinTx);
+  wr32(buf, o + 16, p.requiredMinRx);
+  wr32(buf, o + 20, p.requiredMinEchoRx);
   const a = p.auth;
   if (a !== undefined) {
     u8('auth.keyId', a.keyId);
-    dv.setUint8(24, a.type);
-    dv.setUint8(25, authLength(a));
-    dv.setUint8(26, a.keyId);
+    buf[o + 24] = a.type;
+    buf[o + 25] = authLength(a);
+    buf[o + 26] = a.keyId;
     if (a.type === 1) {
       if (a.password.length < 1 || a.password.length > 16) {
         throw new BfdError(
@@ -198,7 +198,7 @@ export function encode(p: ControlPacket, out?: Uint8Array, offset = 0): Uint8Arr
           `simple password must be 1-16 octets, got ${a.password.length}`,
         );
       }
-      buf.set(a.password, offset + 27);
+      buf.set(a.password, o + 27);
     } else {
       u8('auth.type', a.type, 5);
       u32('auth.sequence', a.sequence);
@@ -206,12 +206,23 @@ export function encode(p: ControlPacket, out?: Uint8Array, offset = 0): Uint8Arr
       if (a.digest.length !== dl) {
         throw new BfdError('encode', `auth digest must be ${dl} octets, got ${a.digest.length}`);
       }
-      dv.setUint8(27, 0);
-      dv.setUint32(28, a.sequence);
-      buf.set(a.digest, offset + 32);
+      buf[o + 27] = 0;
+      wr32(buf, o + 28, a.sequence);
+      buf.set(a.digest, o + 32);
     }
   }
   return offset === 0 && buf.length === len ? buf : buf.subarray(offset, offset + len);
+}
+
+function wr32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+function rd32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 function reject(check: BfdCheck, message: string): BfdReject {
@@ -246,10 +257,9 @@ export function tryDecode(buf: Uint8Array): ControlPacket | BfdReject {
   const detectMult = buf[2]!;
   if (detectMult === 0) return reject('detect-mult', 'Detect Mult is zero');
   if ((flags & M) !== 0) return reject('multipoint', 'Multipoint (M) bit is set');
-  const dv = new DataView(buf.buffer, buf.byteOffset, len);
-  const myDiscriminator = dv.getUint32(4);
+  const myDiscriminator = rd32(buf, 4);
   if (myDiscriminator === 0) return reject('my-discriminator', 'My Discriminator is zero');
-  const yourDiscriminator = dv.getUint32(8);
+  const yourDiscriminator = rd32(buf, 8);
   const state = (flags >>> 6) as StateValue;
   if (yourDiscriminator === 0 && state !== State.Down && state !== State.AdminDown) {
     return reject(
@@ -269,9 +279,9 @@ export function tryDecode(buf: Uint8Array): ControlPacket | BfdReject {
     detectMult,
     myDiscriminator,
     yourDiscriminator,
-    desiredMinTx: dv.getUint32(12),
-    requiredMinRx: dv.getUint32(16),
-    requiredMinEchoRx: dv.getUint32(20),
+    desiredMinTx: rd32(buf, 12),
+    requiredMinRx: rd32(buf, 16),
+    requiredMinEchoRx: rd32(buf, 20),
   };
   if (hasAuth) {
     const type = buf[24]!;
@@ -288,7 +298,7 @@ export function tryDecode(buf: Uint8Array): ControlPacket | BfdReject {
       p.auth = {
         type: type as 2 | 3 | 4 | 5,
         keyId: buf[26]!,
-        sequence: dv.getUint32(28),
+        sequence: rd32(buf, 28),
         digest: buf.slice(32, 24 + alen),
       };
     } else {

@@ -120,6 +120,11 @@ interface Entry extends HeapItem {
   reapAt: number;
 }
 
+/** A timer firing this late (ms) means the event loop stalled. */
+const STALL_MS = 20;
+/** Longest detection hold after a stall (ms). */
+const MAX_HOLD_MS = 1000;
+
 function addrKey(local: string, peer: string): string {
   return `${local}|${peer}`;
 }
@@ -146,6 +151,9 @@ export class BfdManager {
   private armedAt = Number.POSITIVE_INFINITY;
   private nextDisc: number;
   private passiveCount = 0;
+  private holdUntil = Number.NEGATIVE_INFINITY;
+  /** Times our own timer fired more than STALL_MS late. */
+  stalls = 0;
   private closed = false;
   readonly stats: ManagerStats = {
     sessions: 0,
@@ -479,10 +487,19 @@ export class BfdManager {
   }
 
   private fire(): void {
+    const wanted = this.armedAt;
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
     if (this.closed) return;
     const now = this.now();
+    // A timer this late means our event loop was stalled (CPU starvation, GC,
+    // a long task): the peers' packets of that period may be queued unread in
+    // the socket. Hold detection for as long again, so they are read first.
+    const late = now - wanted;
+    if (late > STALL_MS) {
+      this.stalls++;
+      this.holdUntil = now + Math.min(late, MAX_HOLD_MS);
+    }
     // setTimeout has 1 ms resolution: treat what is due within 1 ms as due.
     let budget = this.heap.size * 2 + 16;
     for (;;) {
@@ -497,6 +514,7 @@ export class BfdManager {
         }
         e.reapAt = t + (this.opts.passiveIdleMs ?? 30_000);
       }
+      if (t < this.holdUntil && e.session.detectAt <= t) e.session.holdDetection(this.holdUntil);
       this.run(e, e.session.timer(t));
       if (!this.byAddr.has(e.key)) continue;
       let d = e.session.nextDeadline();

@@ -9,6 +9,7 @@ import {
   type ControlPacket,
   Diag,
   encode,
+  MIN_LENGTH,
   State,
   type StateValue,
 } from './codec.ts';
@@ -288,6 +289,15 @@ export class BfdSession {
     return out;
   }
 
+  /**
+   * Driver stall guard: when the driver's own timer ran late (its event loop
+   * was stalled), packets that arrived meanwhile may still be queued unread.
+   * Holding detection until `until` lets them be read before declaring Down.
+   */
+  holdDetection(until: number): void {
+    if (this.detectAt !== Number.POSITIVE_INFINITY && this.detectAt < until) this.detectAt = until;
+  }
+
   /** Administrative down (§6.8.16). */
   adminDown(now: number, diag: number = Diag.AdministrativelyDown): SessionAction[] {
     if (this.state === State.AdminDown) return NONE;
@@ -420,7 +430,10 @@ export class BfdSession {
   }
 
   private emit(p: ControlPacket, out: SessionAction[]): void {
-    const bytes = this.auth === undefined ? encode(p) : signPacket(p, this.auth, this.authState);
+    const bytes =
+      this.auth === undefined
+        ? encode(p, Buffer.allocUnsafe(MIN_LENGTH))
+        : signPacket(p, this.auth, this.authState);
     this.txCount++;
     out.push({ type: 'send', packet: p, bytes });
   }

@@ -31,6 +31,8 @@ export class BfdReceiver {
   readonly port: number;
   private readonly socket: dgram.Socket;
   errors = 0;
+  /** Requested SO_RCVBUF in bytes. */
+  recvBufferSize = 4 * 1024 * 1024;
 
   constructor(
     local: string,
@@ -48,12 +50,28 @@ export class BfdReceiver {
     });
   }
 
+  /** SO_RCVBUF granted by the kernel (after start). */
+  grantedRecvBufferSize(): number {
+    try {
+      return this.socket.getRecvBufferSize();
+    } catch {
+      return 0;
+    }
+  }
+
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.socket.once('error', fail);
       this.socket.bind({ address: this.local, port: this.port, exclusive: true }, () => {
         this.socket.off('error', fail);
+        // One socket takes every session's packets: a deep queue rides out
+        // event-loop pauses (the kernel caps it at net.core.rmem_max).
+        try {
+          this.socket.setRecvBufferSize(this.recvBufferSize);
+        } catch {
+          // keep the default
+        }
         resolve();
       });
     });

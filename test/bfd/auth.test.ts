@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type AuthConfig, newAuthState, signPacket, verifyPacket } from '../../src/bfd/auth.ts';
 import { type AuthTypeValue, controlPacket, decode, State } from '../../src/bfd/codec.ts';
@@ -89,5 +90,37 @@ describe('BFD authentication (RFC 5880 §6.7)', () => {
       expect(verifyPacket(decode(edge), edge, cfg(type), rx, 3)).toBeNull();
       expect(rx.rcvSeq).toBe(base + 9);
     });
+  }
+});
+
+describe('BFD authentication against BIRD 2 captures (fixtures/bfd)', () => {
+  // Keys as configured by scripts/capture-bfd-fixtures.ts (key id 7).
+  const captures: [string, AuthTypeValue, string][] = [
+    ['simple', 1, 'ixrs-simple'],
+    ['keyed-md5', 2, 'ixrs-md5'],
+    ['meticulous-keyed-md5', 3, 'ixrs-mmd5'],
+    ['keyed-sha1', 4, 'ixrs-sha1'],
+    ['meticulous-keyed-sha1', 5, 'ixrs-msha1'],
+  ];
+  const dir = new URL('../../fixtures/bfd/', import.meta.url);
+  for (const [slug, type, secret] of captures) {
+    for (const fam of ['v4', 'v6']) {
+      const file = new URL(`bird-down-${fam}-${slug}.hex`, dir);
+      const section = type === 1 ? '§6.7.2' : type <= 3 ? '§6.7.3' : '§6.7.4';
+      it(`RFC 5880 ${section}: BIRD's ${slug} packet (${fam}) verifies with its key, not another`, () => {
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch {
+          throw new Error(`missing fixture ${file.pathname}`);
+        }
+        const bytes = new Uint8Array(Buffer.from(text.replace(/[^0-9a-f]/gi, ''), 'hex'));
+        const p = decode(bytes);
+        const good: AuthConfig = { type, keyId: 7, secret: key(secret) };
+        expect(verifyPacket(p, bytes, good, newAuthState(), 3)).toBeNull();
+        const bad: AuthConfig = { type, keyId: 7, secret: key(`${secret}x`) };
+        expect(verifyPacket(p, bytes, bad, newAuthState(), 3)?.check).toBe('auth');
+      });
+    }
   }
 });
