@@ -172,6 +172,26 @@ export function asPathText(segments: { type: number; asns: number[] }[]): string
     .join(' ');
 }
 
+const WELL_KNOWN: Record<string, string> = {
+  'graceful-shutdown': '65535:0',
+  gshut: '65535:0',
+  'accept-own': '65535:1',
+  'llgr-stale': '65535:6',
+  'no-llgr': '65535:7',
+  blackhole: '65535:666',
+  'no-export': '65535:65281',
+  'no-advertise': '65535:65282',
+  'local-as': '65535:65283',
+  'no-export-subconfed': '65535:65283',
+  'no-peer': '65535:65284',
+};
+
+/** "65000:1" from a daemon's community text, well-known names included. */
+export function normaliseCommunity(c: string): string {
+  const k = c.trim();
+  return WELL_KNOWN[k.toLowerCase()] ?? WELL_KNOWN[k.toLowerCase().replace(/_/g, '-')] ?? k;
+}
+
 export function communityText(c: number): string {
   return `${Math.floor(c / 65536)}:${c % 65536}`;
 }
@@ -295,27 +315,26 @@ export class Bird extends Daemon {
       const routes = (s.routes ?? []).filter((r) => prefixFamily(r.prefix) === fam);
       if (routes.length === 0) continue;
       lines.push(`protocol static static_${fam} {`, `  ${fam};`);
-      for (const r of routes) lines.push(`  route ${r.prefix} unreachable;`);
+      for (const r of routes) {
+        // Attributes set on the static route itself, so that `show route all`
+        // shows them on the local route as they are exported.
+        const acts: string[] = [];
+        if (r.med !== undefined) acts.push(`bgp_med = ${r.med};`);
+        for (const [a, b] of r.communities ?? []) acts.push(`bgp_community.add((${a},${b}));`);
+        for (const [a, b, c] of r.largeCommunities ?? [])
+          acts.push(`bgp_large_community.add((${a},${b},${c}));`);
+        for (let i = 0; i < (r.prepend ?? 0); i++) acts.push(`bgp_path.prepend(${s.as});`);
+        lines.push(
+          `  route ${r.prefix} unreachable${acts.length ? ` { ${acts.join(' ')} }` : ''};`,
+        );
+      }
       lines.push('}');
     }
-    // Per-route attributes are set on export to BGP (bgp_path exists there).
-    const exportBody: string[] = [];
-    for (const r of s.routes ?? []) {
-      const acts: string[] = [];
-      if (r.med !== undefined) acts.push(`bgp_med = ${r.med};`);
-      for (const [a, b] of r.communities ?? []) acts.push(`bgp_community.add((${a},${b}));`);
-      for (const [a, b, c] of r.largeCommunities ?? [])
-        acts.push(`bgp_large_community.add((${a},${b},${c}));`);
-      for (let i = 0; i < (r.prepend ?? 0); i++) acts.push(`bgp_path.prepend(${s.as});`);
-      if (acts.length) exportBody.push(`  if net = ${r.prefix} then { ${acts.join(' ')} }`);
-    }
-    lines.push(
-      'filter ixb_export {',
-      '  if source = RTS_BGP then accept;',
-      ...exportBody,
-      '  accept;',
-      '}',
-    );
+    // BIRD drops a MED set on a static route when exporting to eBGP; set there.
+    const meds = (s.routes ?? [])
+      .filter((r) => r.med !== undefined)
+      .map((r) => `  if net = ${r.prefix} then bgp_med = ${r.med};`);
+    lines.push('filter ixb_export {', ...meds, '  accept;', '}');
     s.neighbors.forEach((n, i) => {
       const local = localAddressFor(s.member, n);
       lines.push(
@@ -454,6 +473,7 @@ export class Frr extends Daemon {
       '!',
       `router bgp ${s.as}`,
       ` bgp router-id ${s.routerId}`,
+      ' bgp log-neighbor-changes',
       ' no bgp ebgp-requires-policy',
       ' no bgp default ipv4-unicast',
       ' no bgp network import-check',
@@ -570,11 +590,25 @@ export class Frr extends Daemon {
   }
 
   async lastError(neighbor: string): Promise<string> {
-    const txt = await this.vtysh(`show bgp neighbors ${neighbor}`);
-    return txt
-      .split('\n')
-      .filter((l) => /reset|Notification|Message|shutdown/i.test(l))
+    // `show bgp neighbors X json` has lastNotificationReason and
+    // lastShutdownDescription; with log-neighbor-changes bgpd also logs
+    // '%NOTIFICATION: received from neighbor X 6/2 (...) "msg"'.
+    const j = (await this.vtyshJson(`show bgp neighbors ${neighbor} json`)) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const v = Object.values(j)[0] ?? {};
+    const txt = ['lastResetDueTo', 'lastNotificationReason', 'lastShutdownDescription']
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${k}: ${String(v[k])}`)
       .join('\n');
+    const log = existsSync(`${this.dir}/daemon.log`)
+      ? readFileSync(`${this.dir}/daemon.log`, 'utf8')
+      : '';
+    return [
+      txt,
+      ...log.split('\n').filter((l) => l.includes(neighbor) && /NOTIFICATION|shutdown/i.test(l)),
+    ].join('\n');
   }
 }
 
@@ -605,7 +639,9 @@ function frrPath(prefix: string, p: FrrPath): RibRoute {
     prefix: canonicalPrefix(prefix),
     nextHop: canonicalIp(nh?.ip ?? ''),
     asPath: normaliseAsPath(asp === 'Local' ? '' : asp),
-    communities: sortStrings((p.community?.string ?? '').split(/\s+/).filter(Boolean)),
+    communities: sortStrings(
+      (p.community?.string ?? '').split(/\s+/).filter(Boolean).map(normaliseCommunity),
+    ),
     largeCommunities: sortStrings((p.largeCommunity?.string ?? '').split(/\s+/).filter(Boolean)),
   };
   const med = p.med ?? p.metric;
@@ -763,7 +799,14 @@ interface GoPath {
     nexthop?: string;
     metric?: number;
     communities?: number[];
-    value?: { asn?: number; local_data1?: number; local_data2?: number; ASN?: number }[];
+    value?: {
+      asn?: number;
+      local_data1?: number;
+      local_data2?: number;
+      ASN?: number;
+      LocalData1?: number;
+      LocalData2?: number;
+    }[];
     nlri?: unknown;
   }[];
   'source-id'?: string;
@@ -789,7 +832,10 @@ function goPath(prefix: string, p: GoPath): RibRoute {
     else if (a.type === 14 && a.nexthop) r.nextHop = canonicalIp(a.nexthop);
     else if (a.type === 32)
       r.largeCommunities = sortStrings(
-        (a.value ?? []).map((v) => `${v.asn ?? v.ASN}:${v.local_data1}:${v.local_data2}`),
+        (a.value ?? []).map(
+          (v) =>
+            `${v.asn ?? v.ASN}:${v.local_data1 ?? v.LocalData1}:${v.local_data2 ?? v.LocalData2}`,
+        ),
       );
   }
   const nb = p['neighbor-ip'];
@@ -895,10 +941,11 @@ export class OpenBgpd extends Daemon {
 
 interface ObgpRoute {
   prefix: string;
+  metric?: number;
   aspath?: string;
   exit_nexthop?: string;
   true_nexthop?: string;
-  neighbor?: { remote_addr?: string };
+  neighbor?: { remote_addr?: string; description?: string };
   med?: number;
   communities?: string[];
   large_communities?: string[];
@@ -909,12 +956,14 @@ function obgpRoute(r: ObgpRoute): RibRoute {
     prefix: canonicalPrefix(r.prefix),
     nextHop: canonicalIp(r.exit_nexthop ?? r.true_nexthop ?? ''),
     asPath: normaliseAsPath(r.aspath ?? ''),
-    communities: sortStrings(r.communities ?? []),
+    communities: sortStrings((r.communities ?? []).map(normaliseCommunity)),
     largeCommunities: sortStrings(r.large_communities ?? []),
   };
-  if (r.med !== undefined) out.med = r.med;
+  const med = r.med ?? r.metric;
+  if (med !== undefined) out.med = med;
   const nb = r.neighbor?.remote_addr;
-  if (nb && nb !== '0.0.0.0' && nb !== '::') out.from = nb;
+  if (nb && nb !== '???' && nb !== '0.0.0.0' && nb !== '::' && r.neighbor?.description !== 'LOCAL')
+    out.from = nb;
   return out;
 }
 
@@ -957,7 +1006,10 @@ export class ExaBgp extends Daemon {
         '  api {',
         '    processes [ ixb-api ];',
         '    neighbor-changes;',
-        '    receive { parsed; update; notification; open; }',
+        // Not `notification`: ExaBGP 4.2.21 fails to print a NOTIFICATION with a
+        // shutdown communication as JSON and resets the session; the reason
+        // shows in the `state` down message instead.
+        '    receive { parsed; update; open; }',
         '  }',
       );
       const routes = (s.routes ?? []).filter((r) => fams.includes(prefixFamily(r.prefix)));
@@ -1089,9 +1141,15 @@ export class ExaBgp extends Daemon {
     const n = canonicalIp(neighbor);
     const lines = this.messages()
       .filter(
-        (m) => m.type === 'notification' && canonicalIp(m.neighbor?.address?.peer ?? '') === n,
+        (m) =>
+          (m.type === 'notification' || (m.type === 'state' && m.neighbor?.reason)) &&
+          canonicalIp(m.neighbor?.address?.peer ?? '') === n,
       )
-      .map((m) => JSON.stringify(m.neighbor?.message?.notification ?? m.notification ?? m));
+      .map((m) =>
+        m.type === 'state'
+          ? `state ${m.neighbor?.state}: ${m.neighbor?.reason}`
+          : JSON.stringify(m.neighbor?.message?.notification ?? m.notification ?? m),
+      );
     const log = existsSync(`${this.dir}/daemon.log`)
       ? readFileSync(`${this.dir}/daemon.log`, 'utf8')
       : '';
