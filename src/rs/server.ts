@@ -147,6 +147,11 @@ interface Inbound {
   s: Session;
   epoch: number;
   msg: UpdateMessage;
+  /** NLRI already applied (a big UPDATE is applied over several steps). */
+  pos: number;
+  v4Withdraw: boolean;
+  mpWithdraw: boolean;
+  nh4: NextHop | null;
 }
 
 interface Change {
@@ -385,7 +390,7 @@ export class RouteServer {
       for (let i = this.inHead; i < this.inbound.length; i++) {
         const item = this.inbound[i]!;
         if (item.s !== s || item.epoch !== s.epoch) continue;
-        this.processInbound(item);
+        while (!this.processInbound(item, Number.POSITIVE_INFINITY)) {}
         item.epoch = -1;
       }
     }
@@ -459,7 +464,15 @@ export class RouteServer {
   receiveUpdate(clientId: string, msg: UpdateMessage): void {
     const s = this.session(clientId);
     if (s.up === null || this.closed) return;
-    this.inbound.push({ s, epoch: s.epoch, msg });
+    this.inbound.push({
+      s,
+      epoch: s.epoch,
+      msg,
+      pos: 0,
+      v4Withdraw: false,
+      mpWithdraw: false,
+      nh4: null,
+    });
     this.kick();
   }
 
@@ -503,65 +516,75 @@ export class RouteServer {
     this.kick();
   }
 
-  private processInbound(item: Inbound): void {
+  /**
+   * Applies (part of) one UPDATE: at most `budget` NLRI, resuming at item.pos.
+   * Returns true when the message is done.
+   */
+  private processInbound(item: Inbound, budget: number): boolean {
     const { s, msg } = item;
-    if (item.epoch !== s.epoch || s.up === null || s.up.muted) return;
+    if (item.epoch !== s.epoch || s.up === null || s.up.muted) return true;
     const c = s.client;
-    const withdrawAll = msg.errors.some(
-      (e) => e.action === 'treat-as-withdraw' || e.action === 'afi-safi-disable',
-    );
-    if (withdrawAll) {
-      c.stats.treatAsWithdraw++;
-      this.log.warn(
-        { peer: s.key, reasons: msg.errors.map((e) => e.reason) },
-        'RFC 7606 treat-as-withdraw',
+    if (item.pos === 0) {
+      const withdrawAll = msg.errors.some(
+        (e) => e.action === 'treat-as-withdraw' || e.action === 'afi-safi-disable',
       );
-    }
-    // End-of-RIB (RFC 4724 §2): an empty UPDATE (IPv4) or an empty MP_UNREACH.
-    const emptyV4 =
-      msg.attrs === null &&
-      msg.nlri.length === 0 &&
-      msg.withdrawn.length === 0 &&
-      msg.mpReach === null;
-    if (emptyV4 && msg.mpUnreach === null) {
-      this.endOfRib(s, '1/1');
-      return;
-    }
-    if (
-      emptyV4 &&
-      msg.mpUnreach !== null &&
-      msg.mpUnreach.nlri.length === 0 &&
-      msg.mpUnreach.raw === undefined
-    ) {
-      this.endOfRib(s, familyKey(msg.mpUnreach.afi, msg.mpUnreach.safi));
-      return;
-    }
-    for (const n of msg.withdrawn) this.withdraw(s, '1/1', n);
-    if (msg.mpUnreach !== null) {
-      const fam = familyKey(msg.mpUnreach.afi, msg.mpUnreach.safi);
-      if (this.rsFamilies.has(fam)) for (const n of msg.mpUnreach.nlri) this.withdraw(s, fam, n);
-    }
-    const attrs = msg.attrs;
-    if (msg.nlri.length > 0) {
-      const nh = attrs?.nextHop;
-      if (withdrawAll || attrs === null || nh === undefined) {
-        for (const n of msg.nlri) this.withdraw(s, '1/1', n);
-      } else {
-        const nextHop = { global: nh };
-        for (const n of msg.nlri) this.announce(s, 1, 1, n, attrs, nextHop);
+      if (withdrawAll) {
+        c.stats.treatAsWithdraw++;
+        this.log.warn(
+          { peer: s.key, reasons: msg.errors.map((e) => e.reason) },
+          'RFC 7606 treat-as-withdraw',
+        );
       }
+      // End-of-RIB (RFC 4724 §2): an empty UPDATE (IPv4) or an empty MP_UNREACH.
+      const emptyV4 =
+        msg.attrs === null &&
+        msg.nlri.length === 0 &&
+        msg.withdrawn.length === 0 &&
+        msg.mpReach === null;
+      if (emptyV4 && msg.mpUnreach === null) {
+        this.endOfRib(s, '1/1');
+        return true;
+      }
+      if (
+        emptyV4 &&
+        msg.mpUnreach !== null &&
+        msg.mpUnreach.nlri.length === 0 &&
+        msg.mpUnreach.raw === undefined
+      ) {
+        this.endOfRib(s, familyKey(msg.mpUnreach.afi, msg.mpUnreach.safi));
+        return true;
+      }
+      const nh = msg.attrs?.nextHop;
+      // Never pass a malformed route on (RFC 7606 §2): withdraw instead of announcing.
+      item.v4Withdraw = withdrawAll || msg.attrs === null || nh === undefined;
+      item.mpWithdraw = withdrawAll || msg.attrs === null;
+      item.nh4 = nh === undefined ? null : { global: nh };
     }
+    const unreach = msg.mpUnreach;
+    const famU = unreach === null ? '' : familyKey(unreach.afi, unreach.safi);
     const mp = msg.mpReach;
-    if (mp !== null) {
-      const fam = familyKey(mp.afi, mp.safi);
-      if (this.rsFamilies.has(fam)) {
-        if (withdrawAll || attrs === null) {
-          for (const n of mp.nlri) this.withdraw(s, fam, n);
-        } else {
-          for (const n of mp.nlri) this.announce(s, mp.afi, mp.safi, n, attrs, mp.nextHop);
-        }
+    const famR = mp === null ? '' : familyKey(mp.afi, mp.safi);
+    const l0 = msg.withdrawn.length;
+    const l1 = l0 + (unreach !== null && this.rsFamilies.has(famU) ? unreach.nlri.length : 0);
+    const l2 = l1 + msg.nlri.length;
+    const l3 = l2 + (mp !== null && this.rsFamilies.has(famR) ? mp.nlri.length : 0);
+    const end = Math.min(l3, item.pos + budget);
+    const attrs = msg.attrs!;
+    for (let i = item.pos; i < end; i++) {
+      if (i < l0) this.withdraw(s, '1/1', msg.withdrawn[i]!);
+      else if (i < l1) this.withdraw(s, famU, unreach!.nlri[i - l0]!);
+      else if (i < l2) {
+        const n = msg.nlri[i - l1]!;
+        if (item.v4Withdraw) this.withdraw(s, '1/1', n);
+        else this.announce(s, 1, 1, n, attrs, item.nh4!);
+      } else {
+        const n = mp!.nlri[i - l2]!;
+        if (item.mpWithdraw) this.withdraw(s, famR, n);
+        else this.announce(s, mp!.afi, mp!.safi, n, attrs, mp!.nextHop);
       }
     }
+    item.pos = end;
+    return end >= l3;
   }
 
   private endOfRib(s: Session, fam: string): void {
@@ -960,7 +983,7 @@ export class RouteServer {
     batch.encodes = 0;
   }
 
-  private processDirtyBatch(): void {
+  private processDirtyBatch(deadline: number): void {
     const batch = new OutBatch();
     const done: PrefixEntry[] = [];
     for (const e of this.dirty) {
@@ -968,6 +991,7 @@ export class RouteServer {
       this.processEntryAll(e, batch);
       done.push(e);
       if (done.length >= this.batchSize) break;
+      if ((done.length & 511) === 0 && performance.now() >= deadline) break;
     }
     this.flushBatch(batch);
     for (const e of done) this.table.maybeDelete(e);
@@ -981,7 +1005,7 @@ export class RouteServer {
   }
 
   /** Per-session work: leftovers (back-pressure, NHIB), then dumps. Returns true if more remains. */
-  private pumpSession(s: Session): boolean {
+  private pumpSession(s: Session, deadline: number): boolean {
     const up = s.up;
     if (up === null || up.blocked) return false;
     const batch = new OutBatch();
@@ -993,6 +1017,10 @@ export class RouteServer {
       this.processEntryOne(e, s, batch, 'normal');
       done.push(e);
       if (++n >= this.batchSize) break;
+      if ((n & 511) === 0 && performance.now() >= deadline) {
+        n = this.batchSize;
+        break;
+      }
     }
     const after: { fam: string; refresh: boolean }[] = [];
     if (n < this.batchSize) {
@@ -1009,7 +1037,7 @@ export class RouteServer {
           st.cursor = e.seq;
           this.processEntryOne(e, s, batch, st.refresh ? 'refresh' : 'dump');
           done.push(e);
-          n++;
+          if ((++n & 511) === 0 && performance.now() >= deadline) n = this.batchSize;
         }
         if (n >= this.batchSize) break;
       }
@@ -1066,11 +1094,23 @@ export class RouteServer {
     for (const f of w) f();
   }
 
-  /** One unit of each kind of pending work, round robin. Returns false when idle. */
-  private step(): boolean {
+  /**
+   * One unit of each kind of pending work, round robin; units stop early at
+   * `deadline` (performance.now() time). Returns false when idle.
+   */
+  private step(deadline = Number.POSITIVE_INFINITY): boolean {
     let did = false;
     if (this.inHead < this.inbound.length) {
-      this.processInbound(this.inbound[this.inHead++]!);
+      // Take in up to ~2048 NLRI before producing output: changes to the same
+      // prefixes coalesce and output packs better.
+      let budget = 2048;
+      while (budget > 0 && this.inHead < this.inbound.length) {
+        const item = this.inbound[this.inHead]!;
+        const before = item.pos;
+        if (this.processInbound(item, budget)) this.inHead++;
+        budget -= Math.max(1, item.pos - before);
+        if (performance.now() >= deadline) break;
+      }
       if (this.inHead === this.inbound.length) {
         this.inbound = [];
         this.inHead = 0;
@@ -1086,13 +1126,13 @@ export class RouteServer {
       did = true;
     }
     if (this.dirty.size > 0) {
-      this.processDirtyBatch();
+      this.processDirtyBatch(deadline);
       did = true;
     }
     if (this.pumpQueue.size > 0) {
       const s = this.pumpQueue.values().next().value!;
       this.pumpQueue.delete(s);
-      if (this.pumpSession(s)) this.pumpQueue.add(s);
+      if (this.pumpSession(s, deadline)) this.pumpQueue.add(s);
       did = true;
     }
     return did;
@@ -1103,7 +1143,7 @@ export class RouteServer {
     const start = performance.now();
     const end = start + ms;
     let now = start;
-    while (this.step()) {
+    while (this.step(end)) {
       now = performance.now();
       if (now >= end) break;
     }
