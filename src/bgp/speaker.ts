@@ -117,7 +117,13 @@ export class BgpSpeaker extends EventEmitter {
       const server = net.createServer((s) => this.onInbound(s));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: l.address, port: l.port }, () => {
+        // "::" is dual-stack by default and would take the IPv4 port too: when
+        // "0.0.0.0" is asked on the same port, bind "::" for IPv6 only.
+        const ipv6Only =
+          l.address === '::' &&
+          l.port !== 0 &&
+          this.opts.listen.some((o) => o.address === '0.0.0.0' && o.port === l.port);
+        server.listen({ host: l.address, port: l.port, ipv6Only }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -359,4 +359,22 @@ describe('BGP sessions over loopback', () => {
     expect(lsSessions).toBe(0);
     expect([a.state, b.state]).toEqual(['Established', 'Established']);
   });
+
+  it('listens on 0.0.0.0 and :: with the same port (IPv6-only for ::)', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const s = new BgpSpeaker({
+      listen: [
+        { address: '0.0.0.0', port },
+        { address: '::', port },
+      ],
+      logger: pino({ level: 'silent' }),
+    });
+    speakers.push(s);
+    await s.start();
+    expect(s.addresses().map((a) => a.address)).toEqual(['0.0.0.0', '::']);
+    expect(new Set(s.addresses().map((a) => a.port))).toEqual(new Set([port]));
+  });
 });
