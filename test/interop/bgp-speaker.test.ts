@@ -219,9 +219,14 @@ describe('BGP-4 speaker interop: BIRD 2, FRR, GoBGP, OpenBGPD, ExaBGP (issue 2)'
           communities: sortStr((r.communities ?? []).map(([a, b]) => `${a}:${b}`)),
           largeCommunities: sortStr((r.largeCommunities ?? []).map((c) => c.join(':'))),
         });
-        // The daemon's own view of the route it originates.
+        // The daemon's own view of the route it originates: the AS path it
+        // shows plus its AS on export (ExaBGP's path is literal), same MED and
+        // communities.
         const mine = cli.get(r.prefix);
         expect(mine, `${k} CLI shows its own ${r.prefix}`).toBeDefined();
+        expect(asPathText(got.asPath), `${k} CLI AS path of ${r.prefix}`).toBe(
+          k === 'exabgp' ? mine?.asPath : `${asOf(k)} ${mine?.asPath ?? ''}`.trim(),
+        );
         expect(
           {
             med: mine?.med,

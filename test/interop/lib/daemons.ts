@@ -1095,7 +1095,12 @@ export class ExaBgp extends Daemon {
       rib.set(`local ${r.prefix}`, {
         prefix: canonicalPrefix(r.prefix),
         nextHop: canonicalIp((family === 'ipv4' ? this.spec.member.v4 : this.spec.member.v6) ?? ''),
-        asPath: '',
+        // ExaBGP sends the configured AS path literally (see config()).
+        asPath: normaliseAsPath(
+          `${Array(1 + (r.prepend ?? 0))
+            .fill(this.spec.as)
+            .join(' ')} ${r.asSet?.length ? `{${r.asSet.join(',')}}` : ''}`,
+        ),
         ...(r.med !== undefined ? { med: r.med } : {}),
         communities: sortStrings((r.communities ?? []).map(([a, b]) => `${a}:${b}`)),
         largeCommunities: sortStrings((r.largeCommunities ?? []).map((c) => c.join(':'))),
