@@ -3,6 +3,7 @@
 // plus the control socket (control.ts). No protocol logic lives here: peer
 // events become core calls, core output goes to the peer's socket.
 
+import { readFileSync } from 'node:fs';
 import type pino from 'pino';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
@@ -27,6 +28,29 @@ const UNICAST = [
   { afi: AFI.IPV4, safi: SAFI.UNICAST },
   { afi: AFI.IPV6, safi: SAFI.UNICAST },
 ];
+
+/**
+ * Linux binds "::" dual-stack unless net.ipv6.bindv6only is 1, and the speaker
+ * listens without ipv6Only, so "0.0.0.0" and "::" on the same port collide
+ * (EADDRINUSE). With dual-stack "::", the "0.0.0.0" entry is redundant: drop it
+ * (IPv4 clients then arrive as ::ffff:a.b.c.d, which the speaker normalises).
+ */
+export function effectiveListen(
+  listen: readonly ListenAddress[],
+  bindV6Only: boolean = readBindV6Only(),
+): ListenAddress[] {
+  if (bindV6Only) return [...listen];
+  const dual = new Set(listen.filter((l) => l.address === '::').map((l) => l.port));
+  return listen.filter((l) => !(l.address === '0.0.0.0' && dual.has(l.port)));
+}
+
+function readBindV6Only(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
 
 export function ipv4ToU32(text: string): number {
   const b = parseAddress(text).bytes;
@@ -71,7 +95,7 @@ export class Daemon {
       log: this.log.child({ component: 'rs' }),
     });
     this.speaker = new BgpSpeaker({
-      listen: opts.listen ?? cfg.ixrs.listen,
+      listen: effectiveListen(opts.listen ?? cfg.ixrs.listen),
       logger: this.log.child({ component: 'bgp' }),
     });
     const routerId = ipv4ToU32(cfg.routerId);

@@ -8,7 +8,13 @@ import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { type Daemon, groupKeyOf, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import {
+  type Daemon,
+  effectiveListen,
+  groupKeyOf,
+  ipv4ToU32,
+  startDaemon,
+} from '../../src/ops/daemon.ts';
 
 const silent = pino({ level: 'silent' });
 // Default bogons apply: the test prefixes are real (RIPE NCC) space, never routed here.
@@ -79,6 +85,19 @@ describe('daemon wiring', () => {
     void sp.start();
     return peer;
   }
+
+  it('listening on 0.0.0.0 and :: (same port) keeps only the dual-stack :: unless bindv6only', () => {
+    const both = [
+      { address: '0.0.0.0', port: 179 },
+      { address: '::', port: 179 },
+      { address: '0.0.0.0', port: 1179 },
+    ];
+    expect(effectiveListen(both, false)).toEqual([
+      { address: '::', port: 179 },
+      { address: '0.0.0.0', port: 1179 },
+    ]);
+    expect(effectiveListen(both, true)).toEqual(both);
+  });
 
   it('groups sessions by their negotiated encoding', () => {
     expect(groupKeyOf({ as4: true })).toBe(groupKeyOf({ as4: true, addPathTx: new Set() }));
