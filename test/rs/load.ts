@@ -5,6 +5,7 @@
 
 import { makeAttributes } from '../../src/bgp/codec.ts';
 import type { Nlri, UpdateMessage } from '../../src/bgp/types.ts';
+import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
 import { RouteServer, type Sink } from '../../src/rs/server.ts';
 import { client, FakePolicy, info } from './helpers.ts';
 
@@ -38,7 +39,12 @@ const ownPrefix = (c: number, k: number) => {
 const sharedPrefix = (k: number) => `100.${64 + (k >> 8)}.${k & 255}.0/24`;
 
 const heap0 = heap();
-const rs = new RouteServer({ policy: new FakePolicy(), log: { warn: () => {}, info: () => {} } });
+const oracle = new StaticNextHopOracle();
+const rs = new RouteServer({
+  policy: new FakePolicy(),
+  oracle,
+  log: { warn: () => {}, info: () => {} },
+});
 const sinks: CountingSink[] = [];
 for (let c = 0; c < N; c++) {
   const asn = 64512 + c;
@@ -123,6 +129,16 @@ rs.sessionUp('AS65500', info({ bgpId: 9999 }), late);
 await rs.idle();
 const t3 = performance.now();
 
+// NHIB: client 1 reports client 0's next hop unreachable (rs-bfd-profile §5).
+const before = sinks.map((x) => x.msgs);
+const t6 = performance.now();
+oracle.set('AS64513', addr(0), true);
+rs.nextHopChanged('AS64513', addr(0));
+await rs.idle();
+const t7 = performance.now();
+const touched = sinks.filter((x, i) => x.msgs !== before[i]).length;
+const nhibMsgs = sinks[1]!.msgs - before[1]!;
+
 // Churn: one client withdraws everything.
 const t4 = performance.now();
 rs.sessionDown('AS64512');
@@ -142,6 +158,9 @@ console.log(
 console.log(`per-client RIB held (AS64513): ${held1}`);
 console.log(
   `late joiner dump: ${fmt(t3 - t2)} ms, ${late.msgs} msgs, held ${rs.ribCount('AS65500')}`,
+);
+console.log(
+  `NHIB: next hop of AS64512 unreachable for AS64513: ${fmt(t7 - t6)} ms, ${nhibMsgs} UPDATEs to AS64513, sessions written to: ${touched}`,
 );
 console.log(`session down of one client (${PER} paths) processed: ${fmt(t5 - t4)} ms`);
 console.log(
