@@ -38,8 +38,9 @@ supported: it is ignored with a warning; restart the process to change the
 configuration.
 
 Exit status: 0 after a graceful shutdown (or --check success), 1 the route
-server could not start (e.g. a listen address in use), 2 bad usage or bad
-configuration (the message names the file, the key and the problem).
+server could not start (e.g. a listen address in use) or stopped on an internal
+error (logged at fatal), 2 bad usage or bad configuration (the message names
+the file, the key and the problem).
 `;
 
 function usageError(msg: string): number {
@@ -134,12 +135,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const log = makeLogger((level as LogLevel | undefined) ?? config.ixrs.logLevel);
+  // A bug must not leave a half-working route server: log it structured and exit.
+  const onFatal = (err: unknown): void => {
+    log.fatal({ err }, 'internal error, exiting');
+    process.exit(1);
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   const signals = waitForSignal(log);
   let daemon: Daemon;
   try {
     daemon = await startDaemon({ config, logger: log });
   } catch (err) {
     signals.dispose();
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
     const e = err as NodeJS.ErrnoException;
     const hint =
       e.code === 'EACCES'
@@ -162,5 +172,7 @@ export async function main(argv: string[]): Promise<number> {
   signals.dispose();
   process.off('SIGINT', force);
   process.off('SIGTERM', force);
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
   return 0;
 }
