@@ -34,6 +34,8 @@
 //    NOTIFICATION (the peer is closing anyway); the connection is just dropped.
 //  - Unexpected messages are answered with NOTIFICATION 5 and the RFC 6608
 //    subcode of the state (1 OpenSent, 2 OpenConfirm, 3 Established).
+//  - Jitter (RFC 4271 §10) on KeepaliveTimer and ConnectRetryTimer, from a
+//    seeded generator kept in the state (config.jitter, on by default).
 //  - Sending UPDATEs does not restart the KeepaliveTimer: keepalives keep a
 //    fixed cadence (allowed: they only must not be sent more often than 1/s).
 
@@ -69,6 +71,12 @@ export interface FsmConfig {
   stableTime: number;
   /** Restart automatically after a failure (AllowAutomaticStart). */
   autoRestart: boolean;
+  /**
+   * RFC 4271 §10: multiply KeepaliveTimer and ConnectRetryTimer by a random
+   * factor in [0.75, 1] so that many sessions do not fire in step. The random
+   * sequence comes from `state.seed`, so the FSM stays a pure function.
+   */
+  jitter: boolean;
 }
 
 export const DEFAULT_FSM_CONFIG: FsmConfig = {
@@ -81,6 +89,7 @@ export const DEFAULT_FSM_CONFIG: FsmConfig = {
   idleHoldMax: 120,
   stableTime: 120,
   autoRestart: true,
+  jitter: true,
 };
 
 export interface FsmState {
@@ -102,6 +111,8 @@ export interface FsmState {
   readonly timers: Readonly<Record<TimerName, number | null>>;
   /** When Established was entered (ms), or null. */
   readonly establishedAt: number | null;
+  /** xorshift32 state for timer jitter. */
+  readonly seed: number;
 }
 
 export interface Notification {
@@ -180,7 +191,8 @@ const NO_TIMERS: Record<TimerName, number | null> = {
   idleHold: null,
 };
 
-export function fsmInit(config: Partial<FsmConfig> = {}): FsmState {
+/** `seed`: any non-zero 32-bit value (drivers pass a random one; tests a fixed one). */
+export function fsmInit(config: Partial<FsmConfig> = {}, seed = 0x9e3779b9): FsmState {
   return {
     name: 'Idle',
     config: { ...DEFAULT_FSM_CONFIG, ...config },
@@ -193,6 +205,7 @@ export function fsmInit(config: Partial<FsmConfig> = {}): FsmState {
     keepaliveTime: 0,
     timers: NO_TIMERS,
     establishedAt: null,
+    seed: seed >>> 0 || 1,
   };
 }
 
@@ -276,9 +289,21 @@ class Step {
     this.actions.push(a);
   }
 
+  /** A factor in [0.75, 1] (RFC 4271 §10), or 1 without jitter. */
+  jitter(): number {
+    if (!this.s.config.jitter) return 1;
+    let x = this.s.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s.seed = x >>> 0;
+    return 0.75 + 0.25 * (this.s.seed / 0x100000000);
+  }
+
   armConnectRetry(): void {
     const c = this.s.config;
-    this.arm('connectRetry', Math.min(c.connectRetryTime * 2 ** this.s.retries, c.connectRetryMax));
+    const base = Math.min(c.connectRetryTime * 2 ** this.s.retries, c.connectRetryMax);
+    this.arm('connectRetry', base * this.jitter());
   }
 
   /** Start (ManualStart / AutomaticStart) from Idle. */
@@ -314,7 +339,7 @@ class Step {
     this.s.keepaliveTime = keepaliveTime;
     this.do({ type: 'send-keepalive' });
     if (holdTime > 0) {
-      this.arm('keepalive', keepaliveTime);
+      this.arm('keepalive', keepaliveTime * this.jitter());
       this.arm('hold', holdTime);
     } else {
       this.stop('keepalive');
@@ -568,7 +593,7 @@ function connected(st: Step, ev: FsmEvent): void {
     case 'KeepaliveTimer_Expires':
       if (name === 'OpenSent') return; // not armed in OpenSent
       st.do({ type: 'send-keepalive' });
-      if (st.s.keepaliveTime > 0) st.arm('keepalive', st.s.keepaliveTime);
+      if (st.s.keepaliveTime > 0) st.arm('keepalive', st.s.keepaliveTime * st.jitter());
       return;
     case 'TcpConnectionAcknowledged':
     case 'TcpConnectionConfirmed':

@@ -250,13 +250,16 @@ export class BgpPeer extends EventEmitter {
     this.log = (opts.logger ?? pino({ level: 'warn' })).child({
       peer: config.name ?? this.address,
     });
-    this.fsm = fsmInit({
-      holdTime: config.holdTime ?? 90,
-      ...(config.connectRetryTime !== undefined
-        ? { connectRetryTime: config.connectRetryTime }
-        : {}),
-      ...config.fsm,
-    });
+    this.fsm = fsmInit(
+      {
+        holdTime: config.holdTime ?? 90,
+        ...(config.connectRetryTime !== undefined
+          ? { connectRetryTime: config.connectRetryTime }
+          : {}),
+        ...config.fsm,
+      },
+      (Math.random() * 0x100000000) >>> 0,
+    );
     this.ourOpen = buildOpen(config);
   }
 

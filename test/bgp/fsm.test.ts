@@ -18,7 +18,7 @@ class Harness {
   now = 1_000_000;
   log: FsmAction[] = [];
   constructor(cfg: Partial<FsmConfig> = {}) {
-    this.state = fsmInit(cfg);
+    this.state = fsmInit({ jitter: false, ...cfg });
   }
   ev(e: FsmEvent): FsmAction[] {
     const r = fsmStep(this.state, e, this.now);
@@ -347,6 +347,29 @@ describe('FSM (RFC 4271 §8)', () => {
     h.ev({ type: 'ManualStop' });
     h.ev({ type: 'AutomaticStart_Passive' });
     expect(h.name).toBe('Idle');
+  });
+
+  it('RFC 4271 §10: keepalive and connect-retry timers get jitter in [0.75, 1]', () => {
+    const h = new Harness({ jitter: true, connectRetryTime: 100, connectRetryMax: 100 });
+    h.ev({ type: 'ManualStart' });
+    const retries = new Set<number>();
+    for (let i = 0; i < 50; i++) {
+      const d = h.state.timers.connectRetry! - h.now;
+      expect(d).toBeGreaterThanOrEqual(75_000);
+      expect(d).toBeLessThanOrEqual(100_000);
+      retries.add(d);
+      h.advance(d);
+    }
+    expect(retries.size).toBeGreaterThan(40); // not in step
+    h.ev({ type: 'TcpConnectionAcknowledged' });
+    h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 });
+    const k = h.state.timers.keepalive! - h.now;
+    expect(k).toBeGreaterThanOrEqual(22_500);
+    expect(k).toBeLessThanOrEqual(30_000);
+    // deterministic for a given seed
+    const a = fsmStep(fsmInit({}, 7), { type: 'ManualStart' }, 0).state.timers.connectRetry;
+    const b = fsmStep(fsmInit({}, 7), { type: 'ManualStart' }, 0).state.timers.connectRetry;
+    expect(a).toBe(b);
   });
 
   it('failures are forgotten after a stable Established period', () => {
