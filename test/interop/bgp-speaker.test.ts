@@ -97,6 +97,8 @@ function speakerSpec(ix: Ix): SpeakerSpec {
         passive,
         families: [fam],
         connectRetryTime: 2,
+        // RFC 7911 both ways on the sessions of the active speaker.
+        addPath: !passive,
       })),
     ),
     routes: ixRoutes(ix),
@@ -133,8 +135,8 @@ describe('BGP-4 speaker interop: BIRD 2, FRR, GoBGP, OpenBGPD, ExaBGP (issue 2)'
         as: asOf(k),
         routerId: v4(k),
         neighbors: [IXA, IXP].flatMap((ix) => [
-          { address: ix.v4, as: ix.as, passive: ix === IXA },
-          { address: ix.v6, as: ix.as, passive: ix === IXA },
+          { address: ix.v4, as: ix.as, passive: ix === IXA, addPath: ix === IXA },
+          { address: ix.v6, as: ix.as, passive: ix === IXA, addPath: ix === IXA },
         ]),
         routes: daemonRoutes(k),
       });
@@ -186,6 +188,26 @@ describe('BGP-4 speaker interop: BIRD 2, FRR, GoBGP, OpenBGPD, ExaBGP (issue 2)'
         expect(n.peerAs).toBe(asOf(k));
         expect(n.families).toContain(fam === 'ipv4' ? '1/1' : '2/1');
         await d().waitEstablished(fam === 'ipv4' ? ix.v4 : ix.v6, 30_000);
+      }
+    });
+
+    it('RFC 7911 §4: ADD-PATH negotiated both ways with the active speaker; received paths carry identifiers', () => {
+      for (const [label, sp, ix, fam] of sessions) {
+        const peer = fam === 'ipv4' ? v4(k) : v6(k);
+        const key = fam === 'ipv4' ? '1/1' : '2/1';
+        const n = sp().established(peer)?.negotiated as {
+          addPathRx: string[];
+          addPathTx: string[];
+        };
+        const r = daemonRoutes(k).find((x) => x.prefix.includes(':') === (fam === 'ipv6'))!;
+        const got = adjRibIn(sp().events, peer).get(r.prefix);
+        if (ix === IXA) {
+          expect({ rx: n.addPathRx, tx: n.addPathTx }, label).toEqual({ rx: [key], tx: [key] });
+          expect(got?.pathId, `${label}: path id of ${r.prefix}`).toBeTypeOf('number');
+        } else {
+          expect({ rx: n.addPathRx, tx: n.addPathTx }, label).toEqual({ rx: [], tx: [] });
+          expect(got?.pathId, label).toBeUndefined();
+        }
       }
     });
 
