@@ -11,6 +11,13 @@
 //
 // Events: 'state' (from, to), 'established' (Negotiated), 'update' (UpdateMessage),
 // 'route-refresh' (RouteRefreshMessage), 'down' (PeerDown), 'drain' ().
+// Also: sendUpdate(msg), sendRouteRefresh(afi, safi, subtype?) (only when
+// negotiated), reset(notification) (e.g. max-prefix with restart: NOTIFICATION,
+// then automatic restart after the idle hold), stopWith(notification) (no
+// restart), readonly state / negotiated / stats / fsmState.
+//
+// RFC 9687 send hold timer: a peer that stops reading for `sendHoldTime`
+// (default max(8 min, 2 x hold time)) is dropped with NOTIFICATION 8.
 //
 // Active opens (with optional local address bind) are made here; passive opens
 // arrive from BgpSpeaker, which waits for the peer's OPEN (DelayOpen) and
@@ -605,8 +612,8 @@ export class BgpPeer extends EventEmitter {
       });
       return;
     }
-    // A bug in a listener or the codec: close with Cease / Out of Resources? No:
-    // FSM error is wrong too; use Cease 6/0 and log the stack.
+    // Not a protocol error but a bug (an event listener or the codec threw):
+    // no protocol code fits, so Cease 6/0, restart after idle hold, log the stack.
     this.log.error({ err: e }, 'internal error handling a message');
     this.feed({ type: 'AutomaticStop', notification: { code: 6, subcode: 0 } });
   }
