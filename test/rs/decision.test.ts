@@ -285,3 +285,59 @@ describe('per-client best path', () => {
     expect(x.updates()[0]).toMatchObject({ afi: 2, safi: 1 });
   });
 });
+
+describe('ranking is independent of arrival order (property)', () => {
+  it('RFC 4271 §9.1.2.2: the same set of paths ranks the same whatever the order of arrival, with and without always-compare-med', async () => {
+    const fc = (await import('fast-check')).default;
+    const pathArb = fc.record({
+      nas: fc.constantFrom(65100, 65200, 65300),
+      len: fc.nat(2),
+      origin: fc.constantFrom(0 as const, 1 as const, 2 as const),
+      med: fc.option(fc.nat(3)),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(pathArb, { minLength: 1, maxLength: 7 }),
+        fc.boolean(),
+        fc.infiniteStream(fc.nat()),
+        (specs, always, rnd) => {
+          const order = specs.map((_, i) => i);
+          const it = rnd[Symbol.iterator]();
+          for (let i = order.length - 1; i > 0; i--) {
+            const j = it.next().value! % (i + 1);
+            [order[i], order[j]] = [order[j]!, order[i]!];
+          }
+          const rank = (seq: number[], drop?: number) => {
+            const l = lab({ alwaysCompareMed: always });
+            l.up(65010);
+            for (const i of seq) {
+              const asn = 65001 + i;
+              const sp = specs[i]!;
+              l.up(asn);
+              l.send(
+                asn,
+                announce(
+                  [P],
+                  attrs({
+                    asPath: [sp.nas, ...new Array<number>(sp.len).fill(9)],
+                    origin: sp.origin,
+                    ...(sp.med === null ? {} : { med: sp.med }),
+                    nextHop: addrOf(asn),
+                  }),
+                ),
+              );
+            }
+            if (drop !== undefined) l.send(65001 + drop, withdraw([P]));
+            return l.rs.routes(P).map((r) => r.from);
+          };
+          const fresh = specs.map((_, i) => i);
+          expect(rank(order)).toEqual(rank(fresh));
+          // Removing a path leaves the ranking a fresh computation would give.
+          const k = order[0]!;
+          expect(rank(order, k)).toEqual(rank(fresh.filter((i) => i !== k)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
