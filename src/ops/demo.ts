@@ -19,6 +19,7 @@ import type { LogLevel, RsConfig } from '../config/types.ts';
 import { handleRequest } from './control.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from './daemon.ts';
 import { formatAsPath, formatCommunity, type RoutesResult } from './model.ts';
+import { table } from './render.ts';
 import { makeLogger, waitForSignal } from './run.ts';
 
 export const DEMO_HELP = `Usage: ixrs demo [options]
@@ -366,19 +367,13 @@ export function renderOutcome(o: DemoOutcome): string {
   const out: string[] = [];
   for (const c of o.clients) {
     out.push(`AS${c.asn} (${c.address}) received ${c.received.length} routes:`);
-    const w = {
-      p: Math.max(6, ...c.received.map((r) => r.prefix.length)),
-      n: Math.max(8, ...c.received.map((r) => r.nextHop.length)),
-      a: Math.max(7, ...c.received.map((r) => r.asPath.length)),
-    };
     out.push(
-      `  ${'PREFIX'.padEnd(w.p)}  ${'NEXT HOP'.padEnd(w.n)}  ${'AS PATH'.padEnd(w.a)}  COMMUNITIES`,
+      table(
+        ['PREFIX', 'NEXT HOP', 'AS PATH', 'COMMUNITIES'],
+        c.received.map((r) => [r.prefix, r.nextHop, r.asPath, r.communities.join(' ') || '-']),
+        '  ',
+      ),
     );
-    for (const r of c.received) {
-      out.push(
-        `  ${r.prefix.padEnd(w.p)}  ${r.nextHop.padEnd(w.n)}  ${r.asPath.padEnd(w.a)}  ${r.communities.join(' ') || '-'}`.trimEnd(),
-      );
-    }
     out.push('');
   }
   out.push(`Rejected by the route server: ${o.rejected.length}`);
