@@ -114,6 +114,8 @@ export interface SessionUp {
   grPending: Set<string>;
   /** Input from this session is ignored (max-prefix shutdown in progress). */
   muted: boolean;
+  /** Families disabled by an RFC 7606 AFI/SAFI-disable outcome: their input is ignored. */
+  disabled: Set<string>;
   /** Prefixes (paths with ADD-PATH) the client currently holds from us. */
   held: number;
 }

@@ -343,6 +343,7 @@ export class RouteServer {
       apOut: new Map(),
       grPending: new Set(),
       muted: false,
+      disabled: new Set(),
       held: 0,
     };
     s.up = up;
@@ -528,6 +529,7 @@ export class RouteServer {
       const withdrawAll = msg.errors.some(
         (e) => e.action === 'treat-as-withdraw' || e.action === 'afi-safi-disable',
       );
+      if (msg.errors.some((e) => e.action === 'afi-safi-disable')) this.disableFamilies(s, msg);
       if (withdrawAll) {
         c.stats.treatAsWithdraw++;
         this.log.warn(
@@ -587,6 +589,24 @@ export class RouteServer {
     return end >= l3;
   }
 
+  /**
+   * RFC 7606 §2 "AFI/SAFI disable": the families the faulty UPDATE carries are
+   * disabled for the session — their paths withdrawn, further input ignored.
+   */
+  private disableFamilies(s: Session, msg: UpdateMessage): void {
+    const up = s.up!;
+    const fams = new Set<string>();
+    if (msg.mpReach !== null) fams.add(familyKey(msg.mpReach.afi, msg.mpReach.safi));
+    if (msg.mpUnreach !== null) fams.add(familyKey(msg.mpUnreach.afi, msg.mpUnreach.safi));
+    if (msg.nlri.length > 0 || msg.withdrawn.length > 0) fams.add('1/1');
+    for (const fam of fams) {
+      if (up.disabled.has(fam)) continue;
+      up.disabled.add(fam);
+      this.log.warn({ peer: s.key, family: fam }, 'RFC 7606 AFI/SAFI disable: paths withdrawn');
+      this.startCleanup(s, s.adjIn, fam, false);
+    }
+  }
+
   private endOfRib(s: Session, fam: string): void {
     const up = s.up;
     if (up === null || !up.grPending.has(fam)) return;
@@ -613,9 +633,9 @@ export class RouteServer {
     attrs: PathAttributes,
     nextHop: NextHop,
   ): void {
-    if (s.up?.muted) return;
-    const c = s.client;
     const fam = familyKey(afi, safi);
+    if (s.up === null || s.up.muted || s.up.disabled.has(fam)) return;
+    const c = s.client;
     const rxId = n.pathId ?? 0;
     const key = pathKey(n.prefix, rxId);
     const old = s.adjIn.get(key);

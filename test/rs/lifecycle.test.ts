@@ -261,3 +261,23 @@ describe('scheduling', () => {
     expect(l.rs.clientSummary('AS65001')).toMatchObject({ received: 3, accepted: 3 });
   });
 });
+
+describe('RFC 7606 AFI/SAFI disable', () => {
+  it("RFC 7606 §2: AFI/SAFI disable withdraws the session's paths of that family and ignores its further input", () => {
+    const l = lab();
+    const x = l.up(65010);
+    l.up(65001);
+    const nh = { global: '2001:db8::1' };
+    l.send(65001, announce(range(3), attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    l.send(65001, announce(['2001:db8:1::/48', '2001:db8:2::/48'], attrs({ asPath: [65001] }), nh));
+    l.send(65001, {
+      ...announce(['2001:db8:3::/48'], attrs({ asPath: [65001] }), nh),
+      errors: [
+        { action: 'afi-safi-disable', subcode: 9, data: new Uint8Array(0), reason: 'bad MP_REACH' },
+      ],
+    });
+    l.send(65001, announce(['2001:db8:4::/48'], attrs({ asPath: [65001] }), nh));
+    expect([...x.rib.keys()].filter((k) => k.includes(':'))).toEqual([]);
+    expect(x.rib.size).toBe(3); // IPv4 untouched
+  });
+});
