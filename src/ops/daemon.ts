@@ -242,6 +242,8 @@ export class Daemon {
     try {
       await this.speaker.start();
     } catch (err) {
+      // Close the listeners that did bind, so the process can exit.
+      await this.speaker.stop();
       await this.control?.close();
       this.control = null;
       throw err;

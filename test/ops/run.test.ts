@@ -66,6 +66,36 @@ describe('ixrs run (subprocess)', () => {
     expect(missing.stderr).toContain('cannot read file');
   });
 
+  it('a listen address that cannot be bound: exit 1 at once, nothing left listening', async () => {
+    const port = await freePort();
+    const sock = join(dir, 'fail.sock');
+    const general = join(dir, 'unbindable.yml');
+    writeFileSync(
+      general,
+      [
+        'cfg:',
+        '  rs_as: 64500',
+        '  router_id: "127.0.0.1"',
+        '  ixrs:',
+        '    listen:',
+        `      - { address: "127.0.0.1", port: ${port} }`,
+        `      - { address: "198.51.100.254", port: ${port} }`,
+        `    control_socket: "${sock}"`,
+        '',
+      ].join('\n'),
+    );
+    const r = await runIxrs(
+      'run',
+      ['--general', general, '--clients', `${ROOT}fixtures/config/minimal-clients.yml`],
+      10_000,
+    );
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ixrs run: cannot start: listen EADDRNOTAVAIL');
+    expect(r.stderr).toContain('not configured on this host');
+    expect(existsSync(sock)).toBe(false);
+  });
+
   it('usage errors exit 2', async () => {
     expect((await runIxrs('run', ['--clients', 'x.yml'])).code).toBe(2);
     expect(
