@@ -170,7 +170,12 @@ export class BgpSpeaker extends EventEmitter {
   private onInbound(socket: net.Socket): void {
     const addr = normalizeAddress(socket.remoteAddress ?? '');
     const peer = this.peers.get(addr);
-    if (!peer || !this.running) {
+    if (!this.running) {
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    if (!peer) {
       // Not configured: no OPEN, no NOTIFICATION; just close.
       if (!this.refusedLogged.has(addr) && this.refusedLogged.size < 10_000) {
         this.refusedLogged.add(addr);
