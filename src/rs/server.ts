@@ -96,6 +96,12 @@ export interface SessionInfo {
   enhancedRouteRefresh?: boolean;
   /** The client announced Graceful Restart in this session (default true). False drops stale paths at once. */
   gracefulRestart?: boolean;
+  /**
+   * RFC 4724 §4.2: families listed in the client's new Graceful Restart
+   * capability with the Forwarding State bit set. When given, stale paths of
+   * any other family are removed at once; the rest wait for End-of-RIB.
+   */
+  gracefulRestartFamilies?: Set<string>;
 }
 
 export interface RouteView {
@@ -375,8 +381,19 @@ export class RouteServer {
         this.startCleanup(s, s.adjIn, null, true);
       } else {
         for (const p of s.adjIn.values()) if (p.stale) up.grPending.add(p.fam);
+        const kept = info.gracefulRestartFamilies;
+        if (kept !== undefined) {
+          // A family without the F bit (or left out) loses its stale paths now.
+          for (const fam of [...up.grPending]) {
+            if (kept.has(fam)) continue;
+            up.grPending.delete(fam);
+            this.startCleanup(s, s.adjIn, fam, true);
+          }
+        }
         this.clearGrTimer(s);
-        s.grTimer = this.timers.setTimeout(() => this.expireStale(s), this.stalePathTime * 1000);
+        if (up.grPending.size > 0) {
+          s.grTimer = this.timers.setTimeout(() => this.expireStale(s), this.stalePathTime * 1000);
+        }
       }
     }
     this.pumpQueue.add(s);

@@ -281,3 +281,25 @@ describe('RFC 7606 AFI/SAFI disable', () => {
     expect(x.rib.size).toBe(3); // IPv4 untouched
   });
 });
+
+describe('graceful restart per family', () => {
+  it('RFC 4724 §4.2: stale paths of a family without the F bit in the new capability go at once', () => {
+    const timers = new FakeTimers();
+    const l = lab({ timers });
+    const x = l.up(65010);
+    l.up(65001);
+    l.send(65001, announce(range(2), attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    l.send(
+      65001,
+      announce(['2001:db8:1::/48'], attrs({ asPath: [65001] }), { global: '2001:db8::1' }),
+    );
+    l.rs.sessionDown('AS65001', { gracefulRestart: { restartTime: 120 } });
+    l.up(65001, { gracefulRestartFamilies: new Set(['2/1']) });
+    l.rs.flush();
+    expect(x.get(pfx(0))).toBeUndefined();
+    expect(x.get('2001:db8:1::/48')).toBeDefined();
+    l.send(65001, endOfRib(2));
+    expect(x.get('2001:db8:1::/48')).toBeUndefined();
+    expect(timers.armed).toBe(0);
+  });
+});
