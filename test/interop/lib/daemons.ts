@@ -8,7 +8,7 @@
 // Reused by the BGP speaker interop test, the fixture capture script, the route
 // server interop tests and the benchmarks.
 
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Lan, type Member, waitFor } from './netns.ts';
 
@@ -246,17 +246,36 @@ export abstract class Daemon {
   abstract lastError(neighbor: string): Promise<string>;
 
   /** Stops the daemon (Lan.destroy() kills whatever is left). */
+  /** The process started in the namespace (its group is the daemon's). */
+  protected child: ChildProcess | undefined;
+
+  /**
+   * Stops the daemon: SIGTERM to the processes it started (and to the pid in
+   * its pid file, for daemons that fork), then waits up to 5 s for the exit.
+   * Lan.destroy() kills whatever is left.
+   */
   async stop(): Promise<void> {
     const pids = this.pidFiles()
       .filter((f) => existsSync(f))
       .map((f) => Number(readFileSync(f, 'utf8').trim()))
       .filter((p) => p > 0);
-    for (const p of pids) {
+    const child = this.child;
+    const targets = [...pids, ...(child?.pid !== undefined ? [-child.pid] : [])];
+    for (const p of targets) {
       try {
         process.kill(p, 'SIGTERM');
       } catch {
         // gone
       }
+    }
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
 
@@ -364,7 +383,7 @@ export class Bird extends Daemon {
   async start(): Promise<void> {
     const conf = `${this.dir}/bird.conf`;
     writeFileSync(conf, this.config());
-    this.lan.spawnIn(
+    this.child = this.lan.spawnIn(
       this.ns,
       'bird',
       ['-f', '-c', conf, '-s', this.socket, '-P', `${this.dir}/bird.pid`],
@@ -523,7 +542,7 @@ export class Frr extends Daemon {
   async start(): Promise<void> {
     const conf = `${this.dir}/bgpd.conf`;
     writeFileSync(conf, this.config());
-    this.lan.spawnIn(
+    this.child = this.lan.spawnIn(
       this.ns,
       '/usr/lib/frr/bgpd',
       [
@@ -715,7 +734,7 @@ export class GoBgp extends Daemon {
   async start(): Promise<void> {
     const conf = `${this.dir}/gobgpd.toml`;
     writeFileSync(conf, this.config());
-    this.lan.spawnIn(
+    this.child = this.lan.spawnIn(
       this.ns,
       'gobgpd',
       [
@@ -893,7 +912,7 @@ export class OpenBgpd extends Daemon {
     writeFileSync(conf, this.config());
     chmodSync(conf, 0o600);
     mkdirSync('/run/openbgpd', { recursive: true });
-    this.lan.spawnIn(this.ns, 'bgpd', ['-d', '-f', conf], this.name);
+    this.child = this.lan.spawnIn(this.ns, 'bgpd', ['-d', '-f', conf], this.name);
     await waitFor(`${this.name}: bgpctl answers`, () =>
       this.bgpctl(['show', 'summary']).then(() => true),
     );
@@ -901,11 +920,6 @@ export class OpenBgpd extends Daemon {
 
   bgpctl(args: string[]): Promise<string> {
     return nsRun(this.ns, 'bgpctl', ['-s', this.socket, ...args]);
-  }
-
-  override async stop(): Promise<void> {
-    // bgpd has no pid file of its own; Lan.destroy() kills what remains.
-    await this.bgpctl(['neighbor', 'all', 'down']).catch(() => '');
   }
 
   async rib(family: FamilyName): Promise<RibRoute[]> {
@@ -1064,7 +1078,7 @@ export class ExaBgp extends Daemon {
       'exabgp.api.respawn': 'false',
       'exabgp.reactor.speed': '0.1',
     };
-    this.lan.spawnIn(this.ns, 'exabgp', [conf], this.name, env);
+    this.child = this.lan.spawnIn(this.ns, 'exabgp', [conf], this.name, env);
     await waitFor(
       `${this.name}: exabgp running`,
       () =>
