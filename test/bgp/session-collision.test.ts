@@ -251,4 +251,34 @@ describe('errors on the wire', () => {
     inb.socket.write(KEEPALIVE);
     if (peer.state !== 'Established') await once(peer, 'established');
   });
+
+  it('RFC 4271 §4.4 / §8.2.2: UPDATEs alone restart the hold timer; silence then expires it (4/0)', async () => {
+    const { peer, out } = await setup({ holdTime: 3 });
+    const open = buildOpen({
+      localAs: 64505,
+      routerId: 5,
+      peerAs: 64500,
+      families: [V4],
+      holdTime: 3,
+    });
+    out.socket.write(encodeMessage(open, { as4: false }));
+    out.socket.write(KEEPALIVE);
+    if (peer.state !== 'Established') await once(peer, 'established');
+    // End-of-RIB UPDATEs (RFC 4724 §2) every 400 ms, never a KEEPALIVE, for 2 hold times.
+    const eor = Uint8Array.from([...new Array(16).fill(0xff), 0, 23, 2, 0, 0, 0, 0]);
+    let updates = 0;
+    peer.on('update', () => updates++);
+    const t = setInterval(() => out.socket.write(eor), 400);
+    cleanups.push(() => clearInterval(t));
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(peer.state).toBe('Established');
+    expect(updates).toBeGreaterThanOrEqual(12);
+    clearInterval(t);
+    const t0 = performance.now();
+    const [d] = (await once(peer, 'down')) as [PeerDown];
+    expect(d.reason).toBe('hold timer expired');
+    expect(performance.now() - t0).toBeLessThan(3500);
+    await out.until(() => out.closed);
+    expect(out.types().at(-1)).toBe('notification 4/0');
+  });
 });
