@@ -16,30 +16,42 @@ import type { AttrUse, Client, Path, PrefixEntry } from './model.ts';
  */
 export class AttrInternTable {
   private readonly map = new Map<string, { attrs: PathAttributes; refs: number }>();
-  private readonly byObj = new WeakMap<PathAttributes, string>();
+  /** Interning key of every object seen (weak: received copies do not stay alive). */
+  private readonly keys = new WeakMap<PathAttributes, string>();
 
   get size(): number {
     return this.map.size;
   }
 
-  intern(attrs: PathAttributes): PathAttributes {
-    let key = this.byObj.get(attrs);
+  private key(attrs: PathAttributes): string {
+    let key = this.keys.get(attrs);
     if (key === undefined) {
       const w = attrs.wire;
       key = Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('latin1');
+      this.keys.set(attrs, key);
     }
+    return key;
+  }
+
+  /** The shared object equal to `attrs` (by wire bytes), or `attrs` itself when none is held. */
+  canonical(attrs: PathAttributes): PathAttributes {
+    return this.map.get(this.key(attrs))?.attrs ?? attrs;
+  }
+
+  /** Holds one reference to the shared object equal to `attrs` and returns it. */
+  intern(attrs: PathAttributes): PathAttributes {
+    const key = this.key(attrs);
     const hit = this.map.get(key);
     if (hit !== undefined) {
       hit.refs++;
       return hit.attrs;
     }
     this.map.set(key, { attrs, refs: 1 });
-    this.byObj.set(attrs, key);
     return attrs;
   }
 
   release(attrs: PathAttributes): void {
-    const key = this.byObj.get(attrs);
+    const key = this.keys.get(attrs);
     if (key === undefined) return;
     const hit = this.map.get(key);
     if (hit === undefined || hit.attrs !== attrs) return;
@@ -64,7 +76,7 @@ export function neighborAs(attrs: PathAttributes, fallback: number): number {
   return fallback;
 }
 
-/** The AttrUse of `attrs` (already interned) for `client`, created on first use. */
+/** The AttrUse of `attrs` for `client` (created on first use), one more reference held. */
 export function acquireUse(
   client: Client,
   attrs: PathAttributes,
@@ -73,26 +85,24 @@ export function acquireUse(
 ): AttrUse {
   let u = client.uses.get(attrs);
   if (u === undefined) {
-    const canonical = interner.intern(attrs);
+    const canonical = interner.canonical(attrs);
     u = client.uses.get(canonical);
     if (u === undefined) {
+      const shared = interner.intern(canonical);
       u = {
-        attrs: canonical,
+        attrs: shared,
         refs: 0,
-        asPathLen: asPathLength(canonical),
-        origin: canonical.origin ?? 2,
-        med: canonical.med ?? 0,
-        neighborAs: neighborAs(canonical, client.cfg.asn),
+        asPathLen: asPathLength(shared),
+        origin: shared.origin ?? 2,
+        med: shared.med ?? 0,
+        neighborAs: neighborAs(shared, client.cfg.asn),
         exp: new Uint8Array(clientCap),
         expExc: null,
         expExcN: -1,
         outCache: null,
       };
-      client.uses.set(canonical, u);
-    } else {
-      interner.release(canonical);
+      client.uses.set(shared, u);
     }
-    if (canonical !== attrs) client.uses.set(attrs, u);
   }
   u.refs++;
   return u;
@@ -100,7 +110,7 @@ export function acquireUse(
 
 export function releaseUse(client: Client, use: AttrUse, interner: AttrInternTable): void {
   if (--use.refs > 0) return;
-  for (const [k, v] of client.uses) if (v === use) client.uses.delete(k);
+  client.uses.delete(use.attrs);
   interner.release(use.attrs);
 }
 

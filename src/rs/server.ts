@@ -158,6 +158,7 @@ interface Inbound {
   v4Withdraw: boolean;
   mpWithdraw: boolean;
   nh4: NextHop | null;
+  attrs: PathAttributes | null;
 }
 
 interface Change {
@@ -325,7 +326,7 @@ export class RouteServer {
 
   sessionUp(clientId: string, info: SessionInfo, sink: Sink): void {
     const s = this.session(clientId, info.address);
-    if (s.up !== null) this.teardown(s);
+    if (s.up !== null) this.sessionDown(s.key); // never told it went down: a plain loss
     s.epoch++;
     s.bgpId = info.bgpId ?? 0;
     s.state = 'up';
@@ -490,6 +491,7 @@ export class RouteServer {
       v4Withdraw: false,
       mpWithdraw: false,
       nh4: null,
+      attrs: null,
     });
     this.kick();
   }
@@ -578,6 +580,8 @@ export class RouteServer {
       item.v4Withdraw = withdrawAll || msg.attrs === null || nh === undefined;
       item.mpWithdraw = withdrawAll || msg.attrs === null;
       item.nh4 = nh === undefined ? null : { global: nh };
+      // One shared object per distinct attribute set from here on.
+      if (msg.attrs !== null) item.attrs = this.interner.canonical(msg.attrs);
     }
     const unreach = msg.mpUnreach;
     const famU = unreach === null ? '' : familyKey(unreach.afi, unreach.safi);
@@ -588,7 +592,7 @@ export class RouteServer {
     const l2 = l1 + msg.nlri.length;
     const l3 = l2 + (mp !== null && this.rsFamilies.has(famR) ? mp.nlri.length : 0);
     const end = Math.min(l3, item.pos + budget);
-    const attrs = msg.attrs!;
+    const attrs = item.attrs!;
     for (let i = item.pos; i < end; i++) {
       if (i < l0) this.withdraw(s, '1/1', msg.withdrawn[i]!);
       else if (i < l1) this.withdraw(s, famU, unreach!.nlri[i - l0]!);
@@ -662,7 +666,7 @@ export class RouteServer {
       old !== undefined &&
       old.fam === fam &&
       old.accepted === verdict.accepted &&
-      (old.use.attrs === attrs || c.uses.get(attrs) === old.use) &&
+      old.use.attrs === attrs &&
       old.nextHop.global === nextHop.global &&
       old.nextHop.linkLocal === nextHop.linkLocal
     ) {

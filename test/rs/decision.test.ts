@@ -341,3 +341,21 @@ describe('ranking is independent of arrival order (property)', () => {
     );
   });
 });
+
+describe('attribute interning', () => {
+  it('RFC 7947 §2.2 / house.md: equal attribute sets in separate UPDATEs share one object; nothing is re-sent; none leak', () => {
+    const l = lab();
+    const x = l.up(65010);
+    l.up(65001);
+    const mk = () => attrs({ asPath: [65001], med: 1, nextHop: addrOf(65001) });
+    l.send(65001, announce(['198.51.100.0/25'], mk()));
+    l.send(65001, announce(['198.51.100.128/25'], mk()));
+    expect(l.rs.stats().attrSets).toBe(1);
+    expect(x.get('198.51.100.0/25')!.attrs).toBe(x.get('198.51.100.128/25')!.attrs);
+    x.clear();
+    l.send(65001, announce(['198.51.100.0/25'], mk())); // the same route again
+    expect(x.sent).toHaveLength(0);
+    l.send(65001, withdraw(['198.51.100.0/25', '198.51.100.128/25']));
+    expect(l.rs.stats()).toMatchObject({ attrSets: 0, prefixes: 0 });
+  });
+});
