@@ -3,7 +3,7 @@
 // real codec, fake sinks that count bytes, the default setImmediate scheduler.
 // Run: node --expose-gc test/rs/load.ts [clients] [prefixesPerClient]
 
-import { makeAttributes } from '../../src/bgp/codec.ts';
+import { decodeMessage, encodeUpdates, makeAttributes } from '../../src/bgp/codec.ts';
 import type { Nlri, UpdateMessage } from '../../src/bgp/types.ts';
 import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
 import { RouteServer, type Sink } from '../../src/rs/server.ts';
@@ -55,7 +55,7 @@ for (let c = 0; c < N; c++) {
 }
 await rs.idle();
 
-const msgs: UpdateMessage[] = [];
+const byClient: UpdateMessage[][] = [];
 for (let c = 0; c < N; c++) {
   const asn = 64512 + c;
   const own = makeAttributes({
@@ -69,17 +69,13 @@ for (let c = 0; c < N; c++) {
     nextHop: addr(c),
     communities: [(asn << 16) | 100],
   });
+  // As the session layer hands them over: packed by the codec, decoded per
+  // message (so each UPDATE brings its own attribute object).
+  const mine: UpdateMessage[] = [];
+  byClient.push(mine);
   const push = (attrs: typeof own, nlri: Nlri[]) => {
-    for (let i = 0; i < nlri.length; i += 800) {
-      msgs.push({
-        type: 'update',
-        withdrawn: [],
-        attrs,
-        nlri: nlri.slice(i, i + 800),
-        mpReach: null,
-        mpUnreach: null,
-        errors: [],
-      });
+    for (const b of encodeUpdates({ as4: true }, { afi: 1, safi: 1, attrs, nlri, withdrawn: [] })) {
+      mine.push(decodeMessage(b, { as4: true }) as UpdateMessage);
     }
   };
   push(
@@ -104,17 +100,20 @@ const probe = setInterval(() => {
 
 const t0 = performance.now();
 // Interleave the clients' messages as if their sessions sent concurrently.
-const perClient = Math.ceil(msgs.length / N);
-for (let j = 0; j < perClient; j++) {
+const most = Math.max(...byClient.map((l) => l.length));
+let inputMsgs = 0;
+for (let j = 0; j < most; j++) {
   for (let c = 0; c < N; c++) {
-    const m = msgs[c * perClient + j];
-    if (m !== undefined) rs.receiveUpdate(`AS${64512 + c}`, m);
+    const m = byClient[c]![j];
+    if (m === undefined) continue;
+    rs.receiveUpdate(`AS${64512 + c}`, m);
+    inputMsgs++;
   }
 }
 await rs.idle();
 const t1 = performance.now();
 clearInterval(probe);
-msgs.length = 0;
+byClient.length = 0;
 const heapLoaded = heap();
 const st = rs.stats();
 const out = sinks.reduce((a, s) => a + s.bytes, 0);
@@ -147,7 +146,7 @@ const t5 = performance.now();
 
 const fmt = (x: number) => x.toFixed(0);
 console.log(
-  `clients ${N}, prefixes/client ${PER} (${OWN} own + ${SHARED} shared), paths ${N * PER}`,
+  `clients ${N}, prefixes/client ${PER} (${OWN} own + ${SHARED} shared), paths ${N * PER}, input UPDATEs ${inputMsgs}`,
 );
 console.log(
   `table: ${st.prefixes} prefixes, ${st.attrSets} attribute sets, export verdicts computed ${st.exportCalls}`,
