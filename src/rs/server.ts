@@ -73,6 +73,11 @@ export interface RouteServerOptions {
   timers?: Timers;
   /** RFC 4724 §4.2 stale-path time after re-establishment, seconds (default 360). */
   stalePathTime?: number;
+  /**
+   * Keep rejected paths in Adj-RIB-In for the looking glass (reject_policy
+   * 'tag', the default). False (reject_policy 'reject') only counts them.
+   */
+  keepRejected?: boolean;
   /** Families the route server carries (default IPv4 and IPv6 unicast). */
   families?: string[];
   /** Max-prefix 'shutdown'/'restart': the session layer sends Cease subcode 1 (RFC 4486) and closes. */
@@ -211,6 +216,7 @@ export class RouteServer {
   private readonly sliceMs: number;
   private readonly batchSize: number;
   private readonly stalePathTime: number;
+  private readonly keepRejected: boolean;
   private readonly onMaxPrefix: ((ev: MaxPrefixEvent) => void) | undefined;
   private readonly log: Log;
 
@@ -257,6 +263,7 @@ export class RouteServer {
     this.sliceMs = opts.sliceMs ?? 5;
     this.batchSize = opts.batch ?? 1024;
     this.stalePathTime = opts.stalePathTime ?? 360;
+    this.keepRejected = opts.keepRejected ?? true;
     this.onMaxPrefix = opts.onMaxPrefix;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
   }
@@ -674,6 +681,15 @@ export class RouteServer {
       if (verdict.accepted) c.stats.accepted++;
       else this.countReject(c, verdict.reasons);
       old.stale = false;
+      return;
+    }
+    if (!verdict.accepted && !this.keepRejected) {
+      // reject_policy 'reject': counted, not kept.
+      this.countReject(c, verdict.reasons);
+      if (old !== undefined) {
+        s.adjIn.delete(key);
+        this.dropPath(old);
+      }
       return;
     }
     if (verdict.accepted && (old === undefined || !old.accepted)) {

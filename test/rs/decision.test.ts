@@ -233,6 +233,24 @@ describe('per-client best path', () => {
     expect(l.rs.routes(P)).toHaveLength(0);
   });
 
+  it("RFC 7947 §2.1: with reject_policy 'reject' rejected paths are counted but not kept", () => {
+    const l = lab({ keepRejected: false });
+    l.up(65010);
+    l.up(65001);
+    l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    l.send(
+      65001,
+      announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001), communities: [REJECT_ME] })),
+    );
+    expect(l.rs.routes(P)).toHaveLength(0);
+    expect(l.peers.get(65010)!.get(P)).toBeUndefined();
+    expect(l.rs.clientSummary('AS65001')).toMatchObject({
+      rejected: 1,
+      rejectedByReason: { 14: 1 },
+    });
+    expect(l.rs.stats().prefixes).toBe(0);
+  });
+
   it('rs-bfd-profile §5: an unreachable next hop hides the path for that client only, touching only it', () => {
     const oracle = new StaticNextHopOracle();
     const l = lab({ oracle });
