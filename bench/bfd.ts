@@ -9,7 +9,7 @@
 // --bird also runs BIRD 2's BFD as the far side, in a second phase, inside two
 // network namespaces this program creates (needs root; see docs/bfd.md).
 
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,7 +181,7 @@ async function nearVsIxrs(): Promise<number> {
   });
   child.kill();
   await m.close({ adminDown: false });
-  return pct(b0, b1);
+  return pct(a0, a1);
 }
 
 // ---- BIRD comparison --------------------------------------------------------
@@ -190,86 +190,100 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+function birdVersion(): string {
+  const r = spawnSync('bird', ['--version'], { encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`.trim() || 'BIRD';
+}
+
 function procCpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
 }
 
-async function nearVsBird(ixrsFarPct: number): Promise<void> {
+// BIRD as the far side. BIRD keys its sessions by neighbour address and
+// interface, so it holds one local address and N neighbours; our side holds N
+// local addresses with one session each. That is the role our "near" side has
+// in the first phase (one local, N peers), so the comparison printed is
+// ixrs near (phase 1) against BIRD, both running N sessions from one address.
+// Two network namespaces joined by a veth, addresses from 2001:db8::/32.
+async function nearVsBird(ixrsNearPct: number): Promise<void> {
   const tag = `ixf-b${process.pid}`;
-  const nsNear = `${tag}-n`;
-  const nsFar = `${tag}-f`;
+  const nsOurs = `${tag}-i`;
+  const nsBird = `${tag}-b`;
   const dir = mkdtempSync(join(tmpdir(), 'ixrs-bfd-bird-'));
   let bird: ChildProcess | undefined;
-  let nearChild: ChildProcess | undefined;
+  let ours: ChildProcess | undefined;
+  const birdIp = '2001:db8:bfd::1';
+  const ourIps = Array.from({ length: N }, (_, i) => `2001:db8:bfd::1:${(i + 1).toString(16)}`);
   const cleanup = () => {
     try {
-      if (bird?.pid !== undefined) process.kill(bird.pid, 'SIGTERM');
+      ours?.kill();
     } catch {}
     try {
-      nearChild?.kill();
+      const pid = Number(readFileSync(join(dir, 'bird.pid'), 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGTERM');
     } catch {}
-    for (const ns of [nsNear, nsFar]) {
+    try {
+      bird?.kill();
+    } catch {}
+    for (const ns of [nsOurs, nsBird]) {
       try {
         sh('ip', ['netns', 'del', ns]);
       } catch {}
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
   try {
-    sh('ip', ['netns', 'add', nsNear]);
-    sh('ip', ['netns', 'add', nsFar]);
+    sh('ip', ['netns', 'add', nsOurs]);
+    sh('ip', ['netns', 'add', nsBird]);
+    const devOurs = `${tag}i`.slice(0, 15);
+    const devBird = `${tag}b`.slice(0, 15);
     sh('ip', [
       'link',
       'add',
-      `${tag}a`,
+      devOurs,
       'netns',
-      nsNear,
+      nsOurs,
       'type',
       'veth',
       'peer',
       'name',
-      `${tag}b`,
+      devBird,
       'netns',
-      nsFar,
+      nsBird,
     ]);
-    // near: 198.51.100.1/24 plus nothing else; far: N addresses 198.51.100.x and 192.0.2.x...
-    const farIps = Array.from({ length: N }, (_, i) => {
-      const j = i + 2; // 198.51.100.2 .. then 192.0.2.x ...
-      if (j < 255) return `198.51.100.${j}`;
-      const k = j - 253;
-      return `10.${(k >> 8) & 255}.${k & 255}.1`;
-    });
-    if (N > 252)
-      throw new Error(
-        'BIRD comparison supports up to 252 sessions (one /24 of documentation space)',
-      );
-    sh('ip', ['-n', nsNear, 'addr', 'add', '198.51.100.1/24', 'dev', `${tag}a`]);
-    for (const ip of farIps) sh('ip', ['-n', nsFar, 'addr', 'add', `${ip}/24`, 'dev', `${tag}b`]);
     for (const [ns, dev] of [
-      [nsNear, `${tag}a`],
-      [nsFar, `${tag}b`],
+      [nsOurs, devOurs],
+      [nsBird, devBird],
     ] as const) {
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     }
+    sh('ip', ['-n', nsBird, 'addr', 'add', `${birdIp}/64`, 'dev', devBird, 'nodad']);
+    const batch = ourIps.map((ip) => `address add ${ip}/64 dev ${devOurs} nodad`).join('\n');
+    writeFileSync(join(dir, 'addrs.batch'), `${batch}\n`);
+    sh('ip', ['-n', nsOurs, '-batch', join(dir, 'addrs.batch')]);
     const conf = [
-      `log "${dir}/bird.log" all;`,
-      'router id 198.51.100.2;',
+      `log "${join(dir, 'bird.log')}" { warning, error, fatal };`,
+      'router id 192.0.2.1;',
       'protocol device { }',
       'protocol bfd {',
-      `  interface "${tag}b" { interval ${intervalMs} ms; multiplier ${multiplier}; };`,
-      ...farIps.map((ip) => `  neighbor 198.51.100.1 local ${ip} dev "${tag}b";`),
+      `  interface "${devBird}" { interval ${intervalMs} ms; multiplier ${multiplier}; };`,
+      ...ourIps.map((ip) => `  neighbor ${ip} dev "${devBird}" local ${birdIp};`),
       '}',
     ].join('\n');
-    writeFileSync(join(dir, 'bird.conf'), conf);
+    writeFileSync(join(dir, 'bird.conf'), `${conf}\n`);
     bird = spawn(
       'ip',
       [
         'netns',
         'exec',
-        nsFar,
+        nsBird,
         'bird',
         '-f',
         '-c',
@@ -279,17 +293,22 @@ async function nearVsBird(ixrsFarPct: number): Promise<void> {
         '-P',
         join(dir, 'bird.pid'),
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'inherit'] },
     );
-    await new Promise((r) => setTimeout(r, 1000));
-    const birdPid = Number(readFileSync(join(dir, 'bird.pid'), 'utf8').trim());
-    // our near side inside the near namespace, one session per BIRD local
-    nearChild = spawn(
+    let birdPid = 0;
+    for (let i = 0; i < 50 && birdPid === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        birdPid = Number(readFileSync(join(dir, 'bird.pid'), 'utf8').trim());
+      } catch {}
+    }
+    if (birdPid === 0) throw new Error('BIRD did not start (no pid file)');
+    ours = spawn(
       'ip',
       [
         'netns',
         'exec',
-        nsNear,
+        nsOurs,
         process.execPath,
         new URL(import.meta.url).pathname,
         '--role=near-ns',
@@ -297,53 +316,65 @@ async function nearVsBird(ixrsFarPct: number): Promise<void> {
         `--interval=${intervalMs}`,
         `--multiplier=${multiplier}`,
         `--seconds=${seconds}`,
-        `--peers=${farIps.join(',')}`,
+        `--priority=${priority}`,
+        `--peers=${birdIp}`,
+        `--near=${ourIps.join(',')}`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
-    nearChild.stdout!.on('data', (d) => {
-      out += d;
-    });
     let t0 = 0;
     let c0 = 0;
-    const marks = new Promise<void>((resolve) => {
-      nearChild!.stdout!.on('data', () => {
+    const done = new Promise<void>((resolve) => {
+      ours!.stdout!.on('data', (d) => {
+        out += d;
         if (t0 === 0 && out.includes('MEASURE-START')) {
           t0 = performance.now();
           c0 = procCpuTicks(birdPid);
         }
         if (out.includes('MEASURE-END')) resolve();
       });
+      ours!.on('exit', () => resolve());
     });
-    await Promise.race([marks, new Promise((r) => setTimeout(r, (seconds + 90) * 1000))]);
+    await Promise.race([done, new Promise((r) => setTimeout(r, (seconds + 90) * 1000))]);
     const t1 = performance.now();
     const c1 = procCpuTicks(birdPid);
-    const hz = Number(sh('getconf', ['CLK_TCK']).trim()) || 100;
-    const birdPct = (((c1 - c0) / hz) * 1000 * 100) / (t1 - t0);
     for (const line of out.split('\n')) if (line.startsWith('ixrs')) console.log(line);
-    console.log(`BIRD far (${N} sessions): CPU ${birdPct.toFixed(1)}% of one core`);
-    if (birdPct > 0)
-      console.log(`ixrs far / BIRD far CPU ratio: ${(ixrsFarPct / birdPct).toFixed(2)}`);
+    if (t0 === 0) throw new Error('the ixrs side never started measuring');
+    const hz = Number(sh('getconf', ['CLK_TCK']).trim()) || 100;
+    const birdPct = ((c1 - c0) / hz / ((t1 - t0) / 1000)) * 100;
+    console.log(`BIRD ${birdVersion()} ${N} sessions, CPU ${birdPct.toFixed(1)}% of one core`);
+    if (birdPct > 0) {
+      console.log(
+        `ixrs near (phase 1, one local, ${N} sessions) / BIRD CPU ratio: ${(ixrsNearPct / birdPct).toFixed(2)}`,
+      );
+    }
   } finally {
     cleanup();
   }
 }
 
+// Our side of the BIRD phase: one session per local address to each --peers.
 async function nearInNamespace(): Promise<void> {
   const peers = values.peers.split(',');
-  const m = new BfdManager({ local: '198.51.100.1', intervalMs, multiplier });
+  const locals = values.near.split(',');
+  const m = new BfdManager({ local: locals, intervalMs, multiplier });
   let downs = 0;
+  const why: Record<string, number> = {};
   m.subscribe((e) => {
-    if (e.state === 'Down' && e.previous === 'Up') downs++;
+    if (e.state === 'Down' && e.previous === 'Up') {
+      downs++;
+      why[e.diag] = (why[e.diag] ?? 0) + 1;
+    }
   });
   await m.start();
-  for (const p of peers) m.addPeer(p);
+  for (const l of locals) for (const p of peers) m.addPeer(p, { local: l });
+  const n = locals.length * peers.length;
   const sample = sampler(m, () => downs);
   const t = Date.now();
-  const ok = await waitUp(() => sample().up, peers.length, 60_000);
+  const ok = await waitUp(() => sample().up, n, 60_000);
   console.log(
-    `ixrs <-> BIRD: ${sample().up}/${peers.length} Up after ${Date.now() - t} ms${ok ? '' : ' (timed out)'}`,
+    `ixrs <-> BIRD: ${sample().up}/${n} Up after ${Date.now() - t} ms${ok ? '' : ' (timed out)'}`,
   );
   await new Promise((r) => setTimeout(r, 2000));
   const a0 = sample();
@@ -351,10 +382,12 @@ async function nearInNamespace(): Promise<void> {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const a1 = sample();
   console.log(
-    `ixrs near vs BIRD: CPU ${pct(a0, a1).toFixed(1)}% of one core, ${pps(a0, a1).toFixed(0)} packets/s, false Down ${a1.downs - a0.downs}, Up ${a1.up}/${peers.length}`,
+    `ixrs (${locals.length} locals) vs BIRD: CPU ${pct(a0, a1).toFixed(1)}% of one core, ${pps(a0, a1).toFixed(0)} packets/s, false Down ${a1.downs - a0.downs}, Up ${a1.up}/${n}`,
   );
+  console.log(`ixrs side Down reasons: ${JSON.stringify(why)}; timer stalls: ${m.stalls}`);
   console.log('MEASURE-END');
   await m.close({ adminDown: false });
+  process.exit(0);
 }
 
 if (values.role === 'far') {
@@ -367,7 +400,7 @@ if (values.role === 'far') {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-  const farPct = await nearVsIxrs();
-  if (values.bird) await nearVsBird(farPct);
+  const nearPct = await nearVsIxrs();
+  if (values.bird) await nearVsBird(nearPct);
   process.exit(0);
 }

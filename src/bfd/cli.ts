@@ -138,23 +138,21 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
+/** The options `ixrs bfd` accepts (HELP documents each). */
+export const OPTIONS = {
+  local: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  interval: { type: 'string' },
+  rx: { type: 'string' },
+  multiplier: { type: 'string' },
+  passive: { type: 'boolean' },
+  allow: { type: 'string', multiple: true },
+  'max-passive': { type: 'string' },
+  port: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      local: { type: 'string' },
-      peer: { type: 'string', multiple: true },
-      interval: { type: 'string' },
-      rx: { type: 'string' },
-      multiplier: { type: 'string' },
-      passive: { type: 'boolean' },
-      allow: { type: 'string', multiple: true },
-      'max-passive': { type: 'string' },
-      port: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options: OPTIONS });
 }

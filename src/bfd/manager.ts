@@ -222,9 +222,15 @@ export class BfdManager {
     const existing = this.byAddr.get(addrKey(local, peer));
     if (existing !== undefined) {
       if (existing.passive) {
+        // An on-demand session becomes one of ours: active from now on.
         existing.passive = false;
         existing.reapAt = Number.POSITIVE_INFINITY;
         this.passiveCount--;
+        existing.session.passive = o.passive ?? false;
+        if (existing.session.txAt === Number.POSITIVE_INFINITY) {
+          this.run(existing, existing.session.start(this.now()));
+        }
+        this.reschedule(existing);
       }
       return this.info(existing);
     }

@@ -63,7 +63,8 @@ const NONE: SessionAction[] = [];
 
 export class BfdSession {
   readonly localDiscriminator: number;
-  readonly passive: boolean;
+  /** Passive role (§6.1); the driver may turn it active later. */
+  passive: boolean;
   readonly auth: AuthConfig | undefined;
   readonly authState: AuthState;
   private readonly random: () => number;
