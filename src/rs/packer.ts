@@ -67,7 +67,11 @@ export class OutBatch {
   }
 
   /** Encodes each bucket once and writes it to its members; withdraws first. Empties the batch. */
-  flush(encoder: WireEncoder, write: WriteSink): void {
+  flush(
+    encoder: WireEncoder,
+    write: WriteSink,
+    onTooBig?: (group: Group, out: OutRef, nlri: number) => void,
+  ): void {
     if (this.buckets.size === 0) return;
     const all = [...this.buckets.values()];
     this.buckets.clear();
@@ -78,14 +82,29 @@ export class OutBatch {
         const live = members.filter((s) => s.up !== null && s.up.group === b.group);
         if (live.length === 0) continue;
         this.encodes++;
-        const msgs = encoder.encodeUpdates(b.group.codec, {
-          afi: b.afi,
-          safi: b.safi,
-          attrs: b.out === null ? null : b.out.attrs,
-          ...(b.out === null ? {} : { nextHop: b.out.nextHop }),
-          nlri: b.out === null ? [] : b.nlri,
-          withdrawn: b.out === null ? b.nlri : [],
-        });
+        let msgs: Uint8Array[];
+        try {
+          msgs = encoder.encodeUpdates(b.group.codec, {
+            afi: b.afi,
+            safi: b.safi,
+            attrs: b.out === null ? null : b.out.attrs,
+            ...(b.out === null ? {} : { nextHop: b.out.nextHop }),
+            nlri: b.out === null ? [] : b.nlri,
+            withdrawn: b.out === null ? b.nlri : [],
+          });
+        } catch (err) {
+          if (!(err instanceof RangeError) || b.out === null) throw err;
+          // RFC 8654 §4: attributes too big for this group's message size (no
+          // Extended Message): the routes are withdrawn toward it instead.
+          onTooBig?.(b.group, b.out, b.nlri.length);
+          msgs = encoder.encodeUpdates(b.group.codec, {
+            afi: b.afi,
+            safi: b.safi,
+            attrs: null,
+            nlri: [],
+            withdrawn: b.nlri,
+          });
+        }
         for (const s of live) write(s, msgs, b.nlri.length, b.delta * b.nlri.length);
       }
     }

@@ -1022,6 +1022,13 @@ export class RouteServer {
     for (const m of msgs) if (!up.sink.write(m)) this.block(s);
   };
 
+  private readonly tooBig = (group: Group, out: OutRef, nlri: number): void => {
+    this.log.warn(
+      { group: group.key, nextHop: out.nextHop.global, nlri, attrBytes: out.attrs.wire.length },
+      'path attributes do not fit in an UPDATE for this group: routes withdrawn (RFC 8654 §4)',
+    );
+  };
+
   private block(s: Session): void {
     if (s.up === null || s.up.blocked) return;
     s.up.blocked = true;
@@ -1035,7 +1042,7 @@ export class RouteServer {
   }
 
   private flushBatch(batch: OutBatch): void {
-    batch.flush(this.encoder, this.writeOut);
+    batch.flush(this.encoder, this.writeOut, this.tooBig);
     this.encodes += batch.encodes;
     batch.encodes = 0;
   }

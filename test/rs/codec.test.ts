@@ -8,11 +8,12 @@ import { addrOf, client, FakePolicy, info } from './helpers.ts';
 const OPTS: CodecOptions = { as4: true };
 
 class WirePeer implements Sink {
+  readonly opts: CodecOptions = { as4: true, extendedMessage: true };
   readonly msgs: BgpMessage[] = [];
   readonly sizes: number[] = [];
   write(bytes: Uint8Array): boolean {
     this.sizes.push(bytes.length);
-    this.msgs.push(decodeMessage(bytes, OPTS));
+    this.msgs.push(decodeMessage(bytes, this.opts));
     return true;
   }
   onDrain(): void {}
@@ -106,5 +107,47 @@ describe('route server on the real codec', () => {
     // The initial End-of-RIB markers (sent at session up) decode as such.
     const eor = peers.get(65003)!.updates()[0]!;
     expect(eor.attrs === null && eor.nlri.length === 0 && eor.withdrawn.length === 0).toBe(true);
+  });
+});
+
+describe('message size', () => {
+  it('RFC 8654 §4: a path too big for a peer without Extended Message is withdrawn toward it, sent to the others', () => {
+    const warned: string[] = [];
+    const rs = new RouteServer({
+      policy: new FakePolicy(),
+      scheduler: 'manual',
+      log: { warn: (_o, m) => warned.push(m), info: () => {} },
+    });
+    const big = new WirePeer();
+    const small = new WirePeer();
+    for (const asn of [65001, 65002, 65003]) rs.addClient(client(asn, [addrOf(asn)]));
+    const ext: CodecOptions = { as4: true, extendedMessage: true };
+    rs.sessionUp('AS65001', info({ codec: ext, groupKey: 'ext' }), new WirePeer());
+    rs.sessionUp('AS65002', info({ codec: ext, groupKey: 'ext' }), big);
+    rs.sessionUp('AS65003', info({ codec: OPTS, groupKey: 'std' }), small);
+    // ~6000 octets of large communities: fits 65535, not 4096.
+    const lc = Array.from({ length: 500 }, (_, i): [number, number, number] => [65001, i, i]);
+    const a = makeAttributes({
+      origin: 0,
+      asPath: [{ type: 2, asns: [65001] }],
+      nextHop: addrOf(65001),
+      largeCommunities: lc,
+    });
+    rs.receiveUpdate('AS65001', {
+      type: 'update',
+      withdrawn: [],
+      attrs: a,
+      nlri: [{ prefix: '203.0.113.0/24' }],
+      mpReach: null,
+      mpUnreach: null,
+      errors: [],
+    });
+    rs.flush();
+    expect(big.sizes.some((n) => n > 4096)).toBe(true);
+    const got = small.updates().filter((u) => u.withdrawn.length > 0 || u.nlri.length > 0);
+    expect(got.map((u) => [u.nlri.length, u.withdrawn.map((w) => w.prefix)])).toEqual([
+      [0, ['203.0.113.0/24']],
+    ]);
+    expect(warned.some((m) => m.includes('RFC 8654'))).toBe(true);
   });
 });
