@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import type { MaxPrefixEvent, Timers } from '../../src/rs/server.ts';
-import { addrOf, announce, attrs, endOfRib, lab, withdraw } from './helpers.ts';
+import {
+  addrOf,
+  announce,
+  attrs,
+  client,
+  endOfRib,
+  FakePeer,
+  info,
+  lab,
+  withdraw,
+} from './helpers.ts';
 
 const pfx = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.0/24`;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => pfx(from + i));
@@ -301,5 +311,38 @@ describe('graceful restart per family', () => {
     l.send(65001, endOfRib(2));
     expect(x.get('2001:db8:1::/48')).toBeUndefined();
     expect(timers.armed).toBe(0);
+  });
+});
+
+describe('clients with several sessions', () => {
+  it('RFC 7947 §2.3: a dual-stack client (one session per address) never gets its own paths on its other session', () => {
+    const l = lab();
+    const v4 = new FakePeer(l.wire);
+    const v6 = new FakePeer(l.wire);
+    l.rs.addClient(client(65001, ['192.0.2.1', '2001:db8::1']));
+    l.rs.sessionUp('AS65001@192.0.2.1', info({ bgpId: 1 }), v4);
+    l.rs.sessionUp('AS65001@2001:db8::1', info({ bgpId: 1 }), v6);
+    const x = l.up(65010);
+    l.rs.receiveUpdate(
+      'AS65001@192.0.2.1',
+      announce([pfx(1)], attrs({ asPath: [65001], nextHop: '192.0.2.1' })),
+    );
+    l.rs.receiveUpdate(
+      'AS65001@2001:db8::1',
+      announce(['2001:db8:1::/48'], attrs({ asPath: [65001] }), { global: '2001:db8::1' }),
+    );
+    l.rs.flush();
+    expect(v4.rib.size + v6.rib.size).toBe(0);
+    expect(x.rib.size).toBe(2);
+    l.send(65010, announce([pfx(2)], attrs({ asPath: [65010], nextHop: addrOf(65010) })));
+    expect(v4.get(pfx(2))).toBeDefined();
+    expect(v6.get(pfx(2))).toBeDefined();
+    expect(l.rs.ribCount('AS65001')).toBe(2);
+    expect(
+      l.rs
+        .sessions()
+        .filter((s) => s.client === 'AS65001')
+        .map((s) => s.session),
+    ).toEqual(['AS65001@192.0.2.1', 'AS65001@2001:db8::1']);
   });
 });
