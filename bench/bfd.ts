@@ -343,7 +343,9 @@ async function nearVsBird(ixrsNearPct: number): Promise<void> {
     if (t0 === 0) throw new Error('the ixrs side never started measuring');
     const hz = Number(sh('getconf', ['CLK_TCK']).trim()) || 100;
     const birdPct = ((c1 - c0) / hz / ((t1 - t0) / 1000)) * 100;
-    console.log(`BIRD ${birdVersion()} ${N} sessions, CPU ${birdPct.toFixed(1)}% of one core`);
+    console.log(
+      `${birdVersion()}: one local, ${N} sessions, CPU ${birdPct.toFixed(1)}% of one core`,
+    );
     if (birdPct > 0) {
       console.log(
         `ixrs near (phase 1, one local, ${N} sessions) / BIRD CPU ratio: ${(ixrsNearPct / birdPct).toFixed(2)}`,
