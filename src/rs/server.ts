@@ -13,7 +13,7 @@ import type { CodecOptions, NextHop, Nlri, PathAttributes, UpdateMessage } from 
 import { familyKey } from '../bgp/types.ts';
 import type { NextHopOracle } from '../nhib/oracle.ts';
 import { alwaysReachable } from '../nhib/oracle.ts';
-import { clearSent, Decision, forEachException, forgetSent, sentTo, setSent } from './decision.ts';
+import { clearSent, Decision, forEachException, sentTo, setSent } from './decision.ts';
 import type { Client, Group, OutRef, Path, PrefixEntry, Session, Sink } from './model.ts';
 import type { WireEncoder } from './packer.ts';
 import { OutBatch } from './packer.ts';
@@ -24,7 +24,6 @@ import {
   insertPath,
   PrefixTable,
   type RankOptions,
-  rankPaths,
   releaseUse,
   removePath,
 } from './rib.ts';
@@ -1351,5 +1350,3 @@ export class RouteServer {
     };
   }
 }
-
-export { forgetSent, rankPaths };
