@@ -82,6 +82,9 @@ export class Decision {
     const v = this.exportCode(p, to);
     if (v === NO_SEND) return 0;
     if (to.nhibActive && this.oracle.isUnreachable(to.cfg.id, p.nextHop.global)) return 0;
+    // RFC 8950: an IPv4 route with an IPv6 next hop only to sessions that negotiated it.
+    if (p.afi === 1 && p.nextHop.global.includes(':') && !s.up?.extendedNextHop.has(p.fam))
+      return 0;
     return v;
   }
 

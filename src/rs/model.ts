@@ -100,6 +100,8 @@ export interface SessionUp {
   codec: CodecOptions;
   families: Set<string>;
   addPathTx: Set<string>;
+  /** Families whose NLRI may carry an IPv6 next hop (RFC 8950 negotiated), e.g. '1/1'. */
+  extendedNextHop: Set<string>;
   enhancedRefresh: boolean;
   group: Group;
   sink: Sink;

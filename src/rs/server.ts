@@ -98,6 +98,8 @@ export interface SessionInfo {
   address?: string;
   /** RFC 7313 negotiated. */
   enhancedRouteRefresh?: boolean;
+  /** RFC 8950: families whose NLRI may be sent with an IPv6 next hop (e.g. '1/1'). Default none. */
+  extendedNextHop?: Set<string>;
   /** The client announced Graceful Restart in this session (default true). False drops stale paths at once. */
   gracefulRestart?: boolean;
   /**
@@ -347,6 +349,7 @@ export class RouteServer {
       codec: info.codec,
       families: info.families,
       addPathTx: info.addPathTx,
+      extendedNextHop: info.extendedNextHop ?? new Set(),
       enhancedRefresh: info.enhancedRouteRefresh ?? false,
       group: g,
       sink,
@@ -856,6 +859,10 @@ export class RouteServer {
       for (const s of w.session.client.sessions.values()) mark(s);
       for (const c of dec.exportExceptions(w, this.clientList))
         for (const s of c.sessions.values()) mark(s);
+    }
+    if (w !== null && w.afi === 1 && w.nextHop.global.includes(':')) {
+      // RFC 8950: sessions without extended next hop cannot take this winner.
+      for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) mark(s);
     }
     if (w !== null) {
       // NHIB (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.

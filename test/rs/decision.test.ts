@@ -377,3 +377,29 @@ describe('attribute interning', () => {
     expect(l.rs.stats()).toMatchObject({ attrSets: 0, prefixes: 0 });
   });
 });
+
+describe('extended next hop', () => {
+  it('RFC 8950 §4: an IPv4 route with an IPv6 next hop goes only to sessions that negotiated it; others get the next best', () => {
+    const l = lab();
+    const enh = l.up(65010, { extendedNextHop: new Set(['1/1']) });
+    const plain = l.up(65011);
+    l.up(65001);
+    l.up(65002);
+    const v4 = (asn: number, len: number) =>
+      attrs({ asPath: [asn, ...new Array<number>(len).fill(9)] });
+    l.send(65001, {
+      type: 'update',
+      withdrawn: [],
+      attrs: v4(65001, 0),
+      nlri: [],
+      mpReach: { afi: 1, safi: 1, nextHop: { global: '2001:db8::1' }, nlri: [{ prefix: P }] },
+      mpUnreach: null,
+      errors: [],
+    });
+    expect(enh.get(P)!.nextHop).toEqual({ global: '2001:db8::1' });
+    expect(plain.get(P)).toBeUndefined();
+    l.send(65002, announce([P], attrs({ asPath: [65002, 9], nextHop: addrOf(65002) })));
+    expect(plain.from(P)).toBe(65002);
+    expect(enh.from(P)).toBe(65001);
+  });
+});
