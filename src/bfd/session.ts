@@ -100,6 +100,8 @@ export class BfdSession {
   txAt = Number.POSITIVE_INFINITY;
   detectAt = Number.POSITIVE_INFINITY;
   lastRxAt = Number.NEGATIVE_INFINITY;
+  /** Detection time (ms) in force when the last packet was accepted. */
+  lastDetectMs = 0;
   /** Counters. */
   txCount = 0;
   rxCount = 0;
@@ -193,7 +195,9 @@ export class BfdSession {
     }
     if (this.auth !== undefined || p.auth !== undefined) {
       // §6.7.1: forget the sequence after two Detection Times of silence.
-      const dt = this.detectionTimeMs();
+      // (The detection time in force when the last packet came: expiry clears
+      // the remote variables it is computed from.)
+      const dt = this.lastDetectMs;
       if (this.authState.seqKnown && dt > 0 && now - this.lastRxAt > 2 * dt) {
         this.authState.seqKnown = false;
       }
@@ -217,7 +221,8 @@ export class BfdSession {
       this.usedMinRx = this.requiredMinRx;
     }
     // §6.8.4: detection timer restarts on every valid packet.
-    this.detectAt = now + this.detectionTimeMs();
+    this.lastDetectMs = this.detectionTimeMs();
+    this.detectAt = now + this.lastDetectMs;
     if (this.state === State.AdminDown) return NONE;
 
     const prev = this.state;

@@ -276,3 +276,29 @@ describe('BFD session state machine (RFC 5880 §6.2, §6.8.6)', () => {
     expect(sim.a.rejectCount + sim.b.rejectCount).toBe(0);
   });
 });
+
+describe('BFD session: driver hooks and auth sequence memory', () => {
+  it('RFC 5880 §6.7.1: bfd.AuthSeqKnown is forgotten after two detection times of silence', () => {
+    const auth = { type: 3 as const, keyId: 1, secret: new TextEncoder().encode('k') };
+    const sim = new Sim(mk(1, { auth }), mk(2, { auth }));
+    up(sim);
+    expect(sim.a.authState.seqKnown).toBe(true);
+    // b restarts with a sequence far behind: accepted only after the silence
+    sim.cut.b = true;
+    sim.run(sim.now + 2000);
+    sim.b.authState.xmitSeq = (sim.a.authState.rcvSeq - 1000) >>> 0;
+    sim.cut.b = false;
+    sim.run(sim.now + 5000);
+    expect(sim.a.state).toBe(State.Up);
+  });
+
+  it('holdDetection postpones a due detection timeout but never brings it earlier', () => {
+    const sim = new Sim(mk(1), mk(2));
+    up(sim);
+    const at = sim.a.detectAt;
+    sim.a.holdDetection(at - 50);
+    expect(sim.a.detectAt).toBe(at);
+    sim.a.holdDetection(at + 100);
+    expect(sim.a.detectAt).toBe(at + 100);
+  });
+});
