@@ -73,6 +73,8 @@ export class BfdSession {
   state: StateValue = State.Down;
   /** bfd.RemoteSessionState */
   remoteState: StateValue = State.Down;
+  /** bfd.RemoteDemandMode (we never ask for Demand mode ourselves). */
+  remoteDemand = false;
   /** bfd.RemoteDiscr */
   remoteDiscriminator = 0;
   /** bfd.LocalDiag */
@@ -209,6 +211,7 @@ export class BfdSession {
     this.remoteDiscriminator = p.myDiscriminator;
     this.remoteState = p.state;
     this.remoteDiag = p.diag;
+    this.remoteDemand = p.demand;
     this.remoteDetectMult = p.detectMult;
     const oldRemoteMinRx = this.remoteMinRx;
     this.remoteMinRx = p.requiredMinRx;
@@ -271,6 +274,7 @@ export class BfdSession {
       this.detectAt = Number.POSITIVE_INFINITY;
       this.remoteDiscriminator = 0; // §6.8.1 bfd.RemoteDiscr
       this.remoteState = State.Down;
+      this.remoteDemand = false;
       this.remoteDetectMult = 0;
       this.remoteMinRx = 1;
       if (this.polling) {
@@ -358,8 +362,10 @@ export class BfdSession {
   // --- internals ---------------------------------------------------------
 
   private mayTransmit(): boolean {
-    // §6.8.7: not when passive and the peer is unknown, not when RemoteMinRx is 0.
+    // §6.8.7: not when passive and the peer is unknown, not when RemoteMinRx
+    // is 0, not when the peer runs Demand mode and both ends are Up (§6.6).
     if (this.passive && this.remoteDiscriminator === 0) return false;
+    if (this.remoteDemand && this.state === State.Up && this.remoteState === State.Up) return false;
     return this.remoteMinRx !== 0;
   }
 

@@ -302,3 +302,35 @@ describe('BFD session: driver hooks and auth sequence memory', () => {
     expect(sim.a.detectAt).toBe(at + 100);
   });
 });
+
+describe('BFD session: Demand mode of the peer', () => {
+  it('RFC 5880 §6.6, §6.8.7: periodic packets stop while the peer asks for Demand and both are Up', () => {
+    const a = mk(1);
+    const sim = new Sim(a, mk(2));
+    up(sim);
+    const acts = a.receive(
+      controlPacket({ state: State.Up, myDiscriminator: 2, yourDiscriminator: 1, demand: true }),
+      sim.now,
+    );
+    expect(acts.filter((x) => x.type === 'send')).toEqual([]);
+    expect(a.txAt).toBe(Number.POSITIVE_INFINITY);
+    // a Poll is still answered with a Final (§6.6)
+    const fin = a.receive(
+      controlPacket({
+        state: State.Up,
+        myDiscriminator: 2,
+        yourDiscriminator: 1,
+        demand: true,
+        poll: true,
+      }),
+      sim.now,
+    );
+    expect(fin.some((x) => x.type === 'send' && x.packet.final)).toBe(true);
+    // the peer leaves Demand mode: periodic sending resumes
+    a.receive(
+      controlPacket({ state: State.Up, myDiscriminator: 2, yourDiscriminator: 1 }),
+      sim.now,
+    );
+    expect(a.txAt).toBeLessThan(Number.POSITIVE_INFINITY);
+  });
+});
