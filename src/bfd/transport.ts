@@ -103,6 +103,9 @@ export class BfdSender {
   private ready = false;
   private closed = false;
   private pending: Uint8Array[] = [];
+  private readonly onSent = (err: Error | null) => {
+    if (err) this.sendErrors++;
+  };
 
   constructor(
     local: string,
@@ -174,9 +177,13 @@ export class BfdSender {
       cb?.();
       return;
     }
+    if (cb === undefined) {
+      this.socket.send(bytes, this.onSent);
+      return;
+    }
     this.socket.send(bytes, (err) => {
       if (err) this.sendErrors++;
-      cb?.();
+      cb();
     });
   }
 
