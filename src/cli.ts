@@ -7,6 +7,18 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  run: {
+    summary: 'run the route server (RFC 7947) from general.yml + clients.yml',
+    load: () => import('./ops/run.ts'),
+  },
+  show: {
+    summary: 'ask a running route server: sessions, routes PREFIX, client C, rib --count',
+    load: () => import('./ops/show.ts'),
+  },
+  demo: {
+    summary: 'see it work: route server + four simulated clients on loopback',
+    load: () => import('./ops/demo.ts'),
+  },
   bfd: {
     summary: 'run BFD sessions to peers and print every state change (RFC 5880/5881)',
     load: () => import('./bfd/cli.ts'),
@@ -46,7 +58,9 @@ dispatch(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`ixrs: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `ixrs: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 1;
   },
 );

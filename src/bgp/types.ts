@@ -155,7 +155,11 @@ export interface MpUnreach {
 }
 
 /** RFC 7606 §2 approaches, from least to most drastic. */
-export type ErrorAction = 'attribute-discard' | 'treat-as-withdraw' | 'afi-safi-disable' | 'session-reset';
+export type ErrorAction =
+  | 'attribute-discard'
+  | 'treat-as-withdraw'
+  | 'afi-safi-disable'
+  | 'session-reset';
 
 export interface UpdateError {
   action: ErrorAction;
@@ -218,7 +222,12 @@ export class BgpError extends Error {
   readonly code: number;
   readonly subcode: number;
   readonly data: Uint8Array;
-  constructor(code: number, subcode: number, message: string, data: Uint8Array = new Uint8Array(0)) {
+  constructor(
+    code: number,
+    subcode: number,
+    message: string,
+    data: Uint8Array = new Uint8Array(0),
+  ) {
     super(message);
     this.name = 'BgpError';
     this.code = code;

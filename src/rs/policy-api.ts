@@ -53,7 +53,13 @@ export interface ExportVerdict {
 /** What the core asks of the policy layer. Implementations must be fast and pure. */
 export interface Policy {
   /** Import policy for a path received from `from` (RFC 7947 §2.1 Adj-RIB-In, then filters). */
-  importPath(from: ClientConfig, afi: number, prefix: string, nextHop: string, attrs: PathAttributes): ImportVerdict;
+  importPath(
+    from: ClientConfig,
+    afi: number,
+    prefix: string,
+    nextHop: string,
+    attrs: PathAttributes,
+  ): ImportVerdict;
   /** Export control (do-not-announce / announce-only / prepend communities) of a path from `from` toward `to`. */
   exportPath(from: ClientConfig, to: ClientConfig, attrs: PathAttributes): ExportVerdict;
   /**
