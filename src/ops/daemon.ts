@@ -3,17 +3,25 @@
 // plus the control socket (control.ts). No protocol logic lives here: peer
 // events become core calls, core output goes to the peer's socket.
 
-import { readFileSync } from 'node:fs';
 import type pino from 'pino';
+import { applyExternalPeerRules } from '../bgp/codec.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
-import { AFI, type CodecOptions, SAFI } from '../bgp/types.ts';
+import {
+  AFI,
+  type CodecOptions,
+  familyKey,
+  type PathAttributes,
+  SAFI,
+  type UpdateMessage,
+} from '../bgp/types.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
-import { createPolicy, REJECT_REASON_TEXT } from '../rs/policy.ts';
-import { type MaxPrefixEvent, RouteServer } from '../rs/server.ts';
+import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
+import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
+import type { CoreQueries } from './model.ts';
 
 export interface DaemonOptions {
   config: RsConfig;
@@ -29,27 +37,109 @@ const UNICAST = [
   { afi: AFI.IPV6, safi: SAFI.UNICAST },
 ];
 
-/**
- * Linux binds "::" dual-stack unless net.ipv6.bindv6only is 1, and the speaker
- * listens without ipv6Only, so "0.0.0.0" and "::" on the same port collide
- * (EADDRINUSE). With dual-stack "::", the "0.0.0.0" entry is redundant: drop it
- * (IPv4 clients then arrive as ::ffff:a.b.c.d, which the speaker normalises).
- */
-export function effectiveListen(
-  listen: readonly ListenAddress[],
-  bindV6Only: boolean = readBindV6Only(),
-): ListenAddress[] {
-  if (bindV6Only) return [...listen];
-  const dual = new Set(listen.filter((l) => l.address === '::').map((l) => l.port));
-  return listen.filter((l) => !(l.address === '0.0.0.0' && dual.has(l.port)));
+/** RFC 8950 §4 for IPv4 unicast: we accept and send IPv4 NLRI with an IPv6 next hop where negotiated. */
+const EXTENDED_NEXT_HOP = {
+  kind: 'extended-next-hop' as const,
+  entries: [{ afi: AFI.IPV4, safi: SAFI.UNICAST, nextHopAfi: AFI.IPV6 }],
+};
+
+/** RFC 8950: the families whose NLRI may be sent to this session with an IPv6 next hop. */
+export function extendedNextHopFamilies(n: Pick<Negotiated, 'extendedNextHop'>): Set<string> {
+  return new Set(
+    n.extendedNextHop.filter((e) => e.nextHopAfi === AFI.IPV6).map((e) => familyKey(e.afi, e.safi)),
+  );
 }
 
-function readBindV6Only(): boolean {
-  try {
-    return readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim() === '1';
-  } catch {
-    return false;
+/**
+ * RFC 4724 §4.2: the families of the client's Graceful Restart capability with
+ * the Forwarding State bit set (their stale paths wait for End-of-RIB; the
+ * others go at once). Undefined when the client sent no GR capability.
+ */
+export function gracefulRestartFamilies(
+  n: Pick<Negotiated, 'gracefulRestart'>,
+): Set<string> | undefined {
+  const gr = n.gracefulRestart;
+  if (gr === null) return undefined;
+  return new Set(
+    gr.families.filter((f) => f.forwardingPreserved).map((f) => familyKey(f.afi, f.safi)),
+  );
+}
+
+/**
+ * An UPDATE with the parts for families not negotiated on the session removed
+ * (RFC 4760 §6: multiprotocol routes only for the families both sides
+ * announced). `update` is null when nothing is left to process; `dropped`
+ * lists the families ignored. An empty UPDATE is the IPv4 End-of-RIB.
+ */
+export function negotiatedPart(
+  u: UpdateMessage,
+  families: ReadonlySet<string>,
+): { update: UpdateMessage | null; dropped: string[] } {
+  const dropped: string[] = [];
+  const v4 = familyKey(AFI.IPV4, SAFI.UNICAST);
+  const empty =
+    u.attrs === null &&
+    u.withdrawn.length === 0 &&
+    u.nlri.length === 0 &&
+    u.mpReach === null &&
+    u.mpUnreach === null;
+  if (empty) return families.has(v4) ? { update: u, dropped } : { update: null, dropped: [v4] };
+  let out = u;
+  const copy = (): UpdateMessage => {
+    if (out === u) out = { ...u };
+    return out;
+  };
+  if ((u.withdrawn.length > 0 || u.nlri.length > 0) && !families.has(v4)) {
+    dropped.push(v4);
+    const c = copy();
+    c.withdrawn = [];
+    c.nlri = [];
   }
+  if (u.mpReach !== null) {
+    const f = familyKey(u.mpReach.afi, u.mpReach.safi);
+    if (!families.has(f)) {
+      if (!dropped.includes(f)) dropped.push(f);
+      copy().mpReach = null;
+    }
+  }
+  if (u.mpUnreach !== null) {
+    const f = familyKey(u.mpUnreach.afi, u.mpUnreach.safi);
+    if (!families.has(f)) {
+      if (!dropped.includes(f)) dropped.push(f);
+      copy().mpUnreach = null;
+    }
+  }
+  if (out === u) return { update: u, dropped };
+  const left =
+    out.withdrawn.length > 0 ||
+    out.nlri.length > 0 ||
+    out.mpReach !== null ||
+    out.mpUnreach !== null;
+  return { update: left ? out : null, dropped };
+}
+
+/**
+ * reject_policy 'tag' (arouteserver): rejected paths are kept and shown by the
+ * looking glass with the reject-reason large communities (RS_AS:65520:0 and
+ * RS_AS:65520:<code>) added to what was received. Only the view changes: the
+ * stored path keeps the received attributes, and rejected paths are never
+ * sent to clients.
+ */
+export function tagRejectedViews(core: CoreQueries, rsAs: number): CoreQueries {
+  return {
+    routes: (prefix, clientId) =>
+      core.routes(prefix, clientId).map((v): RouteView => {
+        if (v.accepted) return v;
+        const tags = rejectCommunities(rsAs, v.reasons);
+        const have = v.attrs.largeCommunities ?? [];
+        const add = tags.filter((t) => !have.some((h) => h.every((x, i) => x === t[i])));
+        const attrs: PathAttributes = { ...v.attrs, largeCommunities: [...have, ...add] };
+        return { ...v, attrs };
+      }),
+    clientSummary: (id) => core.clientSummary(id),
+    ribCount: (id) => core.ribCount(id),
+    sessions: () => core.sessions(),
+  };
 }
 
 export function ipv4ToU32(text: string): number {
@@ -73,6 +163,10 @@ interface Binding {
   peer: BgpPeer;
   negotiated: Negotiated | null;
   onDrain: (() => void) | null;
+  /** UPDATEs (or parts) ignored: families not negotiated on this session. */
+  ignoredUpdates: number;
+  /** Families already logged as ignored since the session came up. */
+  ignoredLogged: Set<string>;
 }
 
 export class Daemon {
@@ -92,10 +186,13 @@ export class Daemon {
       policy: createPolicy(cfg),
       encoder: codecEncoder,
       onMaxPrefix: (ev) => this.onMaxPrefix(ev),
+      // 'tag' keeps rejected paths for the looking glass (never sent to clients).
+      keepRejected: cfg.rejectPolicy === 'tag',
       log: this.log.child({ component: 'rs' }),
     });
     this.speaker = new BgpSpeaker({
-      listen: effectiveListen(opts.listen ?? cfg.ixrs.listen),
+      // The speaker binds "::" IPv6-only when "0.0.0.0" shares its port.
+      listen: opts.listen ?? cfg.ixrs.listen,
       logger: this.log.child({ component: 'bgp' }),
     });
     const routerId = ipv4ToU32(cfg.routerId);
@@ -118,6 +215,7 @@ export class Daemon {
           gracefulRestart: { restartTime: 0 },
           extendedMessage: true,
           routeRefresh: true,
+          extraCapabilities: [EXTENDED_NEXT_HOP],
         });
         const b: Binding = {
           client,
@@ -126,6 +224,8 @@ export class Daemon {
           peer,
           negotiated: null,
           onDrain: null,
+          ignoredUpdates: 0,
+          ignoredLogged: new Set(),
         };
         this.bindings.set(b.key, b);
         this.wire(b);
@@ -138,6 +238,7 @@ export class Daemon {
     const log = this.log.child({ peer: b.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
+      b.ignoredLogged.clear();
       log.info(
         { asn: b.client.asn, families: [...n.families], addPathTx: [...n.addPathTx] },
         'session up',
@@ -153,6 +254,10 @@ export class Daemon {
           address: b.address,
           enhancedRouteRefresh: n.enhancedRouteRefresh,
           gracefulRestart: n.gracefulRestart !== null,
+          extendedNextHop: extendedNextHopFamilies(n),
+          ...(n.gracefulRestart !== null
+            ? { gracefulRestartFamilies: gracefulRestartFamilies(n) }
+            : {}),
         },
         {
           write: (bytes) => peer.sendRaw(bytes),
@@ -163,7 +268,7 @@ export class Daemon {
       );
     });
     peer.on('drain', () => b.onDrain?.());
-    peer.on('update', (msg) => this.core.receiveUpdate(b.key, msg));
+    peer.on('update', (msg: UpdateMessage) => this.onUpdate(b, msg, log));
     peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
       // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
       // BoRR/EoRR from the client frame its own re-advertisement.
@@ -188,6 +293,39 @@ export class Daemon {
       );
       this.core.sessionDown(b.key, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
     });
+  }
+
+  /**
+   * A received UPDATE on its way to the core: parts for families not
+   * negotiated on the session are ignored (counted, logged once per family and
+   * session), then the RFC 7606 rules for external peers apply (every route
+   * server client is one, RFC 7947 §2).
+   */
+  private onUpdate(b: Binding, msg: UpdateMessage, log: pino.Logger): void {
+    const n = b.negotiated;
+    if (n === null) return;
+    const { update, dropped } = negotiatedPart(msg, n.families);
+    if (dropped.length > 0) {
+      b.ignoredUpdates++;
+      const fresh = dropped.filter((f) => !b.ignoredLogged.has(f));
+      if (fresh.length > 0) {
+        for (const f of fresh) b.ignoredLogged.add(f);
+        log.warn(
+          { families: fresh, negotiated: [...n.families] },
+          'UPDATE for a family not negotiated on this session ignored',
+        );
+      }
+    }
+    if (update === null) return;
+    this.core.receiveUpdate(b.key, applyExternalPeerRules(update));
+  }
+
+  /** UPDATEs (or parts of them) ignored on the session to `address` (families not negotiated). */
+  ignoredUpdates(address: string): number {
+    for (const b of this.bindings.values()) {
+      if (b.address === address) return b.ignoredUpdates;
+    }
+    return 0;
   }
 
   /**
@@ -227,7 +365,10 @@ export class Daemon {
 
   controlContext(): ControlContext {
     return {
-      core: this.core,
+      core:
+        this.config.rejectPolicy === 'tag'
+          ? tagRejectedViews(this.core, this.config.rsAs)
+          : this.core,
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),

@@ -10,9 +10,11 @@ import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import {
   type Daemon,
-  effectiveListen,
+  extendedNextHopFamilies,
+  gracefulRestartFamilies,
   groupKeyOf,
   ipv4ToU32,
+  negotiatedPart,
   startDaemon,
 } from '../../src/ops/daemon.ts';
 
@@ -86,17 +88,87 @@ describe('daemon wiring', () => {
     return peer;
   }
 
-  it('listening on 0.0.0.0 and :: (same port) keeps only the dual-stack :: unless bindv6only', () => {
-    const both = [
-      { address: '0.0.0.0', port: 179 },
-      { address: '::', port: 179 },
-      { address: '0.0.0.0', port: 1179 },
-    ];
-    expect(effectiveListen(both, false)).toEqual([
-      { address: '::', port: 179 },
-      { address: '0.0.0.0', port: 1179 },
-    ]);
-    expect(effectiveListen(both, true)).toEqual(both);
+  it("listens on 0.0.0.0 and :: with the same port (IPv6-only '::')", async () => {
+    const { config } = parseConfig(GENERAL, 'clients: []\n');
+    // A free port: bind one, release it.
+    const probe = new BgpSpeaker({ listen: [{ address: '127.0.0.1', port: 0 }], logger: silent });
+    await probe.start();
+    const port = probe.addresses()[0]!.port;
+    await probe.stop();
+    daemon = await startDaemon({
+      config,
+      logger: silent,
+      listen: [
+        { address: '0.0.0.0', port },
+        { address: '::', port },
+      ],
+      controlSocket: null,
+    });
+    expect(
+      daemon
+        .addresses()
+        .map((a) => a.address)
+        .sort(),
+    ).toEqual(['0.0.0.0', '::']);
+  });
+
+  it('RFC 8950: extended next hop families are those with an IPv6 next hop AFI', () => {
+    expect([
+      ...extendedNextHopFamilies({
+        extendedNextHop: [
+          { afi: 1, safi: 1, nextHopAfi: 2 },
+          { afi: 1, safi: 2, nextHopAfi: 1 },
+        ],
+      }),
+    ]).toEqual(['1/1']);
+    expect(extendedNextHopFamilies({ extendedNextHop: [] }).size).toBe(0);
+  });
+
+  it('RFC 4724 §4.2: graceful restart families are those with the forwarding state bit', () => {
+    expect(gracefulRestartFamilies({ gracefulRestart: null })).toBeUndefined();
+    const gr = {
+      kind: 'graceful-restart' as const,
+      restarting: true,
+      notification: false,
+      restartTime: 120,
+      families: [
+        { afi: 1, safi: 1, forwardingPreserved: true },
+        { afi: 2, safi: 1, forwardingPreserved: false },
+      ],
+    };
+    expect([...gracefulRestartFamilies({ gracefulRestart: gr })!]).toEqual(['1/1']);
+  });
+
+  it('RFC 4760 §6: parts of an UPDATE for families not negotiated are left out', () => {
+    const v4 = announce('193.0.20.0/24', 64501, '127.0.0.1');
+    const v6: UpdateMessage = {
+      ...v4,
+      nlri: [],
+      mpReach: {
+        afi: 2,
+        safi: 1,
+        nextHop: { global: '2001:db8::1' },
+        nlri: [{ prefix: '2001:db8:1::/48' }],
+      },
+    };
+    const both: UpdateMessage = { ...v6, nlri: v4.nlri };
+    const only4 = new Set(['1/1']);
+    const only6 = new Set(['2/1']);
+    expect(negotiatedPart(v4, only4)).toEqual({ update: v4, dropped: [] });
+    expect(negotiatedPart(v6, only4)).toEqual({ update: null, dropped: ['2/1'] });
+    const r = negotiatedPart(both, only4);
+    expect(r.dropped).toEqual(['2/1']);
+    expect(r.update?.mpReach).toBeNull();
+    expect(r.update?.nlri).toEqual(v4.nlri);
+    expect(both.mpReach).not.toBeNull(); // the received message is not modified
+    const r6 = negotiatedPart(both, only6);
+    expect(r6.dropped).toEqual(['1/1']);
+    expect(r6.update?.nlri).toEqual([]);
+    expect(r6.update?.mpReach).toEqual(v6.mpReach);
+    // An empty UPDATE is the IPv4 End-of-RIB.
+    const eor: UpdateMessage = { ...v4, attrs: null, nlri: [] };
+    expect(negotiatedPart(eor, only4).update).toBe(eor);
+    expect(negotiatedPart(eor, only6)).toEqual({ update: null, dropped: ['1/1'] });
   });
 
   it('groups sessions by their negotiated encoding', () => {
@@ -229,5 +301,133 @@ describe('daemon wiring', () => {
     await until(() => received === 1);
     b.sendRouteRefresh(1, 1);
     await until(() => received === 2);
+  });
+
+  it('RFC 4760 §6: an UPDATE for a family not negotiated on the session is ignored and counted', async () => {
+    const port = await start(`clients:
+  - asn: 64571
+    ip: "127.0.0.71"
+`);
+    const a = sim(64571, '127.0.0.71', port);
+    const n = await new Promise<{ families: Set<string> }>((r) => a.once('established', r));
+    expect([...n.families]).toEqual(['1/1']);
+    const v6: UpdateMessage = {
+      ...announce('193.0.21.0/24', 64571, '127.0.0.71'),
+      nlri: [],
+      mpReach: {
+        afi: 2,
+        safi: 1,
+        nextHop: { global: '2001:db8::71' },
+        nlri: [{ prefix: '2001:678::/48' }],
+      },
+    };
+    a.sendUpdate(v6);
+    a.sendUpdate(v6);
+    a.sendUpdate(announce('193.0.21.0/24', 64571, '127.0.0.71'));
+    await until(() => daemon!.core.routes('193.0.21.0/24').length === 1);
+    expect(daemon!.ignoredUpdates('127.0.0.71')).toBe(2);
+    expect(daemon!.core.routes('2001:678::/48')).toEqual([]);
+  });
+
+  it('RFC 7606 §7.5: LOCAL_PREF from a client (an external peer) is discarded; RFC 5065 §5.3: confederation segments are treat-as-withdraw', async () => {
+    const port = await start(`clients:
+  - asn: 64581
+    ip: "127.0.0.81"
+  - asn: 64582
+    ip: "127.0.0.82"
+`);
+    const a = sim(64581, '127.0.0.81', port);
+    const b = sim(64582, '127.0.0.82', port);
+    const got = new Map<string, UpdateMessage>();
+    b.on('update', (u: UpdateMessage) => {
+      for (const n of u.nlri) got.set(n.prefix, u);
+    });
+    await Promise.all([a, b].map((p) => new Promise((r) => p.once('established', r))));
+    a.sendUpdate({
+      ...announce('193.0.22.0/24', 64581, '127.0.0.81'),
+      attrs: makeAttributes({
+        origin: 0,
+        asPath: [{ type: 2, asns: [64581] }],
+        nextHop: '127.0.0.81',
+        localPref: 500,
+      }),
+    });
+    a.sendUpdate({
+      ...announce('193.0.23.0/24', 64581, '127.0.0.81'),
+      attrs: makeAttributes({
+        origin: 0,
+        asPath: [
+          { type: 3, asns: [65001] },
+          { type: 2, asns: [64581] },
+        ],
+        nextHop: '127.0.0.81',
+      }),
+    });
+    a.sendUpdate(announce('193.0.24.0/24', 64581, '127.0.0.81'));
+    await until(() => got.has('193.0.24.0/24'));
+    const u = got.get('193.0.22.0/24');
+    expect(u).toBeDefined();
+    expect(u!.attrs?.localPref).toBeUndefined();
+    expect(daemon!.core.routes('193.0.22.0/24')[0]!.attrs.localPref).toBeUndefined();
+    expect(got.has('193.0.23.0/24')).toBe(false);
+    expect(daemon!.core.routes('193.0.23.0/24')).toEqual([]);
+  });
+
+  it("reject_policy 'tag': rejected paths are shown with the reject-reason communities, never sent", async () => {
+    const general = `${GENERAL}    reject_policy:
+      policy: "tag"
+`;
+    const { config } = parseConfig(
+      general,
+      `clients:
+  - asn: 64591
+    ip: "127.0.0.91"
+  - asn: 64592
+    ip: "127.0.0.92"
+`,
+    );
+    daemon = await startDaemon({
+      config,
+      logger: silent,
+      listen: [{ address: '127.0.0.1', port: 0 }],
+      controlSocket: null,
+    });
+    const port = daemon.addresses()[0]!.port;
+    const a = sim(64591, '127.0.0.91', port);
+    const b = sim(64592, '127.0.0.92', port);
+    const got = new Set<string>();
+    b.on('update', (u: UpdateMessage) => {
+      for (const n of u.nlri) got.add(n.prefix);
+    });
+    await Promise.all([a, b].map((p) => new Promise((r) => p.once('established', r))));
+    a.sendUpdate(announce('10.0.0.0/8', 64591, '127.0.0.91')); // bogon
+    a.sendUpdate(announce('193.0.25.0/24', 64591, '127.0.0.91'));
+    await until(() => got.has('193.0.25.0/24'));
+    await until(() => daemon!.core.routes('10.0.0.0/8').length === 1);
+    expect(got.has('10.0.0.0/8')).toBe(false);
+    const ctx = daemon.controlContext();
+    const [r] = ctx.core.routes('10.0.0.0/8');
+    expect(r!.accepted).toBe(false);
+    expect(r!.attrs.largeCommunities).toEqual([
+      [64500, 65520, 0],
+      [64500, 65520, 2],
+    ]);
+    // The stored path keeps what was received.
+    expect(daemon.core.routes('10.0.0.0/8')[0]!.attrs.largeCommunities ?? []).toEqual([]);
+    expect(ctx.core.routes('193.0.25.0/24')[0]!.attrs.largeCommunities ?? []).toEqual([]);
+  });
+
+  it('RFC 8950: the route server offers extended next hop for IPv4 unicast', async () => {
+    const port = await start(`clients:
+  - asn: 64595
+    ip: "127.0.0.95"
+`);
+    const a = sim(64595, '127.0.0.95', port, {
+      extraCapabilities: [
+        { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+      ],
+    });
+    const n = await new Promise<{ extendedNextHop: unknown[] }>((r) => a.once('established', r));
+    expect(n.extendedNextHop).toEqual([{ afi: 1, safi: 1, nextHopAfi: 2 }]);
   });
 });
