@@ -1,0 +1,315 @@
+// Route-server benchmark: ixrs against BIRD 2 in the same invocation.
+//
+//   npm run bench -- [--clients N] [--prefixes M] [--overlap 0.3] [--only ixrs|bird]
+//                    [--timeout S] [--hold S] [--gens G] [--port P]
+//
+// N simulated clients (forked load generators, bench/lib/gen.ts, each client
+// from its own 127.10.x.y address) each announce M IPv4 /24s, a fraction
+// `overlap` of them also announced by ~2 other clients with different AS_PATH
+// lengths (bench/lib/scenario.ts). For each route server, one after the other:
+// start it (bench/lib/targets.ts), establish all sessions, send every UPDATE
+// (pre-encoded) and measure the time from the first UPDATE sent until every
+// client holds its full view (all distinct prefixes except those only it
+// announces), the route server's peak RSS (VmHWM) and CPU time (utime+stime,
+// during the run and in all), and session drops (must be 0). Then the ratios.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DoneEvent, StartCmd } from './lib/gen.ts';
+import { BenchNet } from './lib/netns.ts';
+import { makeScenario, type NetMode } from './lib/scenario.ts';
+import {
+  birdAvailable,
+  type ProcSample,
+  sampleProc,
+  startBird,
+  startIxrs,
+  type Target,
+  tail,
+} from './lib/targets.ts';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '100' },
+    prefixes: { type: 'string', default: '5000' },
+    overlap: { type: 'string', default: '0.3' },
+    only: { type: 'string' },
+    timeout: { type: 'string', default: '600' },
+    hold: { type: 'string', default: '15' },
+    gens: { type: 'string', default: '1' },
+    port: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    net: { type: 'string' },
+  },
+});
+const isRoot = process.getuid?.() === 0;
+const mode: NetMode = (values.net as NetMode | undefined) ?? (isRoot ? 'netns' : 'loopback');
+if (mode !== 'netns' && mode !== 'loopback') throw new Error('--net must be netns or loopback');
+const N = Number(values.clients);
+const M = Number(values.prefixes);
+const overlap = Number(values.overlap);
+const timeoutMs = Number(values.timeout) * 1000;
+const hold = Number(values.hold);
+const gens = Math.max(1, Math.min(Number(values.gens), N));
+if (hold < 3 || hold > 65535) throw new Error('--hold must be 3..65535');
+
+const GEN = new URL('./lib/gen.ts', import.meta.url).pathname;
+const la = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+async function freePort(): Promise<number> {
+  if (values.port) return Number(values.port);
+  if (mode === 'netns') return 1179; // fresh namespace: nothing else listens there
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface Result {
+  name: string;
+  layout: string;
+  convergeMs: number;
+  proc: ProcSample;
+  runCpuMs: number;
+  drops: number;
+  genCpuMs: number;
+  genElu: number;
+  bytesIn: number;
+  msgsIn: number;
+  loadBefore: string;
+  loadAfter: string;
+}
+
+function waitAll<T>(
+  kids: ChildProcess[],
+  ev: string,
+  ms: number,
+  what: string,
+  onOther?: (m: Record<string, unknown>) => void,
+): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    const handlers: ((m: Record<string, unknown>) => void)[] = [];
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timeout (${ms / 1000} s) waiting for ${what}`));
+    }, ms);
+    const cleanup = () => {
+      clearTimeout(timer);
+      kids.forEach((k, i) => {
+        k.off('message', handlers[i]!);
+      });
+    };
+    for (const k of kids) {
+      const h = (m: Record<string, unknown>) => {
+        if (m.ev === ev) {
+          got.push(m as T);
+          if (got.length === kids.length) {
+            cleanup();
+            resolve(got);
+          }
+        } else if (m.ev === 'error') {
+          cleanup();
+          reject(new Error(String(m.why)));
+        } else onOther?.(m);
+      };
+      handlers.push(h);
+      k.on('message', h);
+    }
+  });
+}
+
+async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), `ixrs-bench-${name}-`));
+  const port = await freePort();
+  const target: Target =
+    name === 'ixrs'
+      ? startIxrs(dir, port, N, hold, mode, benchNet?.rs ?? null)
+      : startBird(dir, port, N, hold, mode, benchNet?.rs ?? null);
+  let exited = false;
+  target.child.on('exit', () => {
+    exited = true;
+  });
+  const kids: ChildProcess[] = [];
+  let drops = 0;
+  const onOther = (m: Record<string, unknown>) => {
+    if (m.ev === 'drop') {
+      drops++;
+      console.log(`  ${name}: session drop: client ${m.client}: ${m.why}`);
+    }
+  };
+  try {
+    for (let g = 0; g < gens; g++) {
+      const lo = Math.floor((g * N) / gens);
+      const hi = Math.floor(((g + 1) * N) / gens);
+      const [prog, argv] = benchNet
+        ? BenchNet.wrap(benchNet.cl, process.execPath, [GEN])
+        : [process.execPath, [GEN]];
+      const k = spawn(prog, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      kids.push(k);
+      const cmd: StartCmd = {
+        cmd: 'start',
+        port,
+        clients: N,
+        prefixes: M,
+        overlap,
+        lo,
+        hi,
+        hold,
+        connectTimeoutMs: 60_000,
+        mode,
+      };
+      k.send(cmd);
+    }
+    const t0 = performance.now();
+    await waitAll(kids, 'established', 90_000, `${N} sessions to ${name}`, onOther);
+    console.log(
+      `  ${name}: ${N} sessions established in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const before = sampleProc(target.pid);
+    const loadBefore = la();
+    const progress: Record<number, { held: number; expected: number; done: number }> = {};
+    const tick = setInterval(() => {
+      let held = 0;
+      let exp = 0;
+      let done = 0;
+      for (const p of Object.values(progress)) {
+        held += p.held;
+        exp += p.expected;
+        done += p.done;
+      }
+      if (exp > 0) {
+        const s = sampleProc(target.pid);
+        console.log(
+          `  ${name}: ${((100 * held) / exp).toFixed(1)}% of routes delivered, ${done}/${N} clients complete, RSS ${s.rssMiB.toFixed(0)} MiB`,
+        );
+      }
+    }, 5000);
+    kids.forEach((k, i) => {
+      k.on('message', (m: Record<string, unknown>) => {
+        if (m.ev === 'progress') progress[i] = m as unknown as (typeof progress)[number];
+      });
+    });
+    for (const k of kids) k.send({ cmd: 'go' });
+    let done: DoneEvent[];
+    try {
+      done = await waitAll<DoneEvent>(kids, 'done', timeoutMs, `convergence on ${name}`, onOther);
+    } finally {
+      clearInterval(tick);
+    }
+    const after = sampleProc(target.pid);
+    const loadAfter = la();
+    if (exited) throw new Error(`${name} exited during the run`);
+    const first = Math.min(...done.map((d) => d.firstSentAt));
+    const last = Math.max(...done.map((d) => d.lastDoneAt));
+    return {
+      name,
+      layout: target.layout,
+      convergeMs: last - first,
+      proc: after,
+      runCpuMs: after.cpuMs - before.cpuMs,
+      drops: drops + done.reduce((a, d) => a + d.drops, 0),
+      genCpuMs: done.reduce((a, d) => a + d.cpuMs, 0),
+      genElu: Math.max(...done.map((d) => d.elu)),
+      bytesIn: done.reduce((a, d) => a + d.bytesIn, 0),
+      msgsIn: done.reduce((a, d) => a + d.msgsIn, 0),
+      loadBefore,
+      loadAfter,
+    };
+  } catch (e) {
+    console.log(`  ${name}: FAILED: ${(e as Error).message}`);
+    console.log(tail(target.log));
+    throw e;
+  } finally {
+    for (const k of kids) {
+      if (k.connected) k.send({ cmd: 'stop' });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+    if (!exited) {
+      target.child.kill('SIGTERM');
+      const gone = new Promise((r) => target.child.once('exit', r));
+      const t = setTimeout(() => target.child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    }
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+    else console.log(`  ${name}: kept ${dir}`);
+  }
+}
+
+const sc = makeScenario(N, M, overlap);
+console.log(
+  `ixrs route-server benchmark: ${N} clients x ${M} IPv4 prefixes (${sc.unique} own + ${sc.shared} shared, pool ${sc.pool}), ` +
+    `${sc.distinct} distinct prefixes, ${sc.expected.reduce((a, b) => a + b, 0)} routes to deliver; hold ${hold} s; ${gens} generator process(es)`,
+);
+console.log(`load average before: ${la()}`);
+
+const which: ('ixrs' | 'bird')[] =
+  values.only === 'ixrs' ? ['ixrs'] : values.only === 'bird' ? ['bird'] : ['ixrs', 'bird'];
+if (which.includes('bird')) {
+  const v = birdAvailable();
+  if (v === null) throw new Error('bird not found on PATH (use --only ixrs)');
+  console.log(v);
+}
+if (which.includes('bird') && mode !== 'netns') throw new Error('BIRD needs --net netns (root)');
+const benchNet = mode === 'netns' ? new BenchNet(N) : null;
+const cleanup = () => benchNet?.destroy();
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+console.log(
+  mode === 'netns'
+    ? `network: namespaces ${benchNet!.rs} (route server, 10.77.0.1) <-veth-> ${benchNet!.cl} (clients 10.77.x.y)`
+    : 'network: host loopback (route server 127.0.0.1, clients 127.10.x.y)',
+);
+const results: Result[] = [];
+try {
+  for (const w of which) {
+    console.log(`-- ${w}`);
+    results.push(await runOne(w));
+  }
+} finally {
+  cleanup();
+}
+
+const pad = (s: string, n: number) => s.padStart(n);
+console.log('');
+console.log(
+  `${'target'.padEnd(6)} ${pad('converge s', 10)} ${pad('peak RSS MiB', 12)} ${pad('CPU s (run)', 11)} ${pad('CPU s (all)', 11)} ${pad('drops', 5)} ${pad('gen CPU s', 9)} ${pad('gen ELU', 7)}  load (before -> after)`,
+);
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(6)} ${pad((r.convergeMs / 1000).toFixed(3), 10)} ${pad(r.proc.hwmMiB.toFixed(1), 12)} ${pad((r.runCpuMs / 1000).toFixed(2), 11)} ${pad((r.proc.cpuMs / 1000).toFixed(2), 11)} ${pad(String(r.drops), 5)} ${pad((r.genCpuMs / 1000).toFixed(3), 9)} ${pad(r.genElu.toFixed(2), 7)}  ${r.loadBefore} -> ${r.loadAfter}`,
+  );
+}
+for (const r of results)
+  console.log(
+    `${r.name}: ${r.layout}; received ${r.msgsIn} messages, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB`,
+  );
+if (results.length === 2) {
+  const [a, b] = results as [Result, Result];
+  console.log(
+    `ratios ixrs/BIRD: convergence ${(a.convergeMs / b.convergeMs).toFixed(2)}, peak RSS ${(a.proc.hwmMiB / b.proc.hwmMiB).toFixed(2)}, CPU (run) ${(a.runCpuMs / Math.max(1, b.runCpuMs)).toFixed(2)}`,
+  );
+}
+if (results.some((r) => r.drops > 0)) {
+  console.log('FAIL: session drops during the run');
+  process.exitCode = 1;
+}
