@@ -24,6 +24,7 @@ import { BenchNet } from './lib/netns.ts';
 import { makeScenario, type NetMode } from './lib/scenario.ts';
 import {
   birdAvailable,
+  lastMemprobe,
   type ProcSample,
   sampleProc,
   startBird,
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     port: { type: 'string' },
     keep: { type: 'boolean', default: false },
     net: { type: 'string' },
+    'ixrs-node-flags': { type: 'string', default: '' },
+    'heap-snapshot': { type: 'string' },
   },
 });
 const isRoot = process.getuid?.() === 0;
@@ -57,6 +60,7 @@ const hold = Number(values.hold);
 const gens = Math.max(1, Math.min(Number(values.gens), N));
 if (hold < 3 || hold > 65535) throw new Error('--hold must be 3..65535');
 
+const nodeFlags = (values['ixrs-node-flags'] ?? '').split(' ').filter((x) => x !== '');
 const GEN = new URL('./lib/gen.ts', import.meta.url).pathname;
 const la = () =>
   loadavg()
@@ -89,6 +93,7 @@ interface Result {
   msgsIn: number;
   loadBefore: string;
   loadAfter: string;
+  memprobe: string | null;
 }
 
 function waitAll<T>(
@@ -135,7 +140,16 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
   const port = await freePort();
   const target: Target =
     name === 'ixrs'
-      ? startIxrs(dir, port, N, hold, mode, benchNet?.rs ?? null)
+      ? startIxrs(
+          dir,
+          port,
+          N,
+          hold,
+          mode,
+          benchNet?.rs ?? null,
+          nodeFlags,
+          values['heap-snapshot'] ?? null,
+        )
       : startBird(dir, port, N, hold, mode, benchNet?.rs ?? null);
   let exited = false;
   target.child.on('exit', () => {
@@ -211,6 +225,21 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     }
     const after = sampleProc(target.pid);
     const loadAfter = la();
+    let memprobe: string | null = null;
+    if (name === 'ixrs') {
+      target.child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 300));
+      memprobe = lastMemprobe(target.log);
+      if (values['heap-snapshot']) {
+        const t1 = performance.now();
+        while (
+          !tail(target.log, 5).includes('memprobeSnapshot') &&
+          performance.now() - t1 < 300_000
+        )
+          await new Promise((r) => setTimeout(r, 500));
+        console.log(`  ixrs: heap snapshot written to ${values['heap-snapshot']}`);
+      }
+    }
     if (exited) throw new Error(`${name} exited during the run`);
     const first = Math.min(...done.map((d) => d.firstSentAt));
     const last = Math.max(...done.map((d) => d.lastDoneAt));
@@ -227,6 +256,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
       msgsIn: done.reduce((a, d) => a + d.msgsIn, 0),
       loadBefore,
       loadAfter,
+      memprobe,
     };
   } catch (e) {
     console.log(`  ${name}: FAILED: ${(e as Error).message}`);
@@ -303,6 +333,8 @@ for (const r of results)
   console.log(
     `${r.name}: ${r.layout}; received ${r.msgsIn} messages, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB`,
   );
+for (const r of results)
+  if (r.memprobe) console.log(`${r.name} memory at convergence: ${r.memprobe}`);
 if (results.length === 2) {
   const [a, b] = results as [Result, Result];
   console.log(

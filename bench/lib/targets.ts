@@ -33,6 +33,8 @@ export function startIxrs(
   hold: number,
   mode: NetMode,
   ns: string | null,
+  nodeFlags: string[] = [],
+  heapSnapshot: string | null = null,
 ): Target {
   const general = join(dir, 'general.yml');
   const clientsYml = join(dir, 'clients.yml');
@@ -72,9 +74,22 @@ export function startIxrs(
   writeFileSync(clientsYml, `${lines.join('\n')}\n`);
   const log = join(dir, 'ixrs.log');
   const fd = openSync(log, 'w');
-  const args = [join(ROOT, 'bin/ixrs.js'), 'run', '--general', general, '--clients', clientsYml];
+  const args = [
+    ...nodeFlags,
+    '--import',
+    join(ROOT, 'bench/lib/memprobe.ts'),
+    join(ROOT, 'bin/ixrs.js'),
+    'run',
+    '--general',
+    general,
+    '--clients',
+    clientsYml,
+  ];
   const [cmd, argv] = ns ? BenchNet.wrap(ns, process.execPath, args) : [process.execPath, args];
-  const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd] });
+  const env = heapSnapshot
+    ? { ...process.env, IXRS_BENCH_HEAPSNAPSHOT: heapSnapshot }
+    : process.env;
+  const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], env });
   return {
     name: 'ixrs',
     child,
@@ -171,6 +186,18 @@ export function sampleProc(pid: number): ProcSample {
     rssMiB: kb('VmRSS') / 1024,
     cpuMs: (ticks * 1000) / CLK_TCK,
   };
+}
+
+/** The last memprobe line (bench/lib/memprobe.ts) in a log, if any. */
+export function lastMemprobe(path: string): string | null {
+  try {
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"memprobe"'));
+    return lines.at(-1) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export function tail(path: string, n = 20): string {
