@@ -47,6 +47,7 @@ const { values } = parseArgs({
     net: { type: 'string' },
     'ixrs-node-flags': { type: 'string', default: '' },
     'heap-snapshot': { type: 'string' },
+    'ixrs-root': { type: 'string' },
   },
 });
 const isRoot = process.getuid?.() === 0;
@@ -149,6 +150,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
           benchNet?.rs ?? null,
           nodeFlags,
           values['heap-snapshot'] ?? null,
+          values['ixrs-root'],
         )
       : startBird(dir, port, N, hold, mode, benchNet?.rs ?? null);
   let exited = false;

@@ -35,6 +35,7 @@ export function startIxrs(
   ns: string | null,
   nodeFlags: string[] = [],
   heapSnapshot: string | null = null,
+  root: string = ROOT,
 ): Target {
   const general = join(dir, 'general.yml');
   const clientsYml = join(dir, 'clients.yml');
@@ -78,7 +79,7 @@ export function startIxrs(
     ...nodeFlags,
     '--import',
     join(ROOT, 'bench/lib/memprobe.ts'),
-    join(ROOT, 'bin/ixrs.js'),
+    join(root, 'bin/ixrs.js'),
     'run',
     '--general',
     general,
