@@ -327,7 +327,7 @@ function start(m: StartCmd): void {
     const t = performance.now();
     for (const cl of clients) {
       if (cl.state === 'established' || cl.state === 'openconfirm') {
-        if (t - cl.lastRecv > cl.hold * 1000) {
+        if (cl.hold > 0 && t - cl.lastRecv > cl.hold * 1000) {
           cl.sock?.write(HOLD_EXPIRED);
           drop(cl, `hold timer expired (${cl.hold} s)`);
         }
