@@ -128,6 +128,11 @@ function waitAll<T>(
         } else if (m.ev === 'error') {
           cleanup();
           reject(new Error(String(m.why)));
+        } else if (m.ev === 'drop') {
+          // a dropped session never converges: fail now, not at the timeout
+          onOther?.(m);
+          cleanup();
+          reject(new Error(`session dropped (client ${m.client}: ${m.why})`));
         } else onOther?.(m);
       };
       handlers.push(h);
@@ -317,6 +322,9 @@ try {
     console.log(`-- ${w}`);
     results.push(await runOne(w));
   }
+} catch (e) {
+  console.log(`FAIL: ${(e as Error).message}`);
+  process.exitCode = 1;
 } finally {
   cleanup();
 }
