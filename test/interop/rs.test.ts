@@ -39,6 +39,8 @@ const famOf = (prefix: string): FamilyName => (prefix.includes(':') ? 'ipv6' : '
 const SHARED = '203.0.113.0/24';
 /** Announced by ExaBGP, tagged 0:65001: BIRD must not get it. */
 const DNA = '198.51.100.224/27';
+/** Announced by ExaBGP: longer than the /28 limit, rejected (reason 13) and kept tagged (reject_policy 'tag'). */
+const TOO_LONG = '198.51.100.248/29';
 /** GoBGP announces these at the end: 4 IPv4 prefixes with a limit of 3. */
 const OVER_LIMIT = ['198.51.100.160/27', '198.51.100.192/27', '203.0.113.128/25'];
 const GOBGP_V4_LIMIT = 3;
@@ -96,6 +98,7 @@ function extraRoutes(k: DaemonKind): RouteSpec[] {
         ],
         largeCommunities: [[asOf(k), 224, 5]],
       },
+      { prefix: TOO_LONG, med: 66, communities: [[asOf(k), 248]] },
     ];
   return [];
 }
@@ -340,6 +343,19 @@ describe('route server interop: ixrs run with BIRD 2, FRR, GoBGP, OpenBGPD and E
     expect(v6r[0]).toMatchObject({ fromAsn: asOf('openbgpd'), nextHop: v6('openbgpd'), med: 80 });
   });
 
+  it("reject_policy 'tag': a rejected route is shown with its reject-reason communities and sent to nobody", async () => {
+    const [r] = await waitFor(`${TOO_LONG} in ixrs show routes`, async () => {
+      const rows = await rs.routes(TOO_LONG);
+      return rows.length > 0 ? rows : false;
+    });
+    expect(r).toMatchObject({ fromAsn: asOf('exabgp'), accepted: false, rank: null });
+    expect(r!.largeCommunities.sort()).toEqual([`${RS.as}:65520:0`, `${RS.as}:65520:13`]);
+    expect(r!.communities).toEqual([`${asOf('exabgp')}:248`]);
+    for (const k of DAEMON_KINDS.filter((x) => x !== 'exabgp')) {
+      expect((await fromRs(k)).has(TOO_LONG), `${k} must not get ${TOO_LONG}`).toBe(false);
+    }
+  });
+
   it('RFC 4486 §4: GoBGP over its IPv4 max-prefix (3, shutdown) gets Cease 6/1 and stays down; the others keep their routes', async () => {
     const gobgp = daemons.get('gobgp') as GoBgp;
     for (const prefix of OVER_LIMIT) await gobgp.announce({ prefix, med: 1 });
@@ -362,14 +378,17 @@ describe('route server interop: ixrs run with BIRD 2, FRR, GoBGP, OpenBGPD and E
         const s = await gobgp.sessions();
         const v4s = s.find((x) => canonicalIp(x.neighbor) === RS.v4);
         const err = await gobgp.lastError(RS.v4);
-        return v4s !== undefined && !v4s.established && /6\/1|max.*prefix|Maximum Number/i.test(err)
+        // GoBGP logs the NOTIFICATION (data: AFI 1, SAFI 1, limit 3 = AAEBAAAAAw==) and the reason.
+        return v4s !== undefined &&
+          !v4s.established &&
+          /code 6\(cease\) subcode 1\(maximum number of prefixes reached\)/i.test(err)
           ? err
           : false;
       },
       20_000,
       500,
     );
-    expect(told).toBeTruthy();
+    expect(told).toContain('"Data":"AAEBAAAAAw=="');
     // Its IPv6 session stays up.
     const s = await rs.sessions();
     expect(s.find((r) => r.address === v6('gobgp'))?.state).toBe('up');
