@@ -210,7 +210,12 @@ export interface CodecOptions {
   extendedMessage?: boolean;
 }
 
+/** `"afi/safi"`; the common families are constants (no string built per call). */
 export function familyKey(afi: number, safi: number): string {
+  if (safi === 1) {
+    if (afi === 1) return '1/1';
+    if (afi === 2) return '2/1';
+  }
   return `${afi}/${safi}`;
 }
 
