@@ -5,7 +5,7 @@
 
 import type { AttributeFields } from '../bgp/attributes.ts';
 import { makeAttributes as codecMakeAttributes } from '../bgp/attributes.ts';
-import { parsePrefix } from '../bgp/prefix.ts';
+import { tryParsePrefix } from '../bgp/prefix.ts';
 import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
 import type { ClientPolicySettings, PrefLen, RsClientConfig, RsConfig } from '../config/types.ts';
 import { PrefixRuleSet, parseRangedPrefix } from './bogons.ts';
@@ -104,7 +104,6 @@ const NO_SEND: ExportVerdict = Object.freeze({ send: false, prepend: 0 });
 const SEND: readonly ExportVerdict[] = [0, 1, 2, 3].map((n) =>
   Object.freeze({ send: true, prepend: n }),
 );
-const PREFIX_CACHE_MAX = 262_144;
 
 export function createPolicy(cfg: RsConfig, opts: PolicyOptions = {}): Policy {
   return new RsPolicy(cfg, opts);
@@ -123,10 +122,6 @@ class RsPolicy implements Policy {
   private readonly asnAddresses = new Map<number, Set<string>>();
   private readonly byObject = new WeakMap<ClientConfig, ClientCtx>();
   private readonly byId = new Map<string, ClientCtx>();
-  private readonly prefixCache = new Map<
-    string,
-    { afi: 1 | 2; len: number; bytes: Uint8Array } | null
-  >();
   private readonly controlCache = new WeakMap<PathAttributes, ControlRequests>();
   private readonly outCache = new WeakMap<PathAttributes, Map<number, PathAttributes>>();
 
@@ -192,19 +187,6 @@ class RsPolicy implements Policy {
     return ctx;
   }
 
-  private parse(prefix: string): { afi: 1 | 2; len: number; bytes: Uint8Array } | null {
-    let p = this.prefixCache.get(prefix);
-    if (p !== undefined) return p;
-    try {
-      p = parsePrefix(prefix);
-    } catch {
-      p = null;
-    }
-    if (this.prefixCache.size >= PREFIX_CACHE_MAX) this.prefixCache.clear();
-    this.prefixCache.set(prefix, p);
-    return p;
-  }
-
   importPath(
     from: ClientConfig,
     afi: number,
@@ -216,8 +198,8 @@ class RsPolicy implements Policy {
     const reasons: RejectCode[] = [];
     const add = (code: RejectCode): number => reasons.push(code);
 
-    // Prefix checks (cheap: one parse, cached).
-    const p = this.parse(prefix);
+    // Prefix checks: one parse (cheaper than a cache keyed by the text).
+    const p = tryParsePrefix(prefix);
     if (p === null || p.afi !== afi) {
       add(REJECT.INVALID_AFI);
     } else {
