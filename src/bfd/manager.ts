@@ -8,6 +8,7 @@ import { BlockList } from 'node:net';
 import type { AuthConfig } from './auth.ts';
 import {
   type BfdCheck,
+  Diag,
   diagName,
   isReject,
   STATE_NAMES,
@@ -38,8 +39,20 @@ export interface BfdStateEvent {
   remoteState: StateName;
   /** Wall-clock time of the change, ms since the epoch. */
   at: number;
-  /** Detection time in force, ms (0 when the peer was never heard). */
+  /**
+   * Detection time in force after the change, ms (0 when the peer was never
+   * heard). On a Down from Up or Init: the one in force until the change (for
+   * a detection timeout, the one that expired), not what the packet that
+   * took the session Down (carrying the peer's 1 s idle interval) set.
+   */
   detectMs: number;
+  /** Transmit interval in use after the change, before jitter, ms (§6.8.7). */
+  txMs: number;
+  /**
+   * bfd.RemoteDiscr (0 when the peer was never heard). On a Down by detection
+   * timeout: the one the session had (the session itself has reset it to 0).
+   */
+  remoteDiscriminator: number;
   /** The session was created on demand for an unsolicited peer. */
   passive: boolean;
 }
@@ -118,6 +131,10 @@ interface Entry extends HeapItem {
   sender: BfdSender;
   passive: boolean;
   reapAt: number;
+  /** bfd.RemoteDiscr after the last accepted packet (kept across an expiry). */
+  lastRemoteDisc: number;
+  /** While a received packet is processed: the detection time before it (ms), else -1. */
+  detectBefore: number;
 }
 
 /** A timer firing this late (ms) means the event loop stalled. */
@@ -355,6 +372,8 @@ export class BfdManager {
       sender,
       passive: onDemand,
       reapAt: Number.POSITIVE_INFINITY,
+      lastRemoteDisc: 0,
+      detectBefore: -1,
       deadline: Number.POSITIVE_INFINITY,
       heapIndex: -1,
     };
@@ -423,8 +442,11 @@ export class BfdManager {
       }
     }
     const now = this.now();
+    e.detectBefore = e.session.lastDetectMs;
     const acts = e.session.receive(p, now, data);
+    if (e.session.remoteDiscriminator !== 0) e.lastRemoteDisc = e.session.remoteDiscriminator;
     this.run(e, acts);
+    e.detectBefore = -1;
     if (e.passive) e.reapAt = now + (this.opts.passiveIdleMs ?? 30_000);
     this.reschedule(e);
   }
@@ -444,6 +466,15 @@ export class BfdManager {
   }
 
   private emitState(e: Entry, a: Extract<SessionAction, { type: 'state' }>): void {
+    const s = e.session;
+    // §6.8.4 expiry clears the remote variables the detection time is computed
+    // from: report the one that expired (set when the last packet came).
+    const wentDown =
+      a.state === State.Down && (a.previous === State.Up || a.previous === State.Init);
+    const expired = wentDown && a.diag === Diag.ControlDetectionTimeExpired;
+    let detectMs = a.detectMs;
+    if (expired) detectMs = s.lastDetectMs;
+    else if (wentDown && e.detectBefore > 0) detectMs = e.detectBefore;
     const ev: BfdStateEvent = {
       peer: e.peer,
       local: e.local,
@@ -453,7 +484,9 @@ export class BfdManager {
       remoteDiag: diagName(a.remoteDiag),
       remoteState: STATE_NAMES[a.remoteState],
       at: this.wallNow(),
-      detectMs: a.detectMs,
+      detectMs,
+      txMs: s.transmitIntervalMs(),
+      remoteDiscriminator: expired ? e.lastRemoteDisc : s.remoteDiscriminator,
       passive: e.passive,
     };
     for (const fn of this.listeners) {

@@ -1,12 +1,14 @@
 // ixrs BFD authentication (RFC 5880 §4.2-4.4, §6.7) against BIRD 2, which
-// implements all five types (FRR 8.4 bfdd has none). `ixrs bfd` has no
-// authentication option yet, so the ixrs side is the BfdManager run by a tiny
-// script printing the CLI's JSON lines. One BIRD per type, IPv4 and IPv6, and
-// one BIRD with the wrong key, which must never come Up.
+// implements all five types (FRR 8.4 bfdd has none). The ixrs side is the real
+// CLI, `ixrs bfd --auth TYPE --key-id N --key-file PATH`: the CLI has one key
+// for all its sessions, so each type gets its own `ixrs bfd` (in its own
+// namespace, with an IPv4 and an IPv6 --local) and its own BIRD, plus one pair
+// where BIRD has the wrong key, which must never come Up. tshark captures on
+// the LAN's bridge.
 //
 //   sudo npm run test:interop -- test/interop/bfd-auth.test.ts
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,13 +17,10 @@ import {
   BirdBfd,
   Capture,
   IxrsBfd,
-  REPO,
   tsharkFields,
   waitDaemonState,
 } from './lib/bfd-daemons.ts';
 import { Lan, requirePrograms } from './lib/netns.ts';
-
-const IXRS = { v4: '192.0.2.3', v6: '2001:db8::3' };
 
 interface Case {
   name: string;
@@ -62,42 +61,26 @@ const BAD: Case = {
 };
 const KEY_ID = 7;
 
-// Runs a BfdManager with per-peer authentication; prints `ixrs bfd --json` lines.
-const RUNNER = `
-import { BfdManager } from ${JSON.stringify(join(REPO, 'src/bfd/manager.ts'))};
-const cfg = JSON.parse(process.argv[2]);
-const mgr = new BfdManager({
-  local: cfg.local,
-  intervalMs: cfg.intervalMs,
-  multiplier: 3,
-  onError: (err, ctx) => process.stderr.write(\`\${ctx.peer ?? ''} \${err.message}\\n\`),
-});
-mgr.subscribe((e) => process.stdout.write(JSON.stringify({ ...e, time: new Date(e.at).toISOString() }) + '\\n'));
-await mgr.start();
-for (const p of cfg.peers) {
-  mgr.addPeer(p.peer, {
-    local: p.local,
-    auth: { type: p.type, keyId: p.keyId, secret: new TextEncoder().encode(p.key) },
-  });
-}
-const stop = () => mgr.close({ adminDown: true }).then(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-`;
-
 const addr = (c: Case) => ({ v4: `192.0.2.${c.host}`, v6: `2001:db8::${c.host}` });
+/** The addresses of the `ixrs bfd` that runs the case. */
+const ixrsAddr = (c: Case) => ({
+  v4: `192.0.2.${c.host + 20}`,
+  v6: `2001:db8::${c.host + 20}`,
+});
+/** The CLI's --auth name for the case. */
+const authName = (c: Case) => c.bird.replaceAll(' ', '-');
 
 describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
   let lan: Lan;
   let cap: Capture;
-  let ixrs: IxrsBfd;
+  /** One `ixrs bfd` per case, by case name. */
+  const ixrsByCase = new Map<string, IxrsBfd>();
   const birds = new Map<string, BirdBfd>();
 
   beforeAll(async () => {
     requirePrograms(...BFD_PROGRAMS);
     lan = new Lan('ixf-');
-    const ixrsM = lan.add({ name: 'ixrs', v4: `${IXRS.v4}/24`, v6: `${IXRS.v6}/64` });
-    cap = new Capture(lan, ixrsM.ns, `${lan.logDir}/ixrs-lan0.pcapng`);
+    cap = new Capture(lan, lan.switchNs, `${lan.logDir}/br0.pcapng`, 'br0');
     await cap.ready();
     for (const c of [...CASES, BAD]) {
       const a = addr(c);
@@ -107,8 +90,8 @@ describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
         new BirdBfd(lan, m, {
           routerId: a.v4,
           neighbors: [
-            { peer: IXRS.v4, local: a.v4 },
-            { peer: IXRS.v6, local: a.v6 },
+            { peer: ixrsAddr(c).v4, local: a.v4 },
+            { peer: ixrsAddr(c).v6, local: a.v6 },
           ],
           intervalMs: 100,
           idleTxMs: 300,
@@ -118,26 +101,50 @@ describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
       );
     }
     for (const b of birds.values()) await b.ready();
-    const script = join(lan.logDir, 'bfd-auth-runner.mjs');
-    writeFileSync(script, RUNNER);
-    const cfg = {
-      local: [IXRS.v4, IXRS.v6],
-      intervalMs: 100,
-      peers: [...CASES, BAD].flatMap((c) =>
-        (['v4', 'v6'] as const).map((fam) => ({
-          peer: addr(c)[fam],
-          local: IXRS[fam],
-          type: c.type,
-          keyId: KEY_ID,
-          key: c.key,
-        })),
-      ),
-    };
-    ixrs = new IxrsBfd(lan, ixrsM, [JSON.stringify(cfg)], 'ixrs-auth', script);
+    for (const c of [...CASES, BAD]) {
+      // The key goes in a file (one trailing newline, as an editor leaves it),
+      // never on the command line.
+      const keyFile = join(lan.logDir, `key-${c.name}`);
+      writeFileSync(keyFile, `${c.key}\n`, { mode: 0o600 });
+      chmodSync(keyFile, 0o600);
+      const a = addr(c);
+      const x = ixrsAddr(c);
+      const m = lan.add({ name: `x${c.host}`, v4: `${x.v4}/24`, v6: `${x.v6}/64` });
+      ixrsByCase.set(
+        c.name,
+        new IxrsBfd(
+          lan,
+          m,
+          [
+            '--local',
+            x.v4,
+            '--local',
+            x.v6,
+            '--peer',
+            a.v4,
+            '--peer',
+            a.v6,
+            '--interval',
+            '100',
+            '--multiplier',
+            '3',
+            '--auth',
+            authName(c),
+            '--key-id',
+            String(KEY_ID),
+            '--key-file',
+            keyFile,
+          ],
+          `ixrs-auth-${c.name}`,
+        ),
+      );
+    }
   });
 
+  const stopIxrs = () => Promise.all([...ixrsByCase.values()].map((x) => x.stop()));
+
   afterAll(async () => {
-    await ixrs?.stop();
+    await stopIxrs();
     await cap?.stop();
     lan?.destroy();
   });
@@ -147,11 +154,15 @@ describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
     it(`RFC 5880 ${section}: ${c.name} sessions come Up with BIRD, IPv4 and IPv6`, async () => {
       const a = addr(c);
       for (const fam of ['v4', 'v6'] as const) {
-        await ixrs.waitEvent(a[fam], 'Up', 0, 20_000);
+        const up = await ixrsByCase.get(c.name)!.waitEvent(a[fam], 'Up', 0, 20_000);
+        // The CLI's line carries the timers and the peer's discriminator.
+        expect(up.detectMs).toBeGreaterThan(0);
+        expect(up.txMs).toBeGreaterThan(0);
+        expect(up.remoteDiscriminator).toBeGreaterThan(0);
         await waitDaemonState(
           `bird ${c.name}`,
           () => birds.get(c.name)!.sessions(),
-          IXRS[fam],
+          ixrsAddr(c)[fam],
           'up',
         );
       }
@@ -162,13 +173,15 @@ describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
     // By now every other session is Up; give this one the same time again.
     await new Promise((r) => setTimeout(r, 3000));
     const a = addr(BAD);
-    expect(ixrs.events.filter((e) => e.peer === a.v4 || e.peer === a.v6)).toEqual([]);
+    const bad = ixrsByCase.get(BAD.name)!;
+    expect(bad.events.filter((e) => e.peer === a.v4 || e.peer === a.v6)).toEqual([]);
+    expect(bad.process.exitCode).toBe(null);
     const states = birds.get(BAD.name)!.sessions();
     expect(states.filter((s) => s.state === 'up' || s.state === 'init')).toEqual([]);
     // ixrs's packets did reach BIRD, which rejected them for their digest; and
     // BIRD accepted every packet of the sessions with the right key.
     const log = (c: Case) => readFileSync(join(birds.get(c.name)!.dir, 'bird.log'), 'utf8');
-    for (const src of [IXRS.v4, IXRS.v6]) {
+    for (const src of [ixrsAddr(BAD).v4, ixrsAddr(BAD).v6]) {
       expect(log(BAD)).toMatch(
         new RegExp(`Authentication failed for ${src} - wrong authentication code`),
       );
@@ -177,11 +190,13 @@ describe('BFD authentication interop: ixrs with BIRD (RFC 5880 §6.7)', () => {
   });
 
   it('RFC 5880 §4.1-4.4: tshark decodes what ixrs sent with each auth type, nothing malformed', async () => {
-    await ixrs.stop();
+    await stopIxrs();
+    for (const [name, x] of ixrsByCase) expect(x.process.exitCode, name).toBe(0);
     await cap.stop();
+    const all = [...CASES, BAD];
     const rows = tsharkFields(
       cap.file,
-      `(ip.src == ${IXRS.v4} || ipv6.src == ${IXRS.v6}) && udp.dstport == 3784 && !icmp && !icmpv6`,
+      `(${all.map((c) => `ip.src == ${ixrsAddr(c).v4} || ipv6.src == ${ixrsAddr(c).v6}`).join(' || ')}) && udp.dstport == 3784 && !icmp && !icmpv6`,
       [
         'frame.number',
         'ip.dst',

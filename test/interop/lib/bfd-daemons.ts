@@ -359,6 +359,8 @@ export interface IxrsEvent {
   remoteDiag: string;
   remoteState?: string;
   detectMs: number;
+  txMs?: number;
+  remoteDiscriminator?: number;
   passive?: boolean;
   /** Date.now() when the line was read. */
   readAt: number;
