@@ -138,6 +138,11 @@ export class Connection {
   closed = false;
   private closeFired = false;
   private needDrain = false;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   highWaterMark: number;
 
   constructor(socket: net.Socket, direction: 'in' | 'out', highWaterMark = 1 << 20) {
@@ -178,9 +183,18 @@ export class Connection {
     this.onClose?.();
   }
 
-  /** Queue bytes (no copy). False when the queue is above the high-water mark. */
+  /**
+   * Queue bytes (no copy). False when the queue is above the high-water mark.
+   * The first send of a tick corks the socket and the next tick uncorks it, so
+   * what one slice sends goes out in one write (writev) per connection.
+   */
   send(bytes: Uint8Array): boolean {
     if (this.closed) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(bytes);
     if (this.socket.writableLength >= this.highWaterMark) {
       this.needDrain = true;

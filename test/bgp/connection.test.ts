@@ -1,0 +1,77 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KEEPALIVE } from '../../src/bgp/codec.ts';
+import { Connection } from '../../src/bgp/session.ts';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0)) f();
+});
+
+async function pair(): Promise<{ client: net.Socket; server: net.Socket }> {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as net.AddressInfo).port;
+  const accepted = once(srv, 'connection');
+  const client = net.connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const [server] = (await accepted) as [net.Socket];
+  cleanup.push(() => {
+    client.destroy();
+    server.destroy();
+    srv.close();
+  });
+  return { client, server };
+}
+
+describe('Connection.send', () => {
+  it('sends of one tick leave in one write (cork until the next tick)', async () => {
+    const { client, server } = await pair();
+    const conn = new Connection(client, 'out');
+    const s = client as unknown as { _write: unknown; _writev: unknown };
+    let writes = 0;
+    let writevs = 0;
+    const w = (s._write as (...a: unknown[]) => void).bind(client);
+    const wv = (s._writev as (...a: unknown[]) => void).bind(client);
+    s._write = (...a: unknown[]) => {
+      writes++;
+      w(...a);
+    };
+    s._writev = (...a: unknown[]) => {
+      writevs++;
+      wv(...a);
+    };
+    let got = 0;
+    server.on('data', (c: Buffer) => {
+      got += c.length;
+    });
+    for (let i = 0; i < 5; i++) expect(conn.send(KEEPALIVE)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(writes + writevs).toBe(1);
+    while (got < 5 * KEEPALIVE.length) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toBe(5 * KEEPALIVE.length);
+  });
+
+  it('returns false above the high-water mark while corked, then calls onDrain', async () => {
+    const { client, server } = await pair();
+    server.pause();
+    const conn = new Connection(client, 'out', 1);
+    conn.highWaterMark = 64 * 1024;
+    let drained = 0;
+    conn.onDrain = () => drained++;
+    const big = new Uint8Array(16 * 1024);
+    let ok = true;
+    let n = 0;
+    while (ok && n < 100) {
+      ok = conn.send(big);
+      n++;
+    }
+    expect(ok).toBe(false);
+    expect(n).toBe(4);
+    server.resume();
+    while (drained === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(drained).toBe(1);
+  });
+});
