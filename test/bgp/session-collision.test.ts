@@ -224,9 +224,15 @@ describe('errors on the wire', () => {
     const ka = setInterval(() => out.socket.write(KEEPALIVE), 500);
     cleanups.push(() => clearInterval(ka));
     const junk = new Uint8Array(64 * 1024); // never parsed: the peer does not read
-    // Respect back-pressure, as the route server does: stop at the first false.
-    for (let i = 0; i < 10_000 && peer.sendRaw(junk); i++) {
-      if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+    // Respect back-pressure, as the route server does: after a false, wait for
+    // 'drain'; stop when it does not come (the kernel's buffers are full too).
+    for (let i = 0; i < 10_000; i++) {
+      if (peer.sendRaw(junk)) continue;
+      const drained = await Promise.race([
+        once(peer, 'drain').then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
+      ]);
+      if (!drained) break;
     }
     expect(peer.state).toBe('Established');
     const t0 = performance.now();
