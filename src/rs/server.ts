@@ -709,14 +709,21 @@ export class RouteServer {
       }
     }
     const use = acquireUse(c, attrs, this.interner, this.clientCap);
+    let txId = 0;
+    if (old !== undefined) {
+      if (old.accepted && old.entry !== null) txId = old.txId;
+      this.dropPath(old);
+    }
+    const e = this.table.getOrCreate(fam, afi, safi, n.prefix);
+    // One prefix string per prefix: the entry's, in the path and the Adj-RIB-In key.
     const p: Path = {
       session: s,
-      prefix: n.prefix,
+      prefix: e.prefix,
       fam,
       afi,
       safi,
       rxId,
-      txId: 0,
+      txId,
       use,
       nextHop,
       accepted: verdict.accepted,
@@ -724,14 +731,7 @@ export class RouteServer {
       stale: false,
       entry: null,
     };
-    let e: PrefixEntry | null = null;
-    if (old !== undefined) {
-      e = old.entry;
-      if (old.accepted && e !== null) p.txId = old.txId;
-      this.dropPath(old);
-    }
-    s.adjIn.set(key, p);
-    e = this.table.getOrCreate(fam, afi, safi, n.prefix);
+    s.adjIn.set(rxId === 0 ? e.prefix : key, p);
     if (verdict.accepted) {
       c.stats.accepted++;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 0) + 1);
