@@ -135,7 +135,6 @@ export interface Path {
   prefix: string;
   fam: string;
   afi: number;
-  safi: number;
   /** Path id received (ADD-PATH receive), 0 without. */
   rxId: number;
   /** Path id the RS uses when sending it with ADD-PATH (unique within the prefix). */

@@ -721,7 +721,6 @@ export class RouteServer {
       prefix: e.prefix,
       fam,
       afi,
-      safi,
       rxId,
       txId,
       use,
