@@ -236,17 +236,7 @@ export class FakeWire implements WireEncoder {
   readonly registry = new WeakMap<Uint8Array, Sent>();
   updateCalls = 0;
 
-  encodeUpdates(
-    opts: CodecOptions,
-    p: {
-      afi: number;
-      safi: number;
-      attrs: PathAttributes | null;
-      nextHop?: NextHop;
-      nlri: Nlri[];
-      withdrawn: Nlri[];
-    },
-  ): Uint8Array[] {
+  encodeUpdates(opts: CodecOptions, p: Parameters<WireEncoder['encodeUpdates']>[1]): Uint8Array[] {
     this.updateCalls++;
     const b = new Uint8Array(1);
     this.registry.set(b, {

@@ -1221,19 +1221,23 @@ function exaAsPath(p: unknown): string {
 
 // ------------------------------------------------------------------ factory
 
-export function createDaemon(lan: Lan, spec: DaemonSpec): Daemon {
-  switch (spec.kind) {
-    case 'bird':
-      return new Bird(lan, spec);
-    case 'frr':
-      return new Frr(lan, spec);
-    case 'gobgp':
-      return new GoBgp(lan, spec);
-    case 'openbgpd':
-      return new OpenBgpd(lan, spec);
-    case 'exabgp':
-      return new ExaBgp(lan, spec);
-  }
+/** The launcher class for each kind; a test may override some (see lib/rs.ts). */
+export type DaemonClasses = Record<DaemonSpec['kind'], new (lan: Lan, spec: DaemonSpec) => Daemon>;
+
+export const DAEMON_CLASSES: DaemonClasses = {
+  bird: Bird,
+  frr: Frr,
+  gobgp: GoBgp,
+  openbgpd: OpenBgpd,
+  exabgp: ExaBgp,
+};
+
+export function createDaemon(
+  lan: Lan,
+  spec: DaemonSpec,
+  classes: DaemonClasses = DAEMON_CLASSES,
+): Daemon {
+  return new classes[spec.kind](lan, spec);
 }
 
 /** Starts a daemon built from spec and returns it once its CLI answers. */

@@ -8,14 +8,14 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
+  createDaemon,
+  DAEMON_CLASSES,
   type Daemon,
   type DaemonSpec,
   ExaBgp,
   type ExaMessage,
   Frr,
-  GoBgp,
   OpenBgpd,
-  Bird as PlainBird,
 } from './daemons.ts';
 import { type Lan, type Member, waitFor } from './netns.ts';
 
@@ -148,18 +148,12 @@ class RsExaBgp extends ExaBgp {
 
 /** BIRD 2 (`enforce first as` is off by default) and GoBGP need nothing. */
 export function createRsClient(lan: Lan, spec: DaemonSpec): Daemon {
-  switch (spec.kind) {
-    case 'bird':
-      return new PlainBird(lan, spec);
-    case 'frr':
-      return new RsFrr(lan, spec);
-    case 'gobgp':
-      return new GoBgp(lan, spec);
-    case 'openbgpd':
-      return new RsOpenBgpd(lan, spec);
-    case 'exabgp':
-      return new RsExaBgp(lan, spec);
-  }
+  return createDaemon(lan, spec, {
+    ...DAEMON_CLASSES,
+    frr: RsFrr,
+    openbgpd: RsOpenBgpd,
+    exabgp: RsExaBgp,
+  });
 }
 
 // ------------------------------------------------------------------ config
