@@ -540,21 +540,25 @@ export class Frr extends Daemon {
   }
 
   async start(): Promise<void> {
-    const conf = `${this.dir}/bgpd.conf`;
-    writeFileSync(conf, this.config());
+    writeFileSync(`${this.dir}/bgpd.conf`, this.config());
+    await this.startBgpd(['-Z']);
+  }
+
+  /** Starts bgpd on the written config (`extra`: e.g. -Z for no zebra) and waits for its vty. */
+  protected async startBgpd(extra: string[]): Promise<void> {
     this.child = this.lan.spawnIn(
       this.ns,
       '/usr/lib/frr/bgpd',
       [
         '-f',
-        conf,
+        `${this.dir}/bgpd.conf`,
         '-i',
         `${this.dir}/bgpd.pid`,
         '--vty_socket',
         this.dir,
         '-z',
         `${this.dir}/zserv.api`,
-        '-Z',
+        ...extra,
         '-n',
         '-S',
         '-u',

@@ -60,11 +60,9 @@ class RsFrr extends Frr {
    * a route server passes on unchanged from BIRD and FRR clients.
    */
   override async start(): Promise<void> {
-    const conf = `${this.dir}/bgpd.conf`;
-    writeFileSync(conf, this.config());
+    writeFileSync(`${this.dir}/bgpd.conf`, this.config());
     writeFileSync(`${this.dir}/zebra.conf`, `hostname ${this.spec.name}-zebra\n`);
     const zserv = `${this.dir}/zserv.api`;
-    const common = ['--vty_socket', this.dir, '-z', zserv];
     // zebra insists on its vty group (frrvty), which root is not in: it runs as frr.
     chmodSync(this.dir, 0o777);
     this.lan.spawnIn(
@@ -75,7 +73,10 @@ class RsFrr extends Frr {
         `${this.dir}/zebra.conf`,
         '-i',
         `${this.dir}/zebra.pid`,
-        ...common,
+        '--vty_socket',
+        this.dir,
+        '-z',
+        zserv,
         '-u',
         'frr',
         '-g',
@@ -88,31 +89,7 @@ class RsFrr extends Frr {
       `${this.name}-zebra`,
     );
     await waitFor(`${this.name}: zebra socket`, () => existsSync(zserv), 20_000, 100);
-    this.child = this.lan.spawnIn(
-      this.ns,
-      '/usr/lib/frr/bgpd',
-      [
-        '-f',
-        conf,
-        '-i',
-        `${this.dir}/bgpd.pid`,
-        ...common,
-        '-u',
-        'root',
-        '-g',
-        'root',
-        '-n',
-        '-S',
-        '-P',
-        '0',
-        '--log',
-        `file:${this.dir}/daemon.log`,
-      ],
-      this.name,
-    );
-    await waitFor(`${this.name}: vtysh answers`, () =>
-      this.vtysh('show bgp summary').then(() => true),
-    );
+    await this.startBgpd([]);
   }
 }
 
