@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// ixrs runs its TypeScript sources directly on Node >= 22.18 (type stripping).
+// ixrs runs dist/cli.js, compiled from src/ by `npm run build` (run by `npm ci`),
+// while it is up to date; otherwise, or with IXRS_SOURCE=1, it runs the
+// TypeScript sources directly on Node >= 22.18 (type stripping, ~30 MiB more RSS).
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
@@ -25,4 +31,27 @@ if (
     process.env,
   );
 }
-await import('../src/cli.ts');
+// dist/ is up to date when no file or directory under src/ (a directory's mtime
+// changes when an entry is added, removed or renamed) is newer than the stamp
+// the build writes with its start time: a stat walk of ~50 entries, ~2 ms.
+function distIsCurrent() {
+  const at = (p) => fileURLToPath(new URL(p, import.meta.url));
+  try {
+    if (!statSync(at('../dist/cli.js')).isFile()) return false;
+    const built = statSync(at('../dist/.build-stamp')).mtimeMs;
+    const dirs = [at('../src/')];
+    for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+      if (statSync(dir).mtimeMs > built) return false;
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) dirs.push(path);
+        else if (statSync(path).mtimeMs > built) return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (process.env.IXRS_SOURCE !== '1' && distIsCurrent()) await import('../dist/cli.js');
+else await import('../src/cli.ts');

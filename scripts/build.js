@@ -1,0 +1,35 @@
+// Compiles src/ to dist/ (tsconfig.build.json) for production runs, then writes
+// dist/.build-stamp with the build's start time as its mtime. bin/ixrs.js runs
+// dist/cli.js only while no file or directory under src/ is newer than the
+// stamp, so an edit made during or after the build falls back to the sources.
+// Plain JavaScript, like bin/ixrs.js, so that `npm ci --omit=dev` on a machine
+// whose own Node cannot strip types (no node@24, no tsc) still gets past it.
+//
+//   npm run build          fails on any tsc error, leaving no dist/
+//   node scripts/build.js --prepare
+//                          what `npm ci` / `npm install` run (prepare): a failed
+//                          build only warns, so bin/ixrs.js runs the sources
+
+import { spawnSync } from 'node:child_process';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const started = new Date();
+rmSync(`${root}dist`, { recursive: true, force: true });
+const tsc = spawnSync(
+  process.execPath,
+  [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`],
+  { stdio: 'inherit' },
+);
+if (tsc.status !== 0) {
+  rmSync(`${root}dist`, { recursive: true, force: true });
+  if (process.argv.includes('--prepare')) {
+    process.stderr.write('ixrs: build failed, no dist/: bin/ixrs.js will run src/ directly\n');
+    process.exit(0);
+  }
+  process.exit(tsc.status ?? 1);
+}
+const stamp = `${root}dist/.build-stamp`;
+writeFileSync(stamp, `${started.toISOString()}\n`);
+utimesSync(stamp, started, started);
