@@ -4,11 +4,12 @@
 // unreachable in the client's NHIB. Nothing per client is materialised except
 // what was last sent (the compact Adj-RIB-Out kept on the prefix entry).
 
-import type { PathAttributes } from '../bgp/types.ts';
+import type { NextHop, PathAttributes } from '../bgp/types.ts';
 import type { NextHopOracle } from '../nhib/oracle.ts';
-import type { Client, OutRef, Path, PrefixEntry, Session } from './model.ts';
+import type { AttrUse, Client, EntryId, OutRef, PathId, Session } from './model.ts';
 import type { Policy } from './policy-api.ts';
-import { nextHopKey } from './rib.ts';
+import type { Tables } from './rib.ts';
+import { NONE } from './store.ts';
 
 const NO_SEND = 255;
 
@@ -17,12 +18,11 @@ export class OutInterner {
   private readonly map = new WeakMap<PathAttributes, OutRef[]>();
   private nextId = 1;
 
-  get(attrs: PathAttributes, p: Path): OutRef {
-    const nhKey = nextHopKey(p.nextHop);
+  get(attrs: PathAttributes, nextHop: NextHop, nhKey: string): OutRef {
     let l = this.map.get(attrs);
     if (l === undefined) this.map.set(attrs, (l = []));
     for (const o of l) if (o.nhKey === nhKey) return o;
-    const o: OutRef = { id: this.nextId++, attrs, nextHop: p.nextHop, nhKey };
+    const o: OutRef = { id: this.nextId++, attrs, nextHop, nhKey };
     l.push(o);
     return o;
   }
@@ -34,15 +34,25 @@ export class Decision {
   readonly outs = new OutInterner();
   /** Number of export-policy evaluations (cache misses), for tests and stats. */
   exportCalls = 0;
+  private readonly t: Tables;
 
-  constructor(policy: Policy, oracle: NextHopOracle) {
+  constructor(policy: Policy, oracle: NextHopOracle, t: Tables) {
     this.policy = policy;
     this.oracle = oracle;
+    this.t = t;
+  }
+
+  use(p: PathId): AttrUse {
+    return this.t.uses[this.t.paths.use[p]!]!;
+  }
+
+  client(p: PathId): Client {
+    return this.t.bySlot[this.t.paths.sess[p]!]!.client;
   }
 
   /** Export verdict of `p` toward `to`, cached per (announcing client, attribute set, target). */
-  exportCode(p: Path, to: Client): number {
-    const use = p.use;
+  exportCode(p: PathId, to: Client): number {
+    const use = this.use(p);
     let exp = use.exp;
     if (to.idx >= exp.length) {
       const grown = new Uint8Array(Math.max(to.idx + 1, exp.length * 2));
@@ -52,7 +62,7 @@ export class Decision {
     let v = exp[to.idx]!;
     if (v === 0) {
       this.exportCalls++;
-      const from = p.session.client;
+      const from = this.client(p);
       const verdict = this.policy.exportPath(from.cfg, to.cfg, use.attrs);
       v = verdict.send ? 1 + Math.max(0, Math.min(3, verdict.prepend | 0)) : NO_SEND;
       exp[to.idx] = v;
@@ -65,8 +75,8 @@ export class Decision {
    * policy says no, or asks for a prepend): the exceptions to the shared answer.
    * Computed once per (announcing client, attribute set).
    */
-  exportExceptions(p: Path, clients: readonly Client[]): Client[] {
-    const use = p.use;
+  exportExceptions(p: PathId, clients: readonly Client[]): Client[] {
+    const use = this.use(p);
     if (use.expExc !== null && use.expExcN === clients.length) return use.expExc;
     const exc: Client[] = [];
     for (const c of clients) if (this.exportCode(p, c) !== 1) exc.push(c);
@@ -76,61 +86,64 @@ export class Decision {
   }
 
   /** 0 when `p` is not eligible for session `s`, else 1 + the prepend count to apply. */
-  eligible(p: Path, s: Session): number {
+  eligible(p: PathId, s: Session): number {
     const to = s.client;
-    if (p.session.client === to) return 0;
+    if (this.client(p) === to) return 0;
     const v = this.exportCode(p, to);
     if (v === NO_SEND) return 0;
-    if (to.nhibActive && this.oracle.isUnreachable(to.cfg.id, p.nextHop.global)) return 0;
+    const T = this.t;
+    const g = T.nhs.global(T.paths.nh[p]!);
+    if (to.nhibActive && this.oracle.isUnreachable(to.cfg.id, g)) return 0;
     // RFC 8950: an IPv4 route with an IPv6 next hop only to sessions that negotiated it.
-    if (p.afi === 1 && p.nextHop.global.includes(':') && !s.up?.extendedNextHop.has(p.fam))
-      return 0;
+    const e = T.paths.entry[p]!;
+    const f = T.entries.famOf(e);
+    if (T.entries.famAfi[f] === 1 && g.includes(':')) {
+      if (!s.up?.extendedNextHop.has(T.entries.famNames[f]!)) return 0;
+    }
     return v;
   }
 
-  outRef(p: Path, prependPlusOne: number): OutRef {
-    const use = p.use;
-    const nh = p.nextHop;
+  outRef(p: PathId, prependPlusOne: number): OutRef {
+    const use = this.use(p);
+    const rec = this.t.nhs.recs[this.t.paths.nh[p]!]!;
     let cache = use.outCache;
     if (cache === null) use.outCache = cache = [];
     for (let i = 0; i < cache.length; i++) {
       const c = cache[i]!;
-      if (
-        c.pp === prependPlusOne &&
-        (c.nh === nh || (c.nh.global === nh.global && c.nh.linkLocal === nh.linkLocal))
-      ) {
-        return c.o;
-      }
+      if (c.pp === prependPlusOne && c.nh === rec) return c.o;
     }
-    const attrs = this.policy.outbound(use.attrs, prependPlusOne - 1, p.session.client.cfg.asn);
-    const o = this.outs.get(attrs, p);
-    cache.push({ pp: prependPlusOne, nh, o });
+    const attrs = this.policy.outbound(use.attrs, prependPlusOne - 1, this.client(p).cfg.asn);
+    const o = this.outs.get(attrs, rec.nh, rec.key);
+    cache.push({ pp: prependPlusOne, nh: rec, o });
     return o;
   }
 
   /** The best eligible path for `s`, as what would be sent, or null. */
-  desired(e: PrefixEntry, s: Session): OutRef | null {
-    const paths = e.paths;
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i]!;
+  desired(e: EntryId, s: Session): OutRef | null {
+    const next = this.t.paths.next;
+    for (let p = this.t.entries.head[e]!; p !== NONE; p = next[p]!) {
       const v = this.eligible(p, s);
       if (v !== 0) return this.outRef(p, v);
     }
     return null;
   }
 
-  /** The best eligible path for `s` (the Path itself), or null. */
-  bestPath(e: PrefixEntry, s: Session): Path | null {
-    for (const p of e.paths) if (this.eligible(p, s) !== 0) return p;
-    return null;
+  /** The best eligible path for `s`, or NONE. */
+  bestPath(e: EntryId, s: Session): PathId {
+    const next = this.t.paths.next;
+    for (let p = this.t.entries.head[e]!; p !== NONE; p = next[p]!) {
+      if (this.eligible(p, s) !== 0) return p;
+    }
+    return NONE;
   }
 
   /** Every eligible path for `s` keyed by the RS's path id (ADD-PATH send, RFC 7911). */
-  desiredAll(e: PrefixEntry, s: Session): Map<number, OutRef> {
+  desiredAll(e: EntryId, s: Session): Map<number, OutRef> {
     const m = new Map<number, OutRef>();
-    for (const p of e.paths) {
+    const P = this.t.paths;
+    for (let p = this.t.entries.head[e]!; p !== NONE; p = P.next[p]!) {
       const v = this.eligible(p, s);
-      if (v !== 0) m.set(p.txId, this.outRef(p, v));
+      if (v !== 0) m.set(P.txId[p]!, this.outRef(p, v));
     }
     return m;
   }
@@ -138,80 +151,99 @@ export class Decision {
 
 // ---------------------------------------------------------------- compact Adj-RIB-Out
 
-/** What was last sent to `s` for `e` (non-ADD-PATH sessions that the entry is synced for). */
-export function sentTo(e: PrefixEntry, s: Session): OutRef | null {
-  if (e.xs === s) return e.xo;
-  const xm = e.xm;
-  if (xm !== null) {
-    for (let i = 0; i < xm.length; i += 2) if (xm[i] === s) return xm[i + 1] as OutRef | null;
+/**
+ * What each synced non-ADD-PATH session was last sent for each entry: the
+ * entry's outDefault, except for the sessions recorded as exceptions
+ * (EntryStore.xs/xo, then the pairs of EntryStore.xm).
+ */
+export class AdjOut {
+  private readonly t: Tables;
+
+  constructor(t: Tables) {
+    this.t = t;
   }
-  return e.outDefault;
-}
 
-/** Forgets every exception (all synced sessions hold outDefault). */
-export function clearSent(e: PrefixEntry): void {
-  e.xs = null;
-  e.xo = null;
-  e.xm = null;
-}
-
-/** Calls `fn` for every session with an exception. */
-export function forEachException(e: PrefixEntry, fn: (s: Session) => void): void {
-  if (e.xs !== null) fn(e.xs);
-  const xm = e.xm;
-  if (xm !== null) for (let i = 0; i < xm.length; i += 2) fn(xm[i] as Session);
-}
-
-/** Drops the exception of `s`, if any. */
-export function forgetSent(e: PrefixEntry, s: Session): void {
-  const xm = e.xm;
-  if (e.xs === s) {
-    if (xm !== null) {
-      e.xs = xm[xm.length - 2] as Session;
-      e.xo = xm[xm.length - 1] as OutRef | null;
-      xm.length -= 2;
-      if (xm.length === 0) e.xm = null;
-    } else {
-      e.xs = null;
-      e.xo = null;
+  /** What was last sent to `s` for `e`. */
+  sentTo(e: EntryId, s: Session): OutRef | null {
+    const E = this.t.entries;
+    if (E.xs[e] === s.slot + 1) return E.xo[e]!;
+    const xm = E.xm.get(e);
+    if (xm !== undefined) {
+      for (let i = 0; i < xm.length; i += 2) if (xm[i] === s) return xm[i + 1] as OutRef | null;
     }
-    return;
+    return E.outDefault[e]!;
   }
-  if (xm === null) return;
-  for (let i = 0; i < xm.length; i += 2) {
-    if (xm[i] !== s) continue;
-    xm[i] = xm[xm.length - 2]!;
-    xm[i + 1] = xm[xm.length - 1]!;
-    xm.length -= 2;
-    if (xm.length === 0) e.xm = null;
-    return;
-  }
-}
 
-/** Records that `s` was sent `out` for `e`. */
-export function setSent(e: PrefixEntry, s: Session, out: OutRef | null): void {
-  if (out === e.outDefault) {
-    forgetSent(e, s);
-    return;
+  /** Forgets every exception (all synced sessions hold outDefault). */
+  clear(e: EntryId): void {
+    const E = this.t.entries;
+    E.xs[e] = 0;
+    E.xo[e] = null;
+    E.xm.delete(e);
   }
-  if (e.xs === s) {
-    e.xo = out;
-    return;
+
+  /** Calls `fn` for every session with an exception. */
+  forEach(e: EntryId, fn: (s: Session) => void): void {
+    const E = this.t.entries;
+    const xs = E.xs[e]!;
+    if (xs !== 0) fn(this.t.bySlot[xs - 1]!);
+    const xm = E.xm.get(e);
+    if (xm !== undefined) for (let i = 0; i < xm.length; i += 2) fn(xm[i] as Session);
   }
-  const xm = e.xm;
-  if (xm !== null) {
+
+  /** Drops the exception of `s`, if any. */
+  forget(e: EntryId, s: Session): void {
+    const E = this.t.entries;
+    const xm = E.xm.get(e);
+    if (E.xs[e] === s.slot + 1) {
+      if (xm !== undefined) {
+        E.xs[e] = (xm[xm.length - 2] as Session).slot + 1;
+        E.xo[e] = xm[xm.length - 1] as OutRef | null;
+        xm.length -= 2;
+        if (xm.length === 0) E.xm.delete(e);
+      } else {
+        E.xs[e] = 0;
+        E.xo[e] = null;
+      }
+      return;
+    }
+    if (xm === undefined) return;
     for (let i = 0; i < xm.length; i += 2) {
-      if (xm[i] === s) {
-        xm[i + 1] = out;
-        return;
+      if (xm[i] !== s) continue;
+      xm[i] = xm[xm.length - 2]!;
+      xm[i + 1] = xm[xm.length - 1]!;
+      xm.length -= 2;
+      if (xm.length === 0) E.xm.delete(e);
+      return;
+    }
+  }
+
+  /** Records that `s` was sent `out` for `e`. */
+  set(e: EntryId, s: Session, out: OutRef | null): void {
+    const E = this.t.entries;
+    if (out === E.outDefault[e]) {
+      this.forget(e, s);
+      return;
+    }
+    if (E.xs[e] === s.slot + 1) {
+      E.xo[e] = out;
+      return;
+    }
+    const xm = E.xm.get(e);
+    if (xm !== undefined) {
+      for (let i = 0; i < xm.length; i += 2) {
+        if (xm[i] === s) {
+          xm[i + 1] = out;
+          return;
+        }
       }
     }
+    if (E.xs[e] === 0) {
+      E.xs[e] = s.slot + 1;
+      E.xo[e] = out;
+      return;
+    }
+    if (xm === undefined) E.xm.set(e, [s, out]);
+    else xm.push(s, out);
   }
-  if (e.xs === null) {
-    e.xs = s;
-    e.xo = out;
-    return;
-  }
-  if (xm === null) e.xm = [s, out];
-  else xm.push(s, out);
 }

@@ -1,12 +1,22 @@
 // The route-server core's data model, shared by rib.ts (Adj-RIB-In, prefix
 // table, ranking), decision.ts (per-client best path, Adj-RIB-Out state) and
 // server.ts (sessions, scheduling, output). Plain objects, no behaviour.
+// Paths and prefix entries are not objects: they are ids into the columns of
+// store.ts (PathStore, EntryStore).
 
 import type { CodecOptions, NextHop, PathAttributes } from '../bgp/types.ts';
 import type { ClientConfig, RejectCode } from './policy-api.ts';
+import type { IdQueue, NextHopRec } from './store.ts';
+
+/** A received path: an id into PathStore. */
+export type PathId = number;
+/** A prefix of the route-server table: an id into EntryStore. */
+export type EntryId = number;
 
 /** One distinct attribute set as used by one announcing client, with what the core derives from it once. */
 export interface AttrUse {
+  /** Index in RouteServer.uses (PathStore.use). */
+  id: number;
   attrs: PathAttributes;
   /** Paths (of this client) holding it. */
   refs: number;
@@ -26,8 +36,8 @@ export interface AttrUse {
   expExc: Client[] | null;
   /** Number of clients when expExc was computed (recomputed when clients are added). */
   expExcN: number;
-  /** OutRefs derived from it, per (prepend + 1, next hop). */
-  outCache: { pp: number; nh: NextHop; o: OutRef }[] | null;
+  /** OutRefs derived from it, per (prepend + 1, next-hop record: the object, as ids are reused). */
+  outCache: { pp: number; nh: NextHopRec; o: OutRef }[] | null;
 }
 
 /** A configured client (one clients.yml entry); it may have several sessions (one per address). */
@@ -66,13 +76,13 @@ export interface Sink {
 
 /**
  * Per family of a session: a dump (initial, or a route refresh) walks the
- * family's table in creation order; `cursor` is the seq of the last entry
- * visited. During an initial dump, entries past the cursor count as "nothing
- * sent yet" and are left to the dump.
+ * table in entry-id order; `cursor` is the id of the last entry visited.
+ * During an initial dump, entries past the cursor count as "nothing sent
+ * yet" and are left to the dump. (An entry created below the cursor, in a
+ * reused id, counts as visited: it is new, so nothing was sent for it, and
+ * the normal change processing sends it.)
  */
-export type FamilyState =
-  | { kind: 'dump'; cursor: number; refresh: boolean; iter: Iterator<PrefixEntry> }
-  | { kind: 'synced' };
+export type FamilyState = { kind: 'dump'; cursor: number; refresh: boolean } | { kind: 'synced' };
 
 /** One BGP session (client, address). Holds its Adj-RIB-In; Adj-RIB-Out lives on the prefix entries. */
 export interface Session {
@@ -84,8 +94,9 @@ export interface Session {
   slot: number;
   /** Scratch stamp used while processing one prefix. */
   mark: number;
-  /** Adj-RIB-In: key prefix or `prefix#pathId`. */
-  adjIn: Map<string, Path>;
+  /** Adj-RIB-In: the session's paths, a list through PathStore.sPrev/sNext. */
+  adjHead: PathId;
+  adjCount: number;
   state: 'idle' | 'up' | 'stale';
   since: number;
   /** Bumped at every sessionUp/sessionDown; queued input of an older epoch is dropped. */
@@ -109,9 +120,9 @@ export interface SessionUp {
   /** Families of the RS table being sent: dump in progress or synced. */
   fam: Map<string, FamilyState>;
   /** Entries whose state for this session must be recomputed (back-pressure, NHIB change). */
-  dirty: Set<PrefixEntry>;
+  dirty: IdQueue;
   /** ADD-PATH Adj-RIB-Out: path ids sent per entry, for families in addPathTx. */
-  apOut: Map<PrefixEntry, Map<number, OutRef>>;
+  apOut: Map<EntryId, Map<number, OutRef>>;
   /** Families for which End-of-RIB from the client is awaited after a graceful restart. */
   grPending: Set<string>;
   /** Input from this session is ignored (max-prefix shutdown in progress). */
@@ -129,55 +140,10 @@ export interface Group {
   members: Set<Session>;
 }
 
-/** A received path (one NLRI of one session). */
-export interface Path {
-  session: Session;
-  prefix: string;
-  fam: string;
-  afi: number;
-  /** Path id received (ADD-PATH receive), 0 without. */
-  rxId: number;
-  /** Path id the RS uses when sending it with ADD-PATH (unique within the prefix). */
-  txId: number;
-  use: AttrUse;
-  nextHop: NextHop;
-  accepted: boolean;
-  reasons: RejectCode[];
-  stale: boolean;
-  /** The prefix entry holding it while accepted (or listing it as rejected). */
-  entry: PrefixEntry | null;
-}
-
 /** What is sent for a prefix: the outbound attributes and the next hop. Interned. */
 export interface OutRef {
   id: number;
   attrs: PathAttributes;
   nextHop: NextHop;
   nhKey: string;
-}
-
-/** A prefix of the route-server table: the ranked accepted paths and the compact Adj-RIB-Out. */
-export interface PrefixEntry {
-  prefix: string;
-  fam: string;
-  afi: number;
-  safi: number;
-  /** Creation order; table iteration order follows it (dump cursors compare against it). */
-  seq: number;
-  /** Accepted paths, best first (decision process run once for all clients). */
-  paths: Path[];
-  /** Rejected paths, never ranked, kept for the looking glass (reject_policy tag). */
-  rejected: Path[] | null;
-  nextTxId: number;
-  /**
-   * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
-   * `outDefault` for this prefix, except the exceptions: `xs` (sent `xo`) and
-   * the further pairs [session, out, ...] in `xm`. See decision.ts.
-   */
-  outDefault: OutRef | null;
-  xs: Session | null;
-  xo: OutRef | null;
-  xm: (Session | OutRef | null)[] | null;
-  /** ADD-PATH sessions holding a non-empty apOut for the entry. */
-  apRefs: number;
 }

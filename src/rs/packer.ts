@@ -4,7 +4,7 @@
 // same bytes are written to every session of the member set.
 
 import type { CodecOptions, NextHop, Nlri, PathAttributes } from '../bgp/types.ts';
-import type { Group, OutRef, PrefixEntry, Session } from './model.ts';
+import type { Group, OutRef, Session } from './model.ts';
 
 /** The codec functions the packer needs (src/bgp/codec.ts provides them; tests fake them). */
 export interface WireEncoder {
@@ -52,15 +52,15 @@ export class OutBatch {
     group: Group,
     membersKey: string,
     members: Session[] | (() => Session[]),
-    e: PrefixEntry,
+    fam: { slot: number; afi: number; safi: number },
     out: OutRef | null,
     nlri: Nlri,
     delta: number,
   ): void {
-    const key = `${group.id}|${e.fam}|${out === null ? 0 : out.id}|${delta}|${membersKey}`;
+    const key = `${group.id}|${fam.slot}|${out === null ? 0 : out.id}|${delta}|${membersKey}`;
     let b = this.buckets.get(key);
     if (b === undefined) {
-      b = { group, afi: e.afi, safi: e.safi, out, members, nlri: [], delta };
+      b = { group, afi: fam.afi, safi: fam.safi, out, members, nlri: [], delta };
       this.buckets.set(key, b);
     }
     b.nlri.push(nlri);

@@ -2,11 +2,24 @@
 // process run once per prefix (RFC 4271 §9.1.2.2 adapted to a route server).
 //
 // Every accepted path of a prefix, from every client, sits in one ranked list
-// (PrefixEntry.paths). Clients do not get a RIB of their own: decision.ts walks
-// that ranking to find the first path eligible for a client.
+// (EntryStore.head, linked through PathStore.next). Clients do not get a RIB
+// of their own: decision.ts walks that ranking to find the first path
+// eligible for a client.
 
-import type { NextHop, PathAttributes } from '../bgp/types.ts';
-import type { AttrUse, Client, Path, PrefixEntry } from './model.ts';
+import type { PathAttributes } from '../bgp/types.ts';
+import type { AttrUse, Client, EntryId, PathId, Session } from './model.ts';
+import { type EntryStore, type NextHopTable, NONE, type PathStore } from './store.ts';
+
+/** The core's storage, as the ranking and the decision read it. */
+export interface Tables {
+  paths: PathStore;
+  entries: EntryStore;
+  /** AttrUse by id (PathStore.use); null = free. */
+  uses: (AttrUse | null)[];
+  /** Session by slot (PathStore.sess). */
+  bySlot: Session[];
+  nhs: NextHopTable;
+}
 
 // ---------------------------------------------------------------- interning
 
@@ -76,12 +89,30 @@ export function neighborAs(attrs: PathAttributes, fallback: number): number {
   return fallback;
 }
 
+/** Ids of AttrUse objects in Tables.uses, reused after release. */
+export class UseIds {
+  private readonly free: number[] = [];
+  private readonly uses: (AttrUse | null)[];
+  constructor(uses: (AttrUse | null)[]) {
+    this.uses = uses;
+  }
+  take(): number {
+    return this.free.pop() ?? this.uses.length;
+  }
+  give(id: number): void {
+    this.uses[id] = null;
+    this.free.push(id);
+  }
+}
+
 /** The AttrUse of `attrs` for `client` (created on first use), one more reference held. */
 export function acquireUse(
   client: Client,
   attrs: PathAttributes,
   interner: AttrInternTable,
   clientCap: number,
+  uses: (AttrUse | null)[],
+  ids: UseIds,
 ): AttrUse {
   let u = client.uses.get(attrs);
   if (u === undefined) {
@@ -89,7 +120,9 @@ export function acquireUse(
     u = client.uses.get(canonical);
     if (u === undefined) {
       const shared = interner.intern(canonical);
+      const id = ids.take();
       u = {
+        id,
         attrs: shared,
         refs: 0,
         asPathLen: asPathLength(shared),
@@ -102,16 +135,23 @@ export function acquireUse(
         outCache: null,
       };
       client.uses.set(shared, u);
+      uses[id] = u;
     }
   }
   u.refs++;
   return u;
 }
 
-export function releaseUse(client: Client, use: AttrUse, interner: AttrInternTable): void {
+export function releaseUse(
+  client: Client,
+  use: AttrUse,
+  interner: AttrInternTable,
+  ids: UseIds,
+): void {
   if (--use.refs > 0) return;
   client.uses.delete(use.attrs);
   interner.release(use.attrs);
+  ids.give(use.id);
 }
 
 // ---------------------------------------------------------------- ranking
@@ -140,19 +180,6 @@ export interface RankOptions {
   alwaysCompareMed: boolean;
 }
 
-function tieBreak(a: Path, b: Path): number {
-  // RFC 4271 §9.1.2.2 (f) lowest BGP Identifier, (g) lowest peer address.
-  const sa = a.session;
-  const sb = b.session;
-  if (sa !== sb) {
-    if (sa.bgpId !== sb.bgpId) return sa.bgpId < sb.bgpId ? -1 : 1;
-    const ka = sessionAddrKey(sa.address);
-    const kb = sessionAddrKey(sb.address);
-    if (ka !== kb) return ka < kb ? -1 : 1;
-  }
-  return a.rxId - b.rxId;
-}
-
 const addrKeys = new Map<string, string>();
 function sessionAddrKey(addr: string): string {
   let k = addrKeys.get(addr);
@@ -164,183 +191,200 @@ function sessionAddrKey(addr: string): string {
   return k;
 }
 
-/** RFC 4271 §9.1.2.2 without LOCAL_PREF (RS clients are all eBGP) and without the MED step. */
-function compareNoMed(a: Path, b: Path): number {
-  const ua = a.use;
-  const ub = b.use;
-  if (ua.asPathLen !== ub.asPathLen) return ua.asPathLen - ub.asPathLen;
-  if (ua.origin !== ub.origin) return ua.origin - ub.origin;
-  return tieBreak(a, b);
-}
-
-function compareWithMed(a: Path, b: Path): number {
-  const ua = a.use;
-  const ub = b.use;
-  if (ua.asPathLen !== ub.asPathLen) return ua.asPathLen - ub.asPathLen;
-  if (ua.origin !== ub.origin) return ua.origin - ub.origin;
-  if (ua.med !== ub.med) return ua.med - ub.med;
-  return tieBreak(a, b);
-}
-
 /**
- * Orders `paths` best first. MED is compared only between paths from the same
- * neighbour AS (RFC 4271 §9.1.2.2 (c)) unless alwaysCompareMed; to keep the
- * result independent of arrival order, paths are first ranked within their
- * neighbour AS (MED applies there) and the per-AS lists are then merged by the
- * remaining criteria ("deterministic MED").
+ * The decision process run once per prefix over path ids: RFC 4271 §9.1.2.2
+ * without LOCAL_PREF (RS clients are all eBGP). Keeps each entry's accepted
+ * paths as a ranked list, best first.
  */
-export function rankPaths(paths: Path[], opts: RankOptions): void {
-  if (paths.length < 2) return;
-  if (opts.alwaysCompareMed) {
-    paths.sort(compareWithMed);
-    return;
+export class Ranking {
+  private readonly t: Tables;
+  private readonly opts: RankOptions;
+  /** Scratch list of path ids (reused: ranking allocates nothing per call). */
+  private readonly scratch: number[] = [];
+
+  constructor(t: Tables, opts: RankOptions) {
+    this.t = t;
+    this.opts = opts;
   }
-  const nas = paths[0]!.use.neighborAs;
-  let single = true;
-  for (let i = 1; i < paths.length; i++) {
-    if (paths[i]!.use.neighborAs !== nas) {
-      single = false;
-      break;
+
+  private use(p: PathId): AttrUse {
+    return this.t.uses[this.t.paths.use[p]!]!;
+  }
+
+  neighborAs(p: PathId): number {
+    return this.use(p).neighborAs;
+  }
+
+  private tieBreak(a: PathId, b: PathId): number {
+    // RFC 4271 §9.1.2.2 (f) lowest BGP Identifier, (g) lowest peer address.
+    const P = this.t.paths;
+    const sa = P.sess[a]!;
+    const sb = P.sess[b]!;
+    if (sa !== sb) {
+      const A = this.t.bySlot[sa]!;
+      const B = this.t.bySlot[sb]!;
+      if (A.bgpId !== B.bgpId) return A.bgpId < B.bgpId ? -1 : 1;
+      const ka = sessionAddrKey(A.address);
+      const kb = sessionAddrKey(B.address);
+      if (ka !== kb) return ka < kb ? -1 : 1;
+    }
+    return P.rxId[a]! - P.rxId[b]!;
+  }
+
+  /** Without the MED step. */
+  readonly compareNoMed = (a: PathId, b: PathId): number => {
+    const ua = this.use(a);
+    const ub = this.use(b);
+    if (ua.asPathLen !== ub.asPathLen) return ua.asPathLen - ub.asPathLen;
+    if (ua.origin !== ub.origin) return ua.origin - ub.origin;
+    return this.tieBreak(a, b);
+  };
+
+  readonly compareWithMed = (a: PathId, b: PathId): number => {
+    const ua = this.use(a);
+    const ub = this.use(b);
+    if (ua.asPathLen !== ub.asPathLen) return ua.asPathLen - ub.asPathLen;
+    if (ua.origin !== ub.origin) return ua.origin - ub.origin;
+    if (ua.med !== ub.med) return ua.med - ub.med;
+    return this.tieBreak(a, b);
+  };
+
+  /**
+   * Orders `paths` best first. MED is compared only between paths from the
+   * same neighbour AS (RFC 4271 §9.1.2.2 (c)) unless alwaysCompareMed; to keep
+   * the result independent of arrival order, paths are first ranked within
+   * their neighbour AS (MED applies there) and the per-AS lists are then
+   * merged by the remaining criteria ("deterministic MED").
+   */
+  rank(paths: PathId[]): void {
+    if (paths.length < 2) return;
+    if (this.opts.alwaysCompareMed || !this.sharesNeighborAs(paths)) {
+      paths.sort(this.opts.alwaysCompareMed ? this.compareWithMed : this.compareNoMed);
+      return;
+    }
+    const byAs = new Map<number, PathId[]>();
+    for (const p of paths) {
+      const a = this.neighborAs(p);
+      const l = byAs.get(a);
+      if (l === undefined) byAs.set(a, [p]);
+      else l.push(p);
+    }
+    const lists = [...byAs.values()];
+    for (const l of lists) l.sort(this.compareWithMed);
+    const heads = new Array<number>(lists.length).fill(0);
+    for (let out = 0; out < paths.length; out++) {
+      let best = -1;
+      for (let i = 0; i < lists.length; i++) {
+        const cand = lists[i]![heads[i]!];
+        if (cand === undefined) continue;
+        if (best < 0 || this.compareNoMed(cand, lists[best]![heads[best]!]!) < 0) best = i;
+      }
+      paths[out] = lists[best]![heads[best]!++]!;
     }
   }
-  if (single) {
-    paths.sort(compareWithMed);
-    return;
-  }
-  const byAs = new Map<number, Path[]>();
-  for (const p of paths) {
-    const l = byAs.get(p.use.neighborAs);
-    if (l === undefined) byAs.set(p.use.neighborAs, [p]);
-    else l.push(p);
-  }
-  const lists = [...byAs.values()];
-  for (const l of lists) l.sort(compareWithMed);
-  const heads = new Array<number>(lists.length).fill(0);
-  for (let out = 0; out < paths.length; out++) {
-    let best = -1;
-    for (let i = 0; i < lists.length; i++) {
-      const cand = lists[i]![heads[i]!];
-      if (cand === undefined) continue;
-      if (best < 0 || compareNoMed(cand, lists[best]![heads[best]!]!) < 0) best = i;
+
+  /** True when two paths of the list share a neighbour AS (then MED matters). */
+  private sharesNeighborAs(paths: PathId[]): boolean {
+    const n = paths.length;
+    if (n < 2) return false;
+    if (n <= 8) {
+      for (let i = 0; i < n; i++) {
+        const a = this.neighborAs(paths[i]!);
+        for (let j = i + 1; j < n; j++) if (this.neighborAs(paths[j]!) === a) return true;
+      }
+      return false;
     }
-    paths[out] = lists[best]![heads[best]!++]!;
-  }
-}
-
-// ---------------------------------------------------------------- prefix table
-
-export function nextHopKey(nh: NextHop): string {
-  return nh.linkLocal === undefined ? nh.global : `${nh.global}%${nh.linkLocal}`;
-}
-
-/** The prefix table: one Map per family, prefix text -> entry. */
-export class PrefixTable {
-  readonly families = new Map<string, Map<string, PrefixEntry>>();
-  private seq = 0;
-
-  family(fam: string): Map<string, PrefixEntry> {
-    let t = this.families.get(fam);
-    if (t === undefined) this.families.set(fam, (t = new Map()));
-    return t;
-  }
-
-  get(fam: string, prefix: string): PrefixEntry | undefined {
-    return this.families.get(fam)?.get(prefix);
-  }
-
-  getOrCreate(fam: string, afi: number, safi: number, prefix: string): PrefixEntry {
-    const t = this.family(fam);
-    let e = t.get(prefix);
-    if (e === undefined) {
-      e = {
-        prefix,
-        fam,
-        afi,
-        safi,
-        seq: ++this.seq,
-        paths: [],
-        rejected: null,
-        nextTxId: 1,
-        outDefault: null,
-        xs: null,
-        xo: null,
-        xm: null,
-        apRefs: 0,
-      };
-      t.set(prefix, e);
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const a = this.neighborAs(paths[i]!);
+      if (seen.has(a)) return true;
+      seen.add(a);
     }
-    return e;
-  }
-
-  /** Removes the entry when nothing references it any more (no path, nothing sent). */
-  maybeDelete(e: PrefixEntry): void {
-    if (e.paths.length > 0 || e.outDefault !== null || e.apRefs > 0) return;
-    if (e.rejected !== null && e.rejected.length > 0) return;
-    if (e.xo !== null) return;
-    if (e.xm !== null) for (let i = 1; i < e.xm.length; i += 2) if (e.xm[i] !== null) return;
-    const t = this.families.get(e.fam);
-    if (t?.get(e.prefix) === e) t.delete(e.prefix);
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const t of this.families.values()) n += t.size;
-    return n;
-  }
-}
-
-/** True when two paths of the list share a neighbour AS (then MED matters and order is not a plain sort). */
-function sharesNeighborAs(paths: Path[], p: Path | null): boolean {
-  const n = paths.length;
-  if (p !== null) {
-    const a = p.use.neighborAs;
-    for (let i = 0; i < n; i++) if (paths[i] !== p && paths[i]!.use.neighborAs === a) return true;
     return false;
   }
-  if (n < 2) return false;
-  const seen = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    const a = paths[i]!.use.neighborAs;
-    if (seen.has(a)) return true;
-    seen.add(a);
+
+  /** The entry's ranked list into the scratch array. */
+  private collect(e: EntryId): number[] {
+    const s = this.scratch;
+    s.length = 0;
+    const next = this.t.paths.next;
+    for (let p = this.t.entries.head[e]!; p !== NONE; p = next[p]!) s.push(p);
+    return s;
   }
-  return false;
+
+  private relink(e: EntryId, list: number[]): void {
+    const next = this.t.paths.next;
+    let prev = NONE;
+    for (let i = list.length - 1; i >= 0; i--) {
+      next[list[i]!] = prev;
+      prev = list[i]!;
+    }
+    this.t.entries.head[e] = prev;
+  }
+
+  /**
+   * Inserts an accepted path into its entry's ranking. When every path comes
+   * from a different neighbour AS (the common case at an IXP), MED never
+   * applies and the ranking is a plain order: ordered insertion. Otherwise the
+   * entry is re-ranked.
+   */
+  insert(e: EntryId, p: PathId): void {
+    const E = this.t.entries;
+    const next = this.t.paths.next;
+    if (E.head[e] === NONE) {
+      next[p] = NONE;
+      E.head[e] = p;
+      return;
+    }
+    const list = this.collect(e);
+    list.push(p);
+    if (!this.opts.alwaysCompareMed && this.sharesNeighborAs(list)) {
+      this.rank(list);
+      this.relink(e, list);
+      return;
+    }
+    const cmp = this.opts.alwaysCompareMed ? this.compareWithMed : this.compareNoMed;
+    let prev = NONE;
+    let q = E.head[e]!;
+    while (q !== NONE && cmp(q, p) <= 0) {
+      prev = q;
+      q = next[q]!;
+    }
+    next[p] = q;
+    if (prev === NONE) E.head[e] = p;
+    else next[prev] = p;
+  }
+
+  /** Removes a path from its entry's ranking; re-ranks only when MED grouping can change the order. */
+  remove(e: EntryId, p: PathId): void {
+    const E = this.t.entries;
+    const next = this.t.paths.next;
+    unlink(E.head, e, next, p);
+    if (!this.opts.alwaysCompareMed && E.head[e] !== NONE) {
+      const list = this.collect(e);
+      if (this.sharesNeighborAs(list)) {
+        this.rank(list);
+        this.relink(e, list);
+      }
+    }
+  }
 }
 
-/**
- * Inserts an accepted path into its entry. When every path comes from a
- * different neighbour AS (the common case at an IXP), MED never applies and the
- * ranking is a plain order: binary insertion. Otherwise the entry is re-ranked.
- */
-export function insertPath(e: PrefixEntry, p: Path, opts: RankOptions): void {
-  p.entry = e;
-  const paths = e.paths;
-  if (paths.length === 0) {
-    e.paths = [p]; // a literal of one: V8 gives a pushed-to empty array room for 17
+/** Removes `p` from the singly linked list starting at heads[e]. */
+export function unlink(heads: Int32Array, e: EntryId, next: Int32Array, p: PathId): void {
+  let q = heads[e]!;
+  if (q === p) {
+    heads[e] = next[p]!;
+    next[p] = NONE;
     return;
   }
-  if (!opts.alwaysCompareMed && (sharesNeighborAs(paths, p) || sharesNeighborAs(paths, null))) {
-    paths.push(p);
-    rankPaths(paths, opts);
-    return;
+  while (q !== NONE) {
+    const n = next[q]!;
+    if (n === p) {
+      next[q] = next[p]!;
+      next[p] = NONE;
+      return;
+    }
+    q = n;
   }
-  const cmp = opts.alwaysCompareMed ? compareWithMed : compareNoMed;
-  let lo = 0;
-  let hi = paths.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cmp(paths[mid]!, p) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  paths.splice(lo, 0, p);
-}
-
-/** Removes a path from its entry; re-ranks only when MED grouping can change the order. */
-export function removePath(p: Path, opts: RankOptions): void {
-  const e = p.entry;
-  if (e === null) return;
-  const i = e.paths.indexOf(p);
-  if (i >= 0) e.paths.splice(i, 1);
-  p.entry = null;
-  if (!opts.alwaysCompareMed && sharesNeighborAs(e.paths, null)) rankPaths(e.paths, opts);
 }

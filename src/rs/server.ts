@@ -13,20 +13,30 @@ import type { CodecOptions, NextHop, Nlri, PathAttributes, UpdateMessage } from 
 import { familyKey } from '../bgp/types.ts';
 import type { NextHopOracle } from '../nhib/oracle.ts';
 import { alwaysReachable } from '../nhib/oracle.ts';
-import { clearSent, Decision, forEachException, sentTo, setSent } from './decision.ts';
-import type { Client, Group, OutRef, Path, PrefixEntry, Session, Sink } from './model.ts';
+import { AdjOut, Decision } from './decision.ts';
+import type { AttrUse, Client, EntryId, Group, OutRef, PathId, Session, Sink } from './model.ts';
 import type { WireEncoder } from './packer.ts';
 import { OutBatch } from './packer.ts';
 import type { ClientConfig, MaxPrefixAction, Policy, RejectCode } from './policy-api.ts';
 import {
   AttrInternTable,
   acquireUse,
-  insertPath,
-  PrefixTable,
-  type RankOptions,
+  Ranking,
   releaseUse,
-  removePath,
+  type Tables,
+  UseIds,
+  unlink,
 } from './rib.ts';
+import {
+  ACCEPTED,
+  DOOMED,
+  EntryStore,
+  IdQueue,
+  NextHopTable,
+  NONE,
+  PathStore,
+  STALE,
+} from './store.ts';
 import { codecEncoder } from './wire.ts';
 
 export type { Sink } from './model.ts';
@@ -81,6 +91,15 @@ export interface RouteServerOptions {
   families?: string[];
   /** Max-prefix 'shutdown'/'restart': the session layer sends Cease subcode 1 (RFC 4486) and closes. */
   onMaxPrefix?: (ev: MaxPrefixEvent) => void;
+  /**
+   * Input flow control: once this many NLRI are queued and not yet applied,
+   * receiveUpdate returns false and the session layer should stop reading its
+   * sockets until onInputDrain (called when the queue is down to half). Keeps
+   * a burst of full tables from being decoded into memory all at once.
+   * Default 32768.
+   */
+  inputHighWater?: number;
+  onInputDrain?: () => void;
   log?: Log;
 }
 
@@ -164,6 +183,11 @@ interface Inbound {
   v4Withdraw: boolean;
   mpWithdraw: boolean;
   nh4: NextHop | null;
+  /** NLRI of the message not yet applied (counted in RouteServer.backlog). */
+  left: number;
+  /** Next-hop records of nh4 and of MP_REACH, one reference held by the item (NONE: not yet). */
+  nh4Id: number;
+  mpNhId: number;
   attrs: PathAttributes | null;
 }
 
@@ -175,12 +199,25 @@ interface Change {
   members: Session[];
 }
 
+/**
+ * Removal of a session's paths in slices. `detached`: the list was taken from
+ * the session (session down; its paths are DOOMED, found by no lookup);
+ * otherwise it walks the session's live list, filtered by family and STALE.
+ */
 interface Cleanup {
   s: Session;
-  map: Map<string, Path>;
-  iter: Iterator<[string, Path]>;
-  fam: string | null;
+  /** Next path to look at. */
+  cur: PathId;
+  detached: boolean;
+  /** Family slot, -1 for all. */
+  famSlot: number;
   onlyStale: boolean;
+}
+
+interface FamInfo {
+  slot: number;
+  afi: number;
+  safi: number;
 }
 
 const defaultTimers: Timers = {
@@ -195,22 +232,25 @@ const defaultTimers: Timers = {
 
 const NO_REASONS: RejectCode[] = [];
 
-function pathKey(prefix: string, pathId: number): string {
-  return pathId === 0 ? prefix : `${prefix}#${pathId}`;
-}
-
 export class RouteServer {
-  readonly table = new PrefixTable();
+  /** The prefix table (ranked paths and compact Adj-RIB-Out per entry). */
+  readonly entries = new EntryStore();
   readonly decision: Decision;
+  private readonly paths = new PathStore();
+  private readonly nhs = new NextHopTable();
+  private readonly uses: (AttrUse | null)[] = [];
+  private readonly useIds: UseIds;
+  private readonly bySlot: Session[] = [];
+  private readonly ranking: Ranking;
+  private readonly adjOut: AdjOut;
+  private readonly famInfos: FamInfo[] = [];
   private readonly policy: Policy;
   private readonly encoder: WireEncoder;
-  private readonly rank: RankOptions;
   private readonly interner = new AttrInternTable();
   private readonly clients = new Map<string, Client>();
   private readonly sessionsByKey = new Map<string, Session>();
   private readonly groups = new Map<string, Group>();
   private readonly active = new Map<string, Session[]>();
-  private readonly nhIndex = new Map<string, Set<Path>>();
   private readonly rsFamilies: Set<string>;
   private readonly scheduler: Scheduler | null;
   private readonly timers: Timers;
@@ -223,14 +263,19 @@ export class RouteServer {
 
   private inbound: Inbound[] = [];
   private inHead = 0;
-  private readonly dirty = new Set<PrefixEntry>();
+  /** NLRI queued in `inbound`, not yet applied. */
+  private backlog = 0;
+  private inputFull = false;
+  private readonly inputHighWater: number;
+  private readonly onInputDrain: (() => void) | undefined;
+  /** Entries changed since last processed for every session. */
+  private readonly dirty = new IdQueue(true);
   private readonly pumpQueue = new Set<Session>();
   private readonly cleanups: Cleanup[] = [];
   private scheduled = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private nextSlot = 0;
-  private readonly freeSlots: number[] = [];
   private nextGroupId = 1;
   private clientCap = 16;
   private stamp = 0;
@@ -253,9 +298,19 @@ export class RouteServer {
   constructor(opts: RouteServerOptions) {
     this.policy = opts.policy;
     this.encoder = opts.encoder ?? codecEncoder;
-    this.decision = new Decision(opts.policy, opts.oracle ?? alwaysReachable);
-    this.rank = { alwaysCompareMed: opts.alwaysCompareMed ?? false };
+    const t: Tables = {
+      paths: this.paths,
+      entries: this.entries,
+      uses: this.uses,
+      bySlot: this.bySlot,
+      nhs: this.nhs,
+    };
+    this.useIds = new UseIds(this.uses);
+    this.decision = new Decision(opts.policy, opts.oracle ?? alwaysReachable, t);
+    this.ranking = new Ranking(t, { alwaysCompareMed: opts.alwaysCompareMed ?? false });
+    this.adjOut = new AdjOut(t);
     this.rsFamilies = new Set(opts.families ?? ['1/1', '2/1']);
+    for (const f of this.rsFamilies) this.famSlot(f);
     this.scheduler =
       opts.scheduler === 'manual'
         ? null
@@ -266,7 +321,17 @@ export class RouteServer {
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.keepRejected = opts.keepRejected ?? true;
     this.onMaxPrefix = opts.onMaxPrefix;
+    this.inputHighWater = opts.inputHighWater ?? 32768;
+    this.onInputDrain = opts.onInputDrain;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
+  }
+
+  private famSlot(fam: string): number {
+    const f = this.entries.famSlot(fam);
+    if (this.famInfos[f] === undefined) {
+      this.famInfos[f] = { slot: f, afi: this.entries.famAfi[f]!, safi: this.entries.famSafi[f]! };
+    }
+    return f;
   }
 
   // ================================================================ clients and sessions
@@ -299,20 +364,23 @@ export class RouteServer {
     this.clientList.push(client);
     const addrs = cfg.addresses.length > 0 ? cfg.addresses : [''];
     for (const address of addrs) {
+      if (this.nextSlot >= 0xffff) throw new Error('too many sessions (65535)');
       const s: Session = {
         key: `${cfg.id}@${address}`,
         client,
         address,
         bgpId: 0,
-        slot: this.freeSlots.pop() ?? this.nextSlot++,
+        slot: this.nextSlot++,
         mark: 0,
-        adjIn: new Map(),
+        adjHead: NONE,
+        adjCount: 0,
         state: 'idle',
         since: this.timers.now(),
         epoch: 0,
         grTimer: null,
         up: null,
       };
+      this.bySlot[s.slot] = s;
       client.sessions.set(address, s);
       this.sessionsByKey.set(s.key, s);
     }
@@ -355,7 +423,7 @@ export class RouteServer {
       sink,
       blocked: false,
       fam: new Map(),
-      dirty: new Set(),
+      dirty: new IdQueue(false),
       apOut: new Map(),
       grPending: new Set(),
       muted: false,
@@ -365,12 +433,7 @@ export class RouteServer {
     s.up = up;
     for (const fam of info.families) {
       if (!this.rsFamilies.has(fam)) continue;
-      up.fam.set(fam, {
-        kind: 'dump',
-        cursor: 0,
-        refresh: false,
-        iter: this.table.family(fam).values(),
-      });
+      up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: false });
       const list = this.active.get(fam);
       if (list === undefined) this.active.set(fam, [s]);
       else list.push(s);
@@ -388,16 +451,19 @@ export class RouteServer {
     if (this.hasStale(s)) {
       if (info.gracefulRestart === false) {
         this.clearGrTimer(s);
-        this.startCleanup(s, s.adjIn, null, true);
+        this.startCleanup(s, -1, true);
       } else {
-        for (const p of s.adjIn.values()) if (p.stale) up.grPending.add(p.fam);
+        const P = this.paths;
+        for (let p = s.adjHead; p !== NONE; p = P.sNext[p]!) {
+          if ((P.flags[p]! & STALE) !== 0) up.grPending.add(this.entries.fam(P.entry[p]!));
+        }
         const kept = info.gracefulRestartFamilies;
         if (kept !== undefined) {
           // A family without the F bit (or left out) loses its stale paths now.
           for (const fam of [...up.grPending]) {
             if (kept.has(fam)) continue;
             up.grPending.delete(fam);
-            this.startCleanup(s, s.adjIn, fam, true);
+            this.startCleanup(s, this.famSlot(fam), true);
           }
         }
         this.clearGrTimer(s);
@@ -425,9 +491,10 @@ export class RouteServer {
     this.teardown(s);
     s.epoch++;
     s.since = this.timers.now();
-    if (gr !== undefined && gr.restartTime > 0 && s.adjIn.size > 0) {
+    const P = this.paths;
+    if (gr !== undefined && gr.restartTime > 0 && s.adjCount > 0) {
       // RFC 4724 §4.2: keep the paths, marked stale, for the restart time.
-      for (const p of s.adjIn.values()) p.stale = true;
+      for (let p = s.adjHead; p !== NONE; p = P.sNext[p]!) P.flags[p]! |= STALE;
       s.state = 'stale';
       this.clearGrTimer(s);
       s.grTimer = this.timers.setTimeout(() => this.expireStale(s), gr.restartTime * 1000);
@@ -435,10 +502,13 @@ export class RouteServer {
     }
     s.state = 'idle';
     this.clearGrTimer(s);
-    if (s.adjIn.size > 0) {
-      const old = s.adjIn;
-      s.adjIn = new Map();
-      this.startCleanup(s, old, null, false);
+    if (s.adjCount > 0) {
+      // The paths leave the Adj-RIB-In now (no lookup finds them) and the ranking in slices.
+      for (let p = s.adjHead; p !== NONE; p = P.sNext[p]!) P.flags[p]! |= DOOMED;
+      this.cleanups.push({ s, cur: s.adjHead, detached: true, famSlot: -1, onlyStale: false });
+      s.adjHead = NONE;
+      s.adjCount = 0;
+      this.kick();
     }
   }
 
@@ -448,7 +518,7 @@ export class RouteServer {
     s.grTimer = null;
     if (s.state === 'stale') s.state = 'idle';
     s.up?.grPending.clear();
-    this.startCleanup(s, s.adjIn, null, true);
+    this.startCleanup(s, -1, true);
   }
 
   private clearGrTimer(s: Session): void {
@@ -459,7 +529,9 @@ export class RouteServer {
   }
 
   private hasStale(s: Session): boolean {
-    for (const p of s.adjIn.values()) if (p.stale) return true;
+    const P = this.paths;
+    for (let p = s.adjHead; p !== NONE; p = P.sNext[p]!)
+      if ((P.flags[p]! & STALE) !== 0) return true;
     return false;
   }
 
@@ -476,8 +548,8 @@ export class RouteServer {
       }
     }
     for (const e of up.apOut.keys()) {
-      e.apRefs--;
-      this.table.maybeDelete(e);
+      this.entries.apRefs[e]!--;
+      this.entries.maybeDelete(e);
     }
     this.pumpQueue.delete(s);
     this.blockedSet.delete(s);
@@ -489,20 +561,51 @@ export class RouteServer {
 
   // ================================================================ input
 
-  receiveUpdate(clientId: string, msg: UpdateMessage): void {
+  /**
+   * Queues an UPDATE. Returns false when the input queue is above its
+   * high-water mark: stop reading until onInputDrain (the UPDATE is queued
+   * all the same).
+   */
+  receiveUpdate(clientId: string, msg: UpdateMessage): boolean {
     const s = this.session(clientId);
-    if (s.up === null || this.closed) return;
+    if (s.up === null || this.closed) return !this.inputFull;
+    const left =
+      msg.withdrawn.length +
+      msg.nlri.length +
+      (msg.mpReach?.nlri.length ?? 0) +
+      (msg.mpUnreach?.nlri.length ?? 0);
+    this.backlog += left;
     this.inbound.push({
       s,
       epoch: s.epoch,
       msg,
       pos: 0,
+      left,
       v4Withdraw: false,
       mpWithdraw: false,
       nh4: null,
+      nh4Id: NONE,
+      mpNhId: NONE,
       attrs: null,
     });
     this.kick();
+    if (this.backlog >= this.inputHighWater) this.inputFull = true;
+    return !this.inputFull;
+  }
+
+  /** NLRI received and not yet applied. */
+  get inputBacklog(): number {
+    return this.backlog;
+  }
+
+  /** Accounts for NLRI of `item` that are applied (or will never be). */
+  private consumed(item: Inbound, n: number): void {
+    item.left -= n;
+    this.backlog -= n;
+    if (this.inputFull && this.backlog <= this.inputHighWater >> 1) {
+      this.inputFull = false;
+      this.onInputDrain?.();
+    }
   }
 
   routeRefresh(clientId: string, afi: number, safi: number): void {
@@ -517,12 +620,7 @@ export class RouteServer {
       // RFC 7313 §4: BoRR, the Adj-RIB-Out, then EoRR.
       this.writeRaw(s, this.encoder.encodeRouteRefresh(afi, safi, 1, up.codec));
     }
-    up.fam.set(fam, {
-      kind: 'dump',
-      cursor: 0,
-      refresh: true,
-      iter: this.table.family(fam).values(),
-    });
+    up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: true });
     this.pumpQueue.add(s);
     this.kick();
   }
@@ -534,15 +632,28 @@ export class RouteServer {
       c.nhibActive = true;
       this.nhibClients.push(c);
     }
-    const paths = this.nhIndex.get(nextHop);
-    if (paths === undefined) return;
+    const g = this.nhs.byGlobal(nextHop);
+    if (g === undefined) return;
+    const P = this.paths;
     for (const s of c.sessions.values()) {
       const up = s.up;
       if (up === null) continue;
-      for (const p of paths) if (p.entry !== null && up.fam.has(p.fam)) up.dirty.add(p.entry);
+      for (let p = g.head; p !== NONE; p = P.nNext[p]!) {
+        const e = P.entry[p]!;
+        if (up.fam.has(this.entries.fam(e))) up.dirty.add(e);
+      }
       if (up.dirty.size > 0) this.pumpQueue.add(s);
     }
     this.kick();
+  }
+
+  /** The item is done: its remaining NLRI leave the backlog, its next-hop references go. */
+  private releaseItem(item: Inbound): void {
+    if (item.left > 0) this.consumed(item, item.left);
+    if (item.nh4Id !== NONE) this.nhs.release(item.nh4Id);
+    if (item.mpNhId !== NONE) this.nhs.release(item.mpNhId);
+    item.nh4Id = NONE;
+    item.mpNhId = NONE;
   }
 
   /**
@@ -551,7 +662,10 @@ export class RouteServer {
    */
   private processInbound(item: Inbound, budget: number): boolean {
     const { s, msg } = item;
-    if (item.epoch !== s.epoch || s.up === null || s.up.muted) return true;
+    if (item.epoch !== s.epoch || s.up === null || s.up.muted) {
+      this.releaseItem(item);
+      return true;
+    }
     const c = s.client;
     if (item.pos === 0) {
       const withdrawAll = msg.errors.some(
@@ -573,6 +687,7 @@ export class RouteServer {
         msg.mpReach === null;
       if (emptyV4 && msg.mpUnreach === null) {
         this.endOfRib(s, '1/1');
+        this.releaseItem(item);
         return true;
       }
       if (
@@ -582,6 +697,7 @@ export class RouteServer {
         msg.mpUnreach.raw === undefined
       ) {
         this.endOfRib(s, familyKey(msg.mpUnreach.afi, msg.mpUnreach.safi));
+        this.releaseItem(item);
         return true;
       }
       const nh = msg.attrs?.nextHop;
@@ -602,21 +718,34 @@ export class RouteServer {
     const l3 = l2 + (mp !== null && this.rsFamilies.has(famR) ? mp.nlri.length : 0);
     const end = Math.min(l3, item.pos + budget);
     const attrs = item.attrs!;
+    const slotU = l1 > l0 ? this.famSlot(famU) : -1;
+    const slotR = l3 > l2 ? this.famSlot(famR) : -1;
     for (let i = item.pos; i < end; i++) {
-      if (i < l0) this.withdraw(s, '1/1', msg.withdrawn[i]!);
-      else if (i < l1) this.withdraw(s, famU, unreach!.nlri[i - l0]!);
+      if (i < l0) this.withdraw(s, 0, msg.withdrawn[i]!);
+      else if (i < l1) this.withdraw(s, slotU, unreach!.nlri[i - l0]!);
       else if (i < l2) {
         const n = msg.nlri[i - l1]!;
-        if (item.v4Withdraw) this.withdraw(s, '1/1', n);
-        else this.announce(s, 1, 1, n, attrs, item.nh4!);
+        if (item.v4Withdraw) this.withdraw(s, 0, n);
+        else {
+          if (item.nh4Id === NONE) item.nh4Id = this.nhs.acquire(item.nh4!);
+          this.announce(s, 0, 1, n, attrs, item.nh4Id);
+        }
       } else {
         const n = mp!.nlri[i - l2]!;
-        if (item.mpWithdraw) this.withdraw(s, famR, n);
-        else this.announce(s, mp!.afi, mp!.safi, n, attrs, mp!.nextHop);
+        if (item.mpWithdraw) this.withdraw(s, slotR, n);
+        else {
+          if (item.mpNhId === NONE) item.mpNhId = this.nhs.acquire(mp!.nextHop);
+          this.announce(s, slotR, mp!.afi, n, attrs, item.mpNhId);
+        }
       }
     }
+    if (end > item.pos) this.consumed(item, end - item.pos);
     item.pos = end;
-    return end >= l3;
+    if (end >= l3) {
+      this.releaseItem(item);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -633,7 +762,7 @@ export class RouteServer {
       if (up.disabled.has(fam)) continue;
       up.disabled.add(fam);
       this.log.warn({ peer: s.key, family: fam }, 'RFC 7606 AFI/SAFI disable: paths withdrawn');
-      this.startCleanup(s, s.adjIn, fam, false);
+      this.startCleanup(s, this.famSlot(fam), false);
     }
   }
 
@@ -642,108 +771,116 @@ export class RouteServer {
     if (up === null || !up.grPending.has(fam)) return;
     up.grPending.delete(fam);
     // RFC 4724 §4.2: End-of-RIB received, stale paths of that family not refreshed go.
-    this.startCleanup(s, s.adjIn, fam, true);
+    this.startCleanup(s, this.famSlot(fam), true);
     if (up.grPending.size === 0) this.clearGrTimer(s);
   }
 
-  private withdraw(s: Session, fam: string, n: Nlri): void {
+  /** The path of session `s` for (family, prefix, received path id) in Adj-RIB-In, or NONE. */
+  private findPath(s: Session, e: EntryId, rxId: number): PathId {
+    const P = this.paths;
+    const slot = s.slot;
+    for (let p = this.entries.head[e]!; p !== NONE; p = P.next[p]!) {
+      if (P.sess[p] === slot && P.rxId[p] === rxId && (P.flags[p]! & DOOMED) === 0) return p;
+    }
+    for (let p = this.entries.rej[e]!; p !== NONE; p = P.next[p]!) {
+      if (P.sess[p] === slot && P.rxId[p] === rxId && (P.flags[p]! & DOOMED) === 0) return p;
+    }
+    return NONE;
+  }
+
+  private withdraw(s: Session, famSlot: number, n: Nlri): void {
     s.client.stats.withdrawnReceived++;
-    const key = pathKey(n.prefix, n.pathId ?? 0);
-    const old = s.adjIn.get(key);
-    if (old === undefined || old.fam !== fam) return;
-    s.adjIn.delete(key);
-    this.dropPath(old);
+    const e = this.entries.get(famSlot, n.prefix);
+    if (e === NONE) return;
+    const old = this.findPath(s, e, n.pathId ?? 0);
+    if (old !== NONE) this.dropPath(old);
   }
 
   private announce(
     s: Session,
+    famSlot: number,
     afi: number,
-    safi: number,
     n: Nlri,
     attrs: PathAttributes,
-    nextHop: NextHop,
+    nhId: number,
   ): void {
-    const fam = familyKey(afi, safi);
-    if (s.up === null || s.up.muted || s.up.disabled.has(fam)) return;
+    const up = s.up;
+    if (up === null || up.muted || up.disabled.has(this.entries.famNames[famSlot]!)) return;
+    const P = this.paths;
     const c = s.client;
     const rxId = n.pathId ?? 0;
-    const key = pathKey(n.prefix, rxId);
-    const old = s.adjIn.get(key);
+    let e = this.entries.get(famSlot, n.prefix);
+    const old = e === NONE ? NONE : this.findPath(s, e, rxId);
     c.stats.received++;
+    const nextHop = this.nhs.nextHop(nhId);
     const verdict = this.policy.importPath(c.cfg, afi, n.prefix, nextHop.global, attrs);
     if (
-      old !== undefined &&
-      old.fam === fam &&
-      old.accepted === verdict.accepted &&
-      old.use.attrs === attrs &&
-      old.nextHop.global === nextHop.global &&
-      old.nextHop.linkLocal === nextHop.linkLocal
+      old !== NONE &&
+      ((P.flags[old]! & ACCEPTED) !== 0) === verdict.accepted &&
+      this.uses[P.use[old]!]!.attrs === attrs &&
+      P.nh[old] === nhId
     ) {
       // The same path again (e.g. refreshed after a graceful restart).
       if (verdict.accepted) c.stats.accepted++;
       else this.countReject(c, verdict.reasons);
-      old.stale = false;
+      P.flags[old]! &= ~STALE;
       return;
     }
     if (!verdict.accepted && !this.keepRejected) {
       // reject_policy 'reject': counted, not kept.
       this.countReject(c, verdict.reasons);
-      if (old !== undefined) {
-        s.adjIn.delete(key);
-        this.dropPath(old);
-      }
+      if (old !== NONE) this.dropPath(old);
       return;
     }
-    if (verdict.accepted && (old === undefined || !old.accepted)) {
+    if (verdict.accepted && (old === NONE || (P.flags[old]! & ACCEPTED) === 0)) {
       const mp = c.cfg.filtering.maxPrefix;
       const limit =
         mp === undefined ? undefined : afi === 1 ? mp.ipv4 : afi === 2 ? mp.ipv6 : undefined;
       if (mp !== undefined && limit !== undefined && (c.acceptedByAfi.get(afi) ?? 0) >= limit) {
         if (this.maxPrefix(s, afi, limit, mp.action)) {
-          if (old !== undefined) {
-            s.adjIn.delete(key);
-            this.dropPath(old);
-          }
+          if (old !== NONE) this.dropPath(old);
           return;
         }
       }
     }
-    const use = acquireUse(c, attrs, this.interner, this.clientCap);
+    const use = acquireUse(c, attrs, this.interner, this.clientCap, this.uses, this.useIds);
+    this.nhs.addRef(nhId);
     let txId = 0;
-    if (old !== undefined) {
-      if (old.accepted && old.entry !== null) txId = old.txId;
+    if (old !== NONE) {
+      if ((P.flags[old]! & ACCEPTED) !== 0) txId = P.txId[old]!;
       this.dropPath(old);
     }
-    const e = this.table.getOrCreate(fam, afi, safi, n.prefix);
-    // One prefix string per prefix: the entry's, in the path and the Adj-RIB-In key.
-    const p: Path = {
-      session: s,
-      prefix: e.prefix,
-      fam,
-      afi,
-      rxId,
-      txId,
-      use,
-      nextHop,
-      accepted: verdict.accepted,
-      reasons: verdict.accepted ? NO_REASONS : verdict.reasons,
-      stale: false,
-      entry: null,
-    };
-    s.adjIn.set(rxId === 0 ? e.prefix : key, p);
+    if (e === NONE || !this.entries.live(e)) e = this.entries.getOrCreate(famSlot, n.prefix);
+    const p = P.alloc();
+    P.sess[p] = s.slot;
+    P.use[p] = use.id;
+    P.nh[p] = nhId;
+    P.entry[p] = e;
+    P.rxId[p] = rxId;
+    P.txId[p] = txId;
+    P.flags[p] = verdict.accepted ? ACCEPTED : 0;
+    // Adj-RIB-In: the head of the session's list.
+    P.sPrev[p] = NONE;
+    P.sNext[p] = s.adjHead;
+    if (s.adjHead !== NONE) P.sPrev[s.adjHead] = p;
+    s.adjHead = p;
+    s.adjCount++;
     if (verdict.accepted) {
       c.stats.accepted++;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 0) + 1);
-      if (p.txId === 0) p.txId = e.nextTxId++;
-      insertPath(e, p, this.rank);
-      let set = this.nhIndex.get(nextHop.global);
-      if (set === undefined) this.nhIndex.set(nextHop.global, (set = new Set()));
-      set.add(p);
+      if (txId === 0) P.txId[p] = this.entries.nextTxId[e]!++;
+      this.ranking.insert(e, p);
+      const g = this.nhs.globals[this.nhs.recs[nhId]!.g]!;
+      P.nPrev[p] = NONE;
+      P.nNext[p] = g.head;
+      if (g.head !== NONE) P.nPrev[g.head] = p;
+      g.head = p;
       this.dirty.add(e);
     } else {
       this.countReject(c, verdict.reasons);
-      p.entry = e;
-      (e.rejected ??= []).push(p);
+      if (verdict.reasons.length > 0) P.reasons.set(p, verdict.reasons);
+      P.next[p] = this.entries.rej[e]!;
+      this.entries.rej[e] = p;
     }
   }
 
@@ -775,61 +912,72 @@ export class RouteServer {
     return true;
   }
 
-  /** Takes a path out of the ranking and the indexes (the caller removed it from adjIn). */
-  private dropPath(p: Path): void {
-    const c = p.session.client;
-    const e = p.entry;
-    if (p.accepted) {
-      c.acceptedByAfi.set(p.afi, (c.acceptedByAfi.get(p.afi) ?? 1) - 1);
-      const set = this.nhIndex.get(p.nextHop.global);
-      if (set !== undefined) {
-        set.delete(p);
-        if (set.size === 0) this.nhIndex.delete(p.nextHop.global);
-      }
-      if (e !== null) {
-        removePath(p, this.rank);
-        this.dirty.add(e);
-      }
-    } else if (e !== null && e.rejected !== null) {
-      const i = e.rejected.indexOf(p);
-      if (i >= 0) e.rejected.splice(i, 1);
-      if (e.rejected.length === 0) e.rejected = null;
-      p.entry = null;
-      this.table.maybeDelete(e);
+  /** Takes a path out of the Adj-RIB-In, the ranking and the indexes, and frees it. */
+  private dropPath(p: PathId): void {
+    const P = this.paths;
+    const E = this.entries;
+    const s = this.bySlot[P.sess[p]!]!;
+    const c = s.client;
+    const e = P.entry[p]!;
+    const flags = P.flags[p]!;
+    const nhId = P.nh[p]!;
+    for (const cl of this.cleanups) if (cl.cur === p) cl.cur = P.sNext[p]!;
+    if ((flags & DOOMED) === 0) {
+      const prev = P.sPrev[p]!;
+      const next = P.sNext[p]!;
+      if (prev === NONE) s.adjHead = next;
+      else P.sNext[prev] = next;
+      if (next !== NONE) P.sPrev[next] = prev;
+      s.adjCount--;
     }
-    releaseUse(c, p.use, this.interner);
+    if ((flags & ACCEPTED) !== 0) {
+      const afi = E.famAfi[E.famOf(e)]!;
+      c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 1) - 1);
+      const g = this.nhs.globals[this.nhs.recs[nhId]!.g]!;
+      const prev = P.nPrev[p]!;
+      const next = P.nNext[p]!;
+      if (prev === NONE) g.head = next;
+      else P.nNext[prev] = next;
+      if (next !== NONE) P.nPrev[next] = prev;
+      this.ranking.remove(e, p);
+      this.dirty.add(e);
+    } else {
+      unlink(E.rej, e, P.next, p);
+      E.maybeDelete(e);
+    }
+    releaseUse(c, this.uses[P.use[p]!]!, this.interner, this.useIds);
+    this.nhs.release(nhId);
+    P.release(p);
   }
 
-  private startCleanup(
-    s: Session,
-    map: Map<string, Path>,
-    fam: string | null,
-    onlyStale: boolean,
-  ): void {
-    this.cleanups.push({ s, map, iter: map.entries(), fam, onlyStale });
+  private startCleanup(s: Session, famSlot: number, onlyStale: boolean): void {
+    if (s.adjHead === NONE) return;
+    this.cleanups.push({ s, cur: s.adjHead, detached: false, famSlot, onlyStale });
     this.kick();
   }
 
   /** Runs one cleanup step; returns false when the cleanup is complete. */
   private stepCleanup(cl: Cleanup): boolean {
+    const P = this.paths;
     for (let i = 0; i < this.batchSize; i++) {
-      const r = cl.iter.next();
-      if (r.done === true) return false;
-      const [key, p] = r.value;
-      if (cl.onlyStale && !p.stale) continue;
-      if (cl.fam !== null && p.fam !== cl.fam) continue;
-      cl.map.delete(key);
+      const p = cl.cur;
+      if (p === NONE) return false;
+      cl.cur = P.sNext[p]!;
+      if (!cl.detached) {
+        if (cl.onlyStale && (P.flags[p]! & STALE) === 0) continue;
+        if (cl.famSlot >= 0 && this.entries.famOf(P.entry[p]!) !== cl.famSlot) continue;
+      }
       this.dropPath(p);
     }
-    return true;
+    return cl.cur !== NONE;
   }
 
   // ================================================================ output
 
-  private visited(s: Session, e: PrefixEntry): boolean {
-    const st = s.up?.fam.get(e.fam);
+  private visited(s: Session, e: EntryId): boolean {
+    const st = s.up?.fam.get(this.entries.fam(e));
     if (st === undefined) return false;
-    return st.kind === 'synced' || st.refresh || e.seq <= st.cursor;
+    return st.kind === 'synced' || st.refresh || e <= st.cursor;
   }
 
   /**
@@ -840,12 +988,14 @@ export class RouteServer {
    * blocked, dumping and ADD-PATH sessions. Everyone else goes from the old
    * shared answer to the new one together.
    */
-  private processEntryAll(e: PrefixEntry, batch: OutBatch): void {
-    const fam = e.fam;
+  private processEntryAll(e: EntryId, batch: OutBatch): void {
+    const E = this.entries;
+    const fi = this.famInfos[E.famOf(e)]!;
+    const fam = E.famNames[fi.slot]!;
     const dec = this.decision;
-    const w = e.paths.length > 0 ? e.paths[0]! : null;
-    const newDefault = w === null ? null : dec.outRef(w, 1);
-    const oldDefault = e.outDefault;
+    const w = E.head[e]!;
+    const newDefault = w === NONE ? null : dec.outRef(w, 1);
+    const oldDefault = E.outDefault[e]!;
     const stamp = ++this.stamp;
     const specials: Session[] = [];
     const mark = (s: Session): void => {
@@ -853,19 +1003,17 @@ export class RouteServer {
       s.mark = stamp;
       if (s.up?.fam.has(fam)) specials.push(s);
     };
-    forEachException(e, mark);
-    if (w !== null) {
-      for (const s of w.session.client.sessions.values()) mark(s);
+    this.adjOut.forEach(e, mark);
+    if (w !== NONE) {
+      for (const s of dec.client(w).sessions.values()) mark(s);
       for (const c of dec.exportExceptions(w, this.clientList))
         for (const s of c.sessions.values()) mark(s);
-    }
-    if (w !== null && w.afi === 1 && w.nextHop.global.includes(':')) {
-      // RFC 8950: sessions without extended next hop cannot take this winner.
-      for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) mark(s);
-    }
-    if (w !== null) {
+      const nh = this.nhs.global(this.paths.nh[w]!);
+      if (fi.afi === 1 && nh.includes(':')) {
+        // RFC 8950: sessions without extended next hop cannot take this winner.
+        for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) mark(s);
+      }
       // NHIB (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
-      const nh = w.nextHop.global;
       for (const c of this.nhibClients) {
         if (dec.oracle.isUnreachable(c.cfg.id, nh)) for (const s of c.sessions.values()) mark(s);
       }
@@ -900,7 +1048,7 @@ export class RouteServer {
         );
         continue;
       }
-      const old = sentTo(e, s);
+      const old = this.adjOut.sentTo(e, s);
       if (up.blocked) {
         ss.push(s);
         st.push(old);
@@ -920,16 +1068,18 @@ export class RouteServer {
       }
       change(s, d, 0, delta);
     }
-    e.outDefault = newDefault;
-    clearSent(e);
-    for (let i = 0; i < ss.length; i++) if (st[i] !== newDefault) setSent(e, ss[i]!, st[i]!);
-    const nlri0: Nlri = { prefix: e.prefix };
+    E.outDefault[e] = newDefault;
+    this.adjOut.clear(e);
+    for (let i = 0; i < ss.length; i++)
+      if (st[i] !== newDefault) this.adjOut.set(e, ss[i]!, st[i]!);
+    const prefix = E.prefix(e);
+    const nlri0: Nlri = { prefix };
     if (changes !== null) {
       for (const ch of (changes as Map<string, Change>).values()) {
         let mk = '';
         for (const m of ch.members) mk += `${m.slot},`;
-        const nlri = ch.pathId === 0 ? nlri0 : { prefix: e.prefix, pathId: ch.pathId };
-        batch.add(ch.group, mk, ch.members, e, ch.out, nlri, ch.delta);
+        const nlri = ch.pathId === 0 ? nlri0 : { prefix, pathId: ch.pathId };
+        batch.add(ch.group, mk, ch.members, fi, ch.out, nlri, ch.delta);
       }
     }
     if (oldDefault !== newDefault && this.active.get(fam)?.length) {
@@ -946,7 +1096,7 @@ export class RouteServer {
             for (const s of g.members) if (s.up!.fam.has(fam) && !excl.includes(s)) out.push(s);
             return out;
           },
-          e,
+          fi,
           newDefault,
           nlri0,
           regDelta,
@@ -957,7 +1107,7 @@ export class RouteServer {
 
   /** ADD-PATH (RFC 7911): diff the paths sent for `e` to `s` against the eligible ones. */
   private apDiff(
-    e: PrefixEntry,
+    e: EntryId,
     s: Session,
     sent: Map<number, OutRef> | undefined,
     want: Map<number, OutRef>,
@@ -973,17 +1123,17 @@ export class RouteServer {
       for (const tx of sent.keys()) if (!want.has(tx)) add(tx, null, -1);
     }
     if (want.size > 0) {
-      if (sent === undefined) e.apRefs++;
+      if (sent === undefined) this.entries.apRefs[e]!++;
       up.apOut.set(e, want);
     } else if (sent !== undefined) {
       up.apOut.delete(e);
-      e.apRefs--;
+      this.entries.apRefs[e]!--;
     }
   }
 
   /** Recomputes `e` for one session. mode 'dump': nothing sent before; 'refresh': re-send. */
   private processEntryOne(
-    e: PrefixEntry,
+    e: EntryId,
     s: Session,
     batch: OutBatch,
     mode: 'normal' | 'dump' | 'refresh',
@@ -991,24 +1141,27 @@ export class RouteServer {
     const up = s.up!;
     const one = [s];
     const mk = `${s.slot}`;
-    if (up.addPathTx.has(e.fam)) {
+    const E = this.entries;
+    const fi = this.famInfos[E.famOf(e)]!;
+    if (up.addPathTx.has(E.famNames[fi.slot]!)) {
       const sent = mode === 'dump' ? undefined : up.apOut.get(e);
       if (mode === 'dump' && up.apOut.has(e)) {
         up.apOut.delete(e);
-        e.apRefs--;
+        E.apRefs[e]!--;
       }
       const want = this.decision.desiredAll(e, s);
+      const prefix = E.prefix(e);
       this.apDiff(e, s, sent, want, mode === 'refresh', (tx, o, d) =>
-        batch.add(up.group, mk, one, e, o, { prefix: e.prefix, pathId: tx }, d),
+        batch.add(up.group, mk, one, fi, o, { prefix, pathId: tx }, d),
       );
       return;
     }
-    const old = mode === 'dump' ? null : sentTo(e, s);
+    const old = mode === 'dump' ? null : this.adjOut.sentTo(e, s);
     const d = this.decision.desired(e, s);
-    setSent(e, s, d);
+    this.adjOut.set(e, s, d);
     if (d !== old || (mode === 'refresh' && d !== null)) {
       const delta = old === null ? (d === null ? 0 : 1) : d === null ? -1 : 0;
-      batch.add(up.group, mk, one, e, d, { prefix: e.prefix }, delta);
+      batch.add(up.group, mk, one, fi, d, { prefix: E.prefix(e) }, delta);
     }
   }
 
@@ -1054,16 +1207,16 @@ export class RouteServer {
 
   private processDirtyBatch(deadline: number): void {
     const batch = new OutBatch();
-    const done: PrefixEntry[] = [];
-    for (const e of this.dirty) {
-      this.dirty.delete(e);
+    const done: EntryId[] = [];
+    for (let e = this.dirty.shift(); e !== NONE; e = this.dirty.shift()) {
+      if (!this.entries.live(e)) continue;
       this.processEntryAll(e, batch);
       done.push(e);
       if (done.length >= this.batchSize) break;
       if ((done.length & 511) === 0 && performance.now() >= deadline) break;
     }
     this.flushBatch(batch);
-    for (const e of done) this.table.maybeDelete(e);
+    for (const e of done) this.entries.maybeDelete(e);
     for (const s of this.pumpQueueCandidates()) this.pumpQueue.add(s);
   }
 
@@ -1077,12 +1230,12 @@ export class RouteServer {
   private pumpSession(s: Session, deadline: number): boolean {
     const up = s.up;
     if (up === null || up.blocked) return false;
+    const E = this.entries;
     const batch = new OutBatch();
-    const done: PrefixEntry[] = [];
+    const done: EntryId[] = [];
     let n = 0;
-    for (const e of up.dirty) {
-      up.dirty.delete(e);
-      if (!this.visited(s, e)) continue;
+    for (let e = up.dirty.shift(); e !== NONE; e = up.dirty.shift()) {
+      if (!E.live(e) || !this.visited(s, e)) continue;
       this.processEntryOne(e, s, batch, 'normal');
       done.push(e);
       if (++n >= this.batchSize) break;
@@ -1095,15 +1248,19 @@ export class RouteServer {
     if (n < this.batchSize) {
       for (const [fam, st] of up.fam) {
         if (st.kind !== 'dump') continue;
+        const slot = E.famSlotIfKnown(fam);
         while (n < this.batchSize) {
-          const r = st.iter.next();
-          if (r.done === true) {
+          // The next entry of the family in id order.
+          const limit = E.limit;
+          let e = st.cursor + 1;
+          while (e < limit && (!E.live(e) || E.famOf(e) !== slot)) e++;
+          if (e >= limit) {
             up.fam.set(fam, { kind: 'synced' });
             after.push({ fam, refresh: st.refresh });
             break;
           }
-          const e = r.value;
-          st.cursor = e.seq;
+          n += (e - st.cursor) >> 6; // skipped ids count a little
+          st.cursor = e;
           this.processEntryOne(e, s, batch, st.refresh ? 'refresh' : 'dump');
           done.push(e);
           if ((++n & 511) === 0 && performance.now() >= deadline) n = this.batchSize;
@@ -1122,7 +1279,7 @@ export class RouteServer {
         this.writeRaw(s, this.encoder.encodeRouteRefresh(afi, safi, 2, up.codec));
       }
     }
-    for (const e of done) this.table.maybeDelete(e);
+    for (const e of done) E.maybeDelete(e);
     if (s.up !== up) return false;
     if (this.dumping.has(s)) {
       let initial = false;
@@ -1246,6 +1403,8 @@ export class RouteServer {
     }
     this.inbound = [];
     this.inHead = 0;
+    this.backlog = 0;
+    this.inputFull = false;
     this.dirty.clear();
     this.pumpQueue.clear();
     this.cleanups.length = 0;
@@ -1257,19 +1416,22 @@ export class RouteServer {
   routes(prefix: string, clientId?: string): RouteView[] {
     const asked = clientId === undefined ? undefined : this.session(clientId);
     const out: RouteView[] = [];
-    for (const t of this.table.families.values()) {
-      const e = t.get(prefix);
-      if (e === undefined) continue;
-      const best = asked !== undefined ? this.decision.bestPath(e, asked) : null;
-      e.paths.forEach((p, i) => {
-        const v = this.view(p, i + 1);
+    const E = this.entries;
+    const P = this.paths;
+    for (let f = 0; f < E.famNames.length; f++) {
+      const e = E.get(f, prefix);
+      if (e === NONE) continue;
+      const best = asked !== undefined ? this.decision.bestPath(e, asked) : NONE;
+      let rank = 0;
+      for (let p = E.head[e]!; p !== NONE; p = P.next[p]!) {
+        const v = this.view(p, ++rank);
         if (asked !== undefined) {
           v.best = p === best;
           v.eligible = this.decision.eligible(p, asked) !== 0;
         }
         out.push(v);
-      });
-      for (const p of e.rejected ?? []) {
+      }
+      for (let p = E.rej[e]!; p !== NONE; p = P.next[p]!) {
         const v = this.view(p, null);
         if (asked !== undefined) {
           v.best = false;
@@ -1281,17 +1443,20 @@ export class RouteServer {
     return out;
   }
 
-  private view(p: Path, rank: number | null): RouteView {
+  private view(p: PathId, rank: number | null): RouteView {
+    const P = this.paths;
+    const s = this.bySlot[P.sess[p]!]!;
+    const flags = P.flags[p]!;
     return {
-      from: p.session.client.cfg.id,
-      session: p.session.key,
-      pathId: p.rxId,
+      from: s.client.cfg.id,
+      session: s.key,
+      pathId: P.rxId[p]!,
       rank,
-      accepted: p.accepted,
-      reasons: p.reasons,
-      stale: p.stale,
-      nextHop: p.nextHop,
-      attrs: p.use.attrs,
+      accepted: (flags & ACCEPTED) !== 0,
+      reasons: P.reasons.get(p) ?? NO_REASONS,
+      stale: (flags & STALE) !== 0,
+      nextHop: this.nhs.nextHop(P.nh[p]!),
+      attrs: this.uses[P.use[p]!]!.attrs,
     };
   }
 
@@ -1340,7 +1505,7 @@ export class RouteServer {
         dumping:
           up === null ? [] : [...up.fam].filter(([, st]) => st.kind === 'dump').map(([f]) => f),
         held: up?.held ?? 0,
-        adjIn: s.adjIn.size,
+        adjIn: s.adjCount,
       });
     }
     return out;
@@ -1349,7 +1514,7 @@ export class RouteServer {
   /** Internal counters for tests and `show` (interned attribute sets, table size). */
   stats(): { prefixes: number; attrSets: number; exportCalls: number; encodes: number } {
     return {
-      prefixes: this.table.size,
+      prefixes: this.entries.size,
       attrSets: this.interner.size,
       exportCalls: this.decision.exportCalls,
       encodes: this.encodes,

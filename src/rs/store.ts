@@ -1,0 +1,371 @@
+// Column storage for the route-server core (struct of arrays). A received path
+// and a prefix entry are small integers indexing typed-array columns, not JS
+// objects: at an IXP route server's scale (hundreds of thousands of paths) an
+// object per path costs ~120 bytes plus the Map and Set slots that index it;
+// a path here costs 43 bytes of columns and no GC work. Lists (an entry's
+// ranked paths, a session's Adj-RIB-In, the paths via a next hop) are
+// intrusive: links are columns too.
+//
+// Nothing here knows BGP rules: rib.ts ranks, decision.ts decides, server.ts
+// drives. See docs/benchmarks.md for the measurements behind the layout.
+
+import type { NextHop } from '../bgp/types.ts';
+import type { OutRef, Session } from './model.ts';
+import type { RejectCode } from './policy-api.ts';
+import { PrefixKeys } from './prefix-keys.ts';
+
+/** Path flags. */
+export const ACCEPTED = 1;
+export const STALE = 2;
+/** Detached from its session (session down): found by no lookup, dropped by a cleanup. */
+export const DOOMED = 4;
+export const LIVE = 8;
+
+export const NONE = -1;
+
+type Column = Int32Array | Uint32Array | Uint16Array | Uint8Array;
+
+function grown<T extends Column>(a: T, cap: number, fill: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
+  return b;
+}
+
+function nextCap(cap: number, need: number): number {
+  let c = Math.max(cap, 64);
+  while (c < need) c = Math.ceil(c * 1.5);
+  return c;
+}
+
+// ---------------------------------------------------------------- paths
+
+/** Every received path (one NLRI of one session), accepted or rejected-and-kept. */
+export class PathStore {
+  cap = 0;
+  /** Session slot (RouteServer.bySlot). */
+  sess = new Uint16Array(0);
+  /** AttrUse id (RouteServer.uses). */
+  use = new Int32Array(0);
+  /** Next-hop record id (NextHopTable). */
+  nh = new Int32Array(0);
+  /** Prefix entry id. */
+  entry = new Int32Array(0);
+  /** Path id received (ADD-PATH receive), 0 without. */
+  rxId = new Uint32Array(0);
+  /** Path id the RS uses when sending it with ADD-PATH (unique within the prefix). */
+  txId = new Uint32Array(0);
+  flags = new Uint8Array(0);
+  /** Next path of the entry's list (ranked accepted list, or rejected list). */
+  next = new Int32Array(0);
+  /** The session's Adj-RIB-In list (or a cleanup's detached list). */
+  sPrev = new Int32Array(0);
+  sNext = new Int32Array(0);
+  /** The accepted paths via one next-hop address (NHIB index). */
+  nPrev = new Int32Array(0);
+  nNext = new Int32Array(0);
+  /** Reject reasons of rejected paths (rare: a side table). */
+  readonly reasons = new Map<number, RejectCode[]>();
+  private readonly free: number[] = [];
+  private hwm = 0;
+  size = 0;
+
+  alloc(): number {
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.hwm++;
+      if (id >= this.cap) this.grow(id + 1);
+    }
+    this.size++;
+    return id;
+  }
+
+  release(id: number): void {
+    this.flags[id] = 0;
+    this.reasons.delete(id);
+    this.size--;
+    this.free.push(id);
+  }
+
+  private grow(need: number): void {
+    const cap = nextCap(this.cap, need);
+    this.sess = grown(this.sess, cap, 0);
+    this.use = grown(this.use, cap, 0);
+    this.nh = grown(this.nh, cap, 0);
+    this.entry = grown(this.entry, cap, 0);
+    this.rxId = grown(this.rxId, cap, 0);
+    this.txId = grown(this.txId, cap, 0);
+    this.flags = grown(this.flags, cap, 0);
+    this.next = grown(this.next, cap, NONE);
+    this.sPrev = grown(this.sPrev, cap, NONE);
+    this.sNext = grown(this.sNext, cap, NONE);
+    this.nPrev = grown(this.nPrev, cap, NONE);
+    this.nNext = grown(this.nNext, cap, NONE);
+    this.cap = cap;
+  }
+}
+
+// ---------------------------------------------------------------- prefix entries
+
+/**
+ * The prefix table: one entry per (family, prefix) with its ranked accepted
+ * paths and the compact Adj-RIB-Out (decision.ts). Entry ids come from
+ * PrefixKeys and are reused after deletion; a freed id's columns are reset.
+ */
+export class EntryStore {
+  readonly keys = new PrefixKeys();
+  cap = 0;
+  /** First (best) accepted path, NONE when none. */
+  head = new Int32Array(0);
+  /** First rejected path kept for the looking glass, NONE when none. */
+  rej = new Int32Array(0);
+  nextTxId = new Uint32Array(0);
+  /** ADD-PATH sessions holding a non-empty apOut for the entry. */
+  apRefs = new Uint16Array(0);
+  /**
+   * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
+   * outDefault for this prefix, except the exceptions: the session in slot
+   * `xs - 1` (sent `xo`), and the pairs [session, out, ...] in `xm`.
+   */
+  outDefault: (OutRef | null)[] = [];
+  xs = new Int32Array(0);
+  xo: (OutRef | null)[] = [];
+  readonly xm = new Map<number, (Session | OutRef | null)[]>();
+  /** Family slot -> family key ('1/1'), AFI, SAFI. */
+  readonly famNames: string[] = [];
+  readonly famAfi: number[] = [];
+  readonly famSafi: number[] = [];
+  private readonly famSlots = new Map<string, number>();
+
+  famSlot(fam: string): number {
+    let f = this.famSlots.get(fam);
+    if (f === undefined) {
+      f = this.famNames.length;
+      const [afi, safi] = fam.split('/').map(Number) as [number, number];
+      this.famSlots.set(fam, f);
+      this.famNames.push(fam);
+      this.famAfi.push(afi);
+      this.famSafi.push(safi);
+    }
+    return f;
+  }
+
+  /** The slot of `fam` if any entry or session ever used it, else -1. */
+  famSlotIfKnown(fam: string): number {
+    return this.famSlots.get(fam) ?? -1;
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Every live id is below this. */
+  get limit(): number {
+    return this.keys.limit;
+  }
+
+  get(famSlot: number, prefix: string): number {
+    return this.keys.get(famSlot, prefix);
+  }
+
+  getOrCreate(famSlot: number, prefix: string): number {
+    const id = this.keys.intern(famSlot, prefix);
+    if (id >= this.cap) this.grow(id + 1);
+    return id;
+  }
+
+  live(id: number): boolean {
+    return this.keys.live(id);
+  }
+
+  fam(id: number): string {
+    return this.famNames[this.keys.famOf(id)]!;
+  }
+
+  famOf(id: number): number {
+    return this.keys.famOf(id);
+  }
+
+  prefix(id: number): string {
+    return this.keys.text(id);
+  }
+
+  /** Removes the entry when nothing references it any more (no path, nothing sent). */
+  maybeDelete(id: number): void {
+    if (!this.keys.live(id)) return;
+    if (this.head[id] !== NONE || this.rej[id] !== NONE || this.apRefs[id] !== 0) return;
+    if (this.outDefault[id] !== null || this.xo[id] !== null) return;
+    const xm = this.xm.get(id);
+    if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
+    this.xm.delete(id);
+    this.xs[id] = 0;
+    this.nextTxId[id] = 1;
+    this.keys.delete(id);
+  }
+
+  private grow(need: number): void {
+    const cap = nextCap(this.cap, need);
+    this.head = grown(this.head, cap, NONE);
+    this.rej = grown(this.rej, cap, NONE);
+    this.nextTxId = grown(this.nextTxId, cap, 1);
+    this.apRefs = grown(this.apRefs, cap, 0);
+    this.xs = grown(this.xs, cap, 0);
+    for (let i = this.cap; i < cap; i++) {
+      this.outDefault.push(null);
+      this.xo.push(null);
+    }
+    this.cap = cap;
+  }
+}
+
+// ---------------------------------------------------------------- next hops
+
+export interface NextHopRec {
+  nh: NextHop;
+  key: string;
+  /** Index of the global address in NextHopTable.globals. */
+  g: number;
+  refs: number;
+}
+
+export interface GlobalRec {
+  addr: string;
+  /** First accepted path via this address (PathStore.nPrev/nNext list). */
+  head: number;
+  refs: number;
+}
+
+/** Interned next hops (global + link-local), each with the list of accepted paths via its global address. */
+export class NextHopTable {
+  readonly recs: (NextHopRec | null)[] = [];
+  readonly globals: (GlobalRec | null)[] = [];
+  private readonly byKey = new Map<string, number>();
+  private readonly byAddr = new Map<string, number>();
+  private readonly freeRecs: number[] = [];
+  private readonly freeGlobals: number[] = [];
+
+  /** Holds one reference to the record of `nh` and returns its id. */
+  acquire(nh: NextHop): number {
+    const key = nh.linkLocal === undefined ? nh.global : `${nh.global}%${nh.linkLocal}`;
+    let id = this.byKey.get(key);
+    if (id !== undefined) {
+      this.recs[id]!.refs++;
+      return id;
+    }
+    let g = this.byAddr.get(nh.global);
+    if (g === undefined) {
+      g = this.freeGlobals.pop() ?? this.globals.length;
+      this.globals[g] = { addr: nh.global, head: NONE, refs: 0 };
+      this.byAddr.set(nh.global, g);
+    }
+    this.globals[g]!.refs++;
+    id = this.freeRecs.pop() ?? this.recs.length;
+    this.recs[id] = { nh: { ...nh }, key, g, refs: 1 };
+    this.byKey.set(key, id);
+    return id;
+  }
+
+  /** One more reference to a record already held. */
+  addRef(id: number): void {
+    this.recs[id]!.refs++;
+  }
+
+  release(id: number): void {
+    const r = this.recs[id]!;
+    if (--r.refs > 0) return;
+    this.byKey.delete(r.key);
+    this.recs[id] = null;
+    this.freeRecs.push(id);
+    const g = this.globals[r.g]!;
+    if (--g.refs > 0) return;
+    this.byAddr.delete(g.addr);
+    this.globals[r.g] = null;
+    this.freeGlobals.push(r.g);
+  }
+
+  nextHop(id: number): NextHop {
+    return this.recs[id]!.nh;
+  }
+
+  global(id: number): string {
+    return this.recs[id]!.nh.global;
+  }
+
+  /** The global-address record for `addr`, if any path uses it. */
+  byGlobal(addr: string): GlobalRec | undefined {
+    const g = this.byAddr.get(addr);
+    return g === undefined ? undefined : this.globals[g]!;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+// ---------------------------------------------------------------- id queues
+
+/**
+ * A FIFO of ids (entries to recompute) in a growable Int32Array. With `dedupe`
+ * a bitmap keeps each id queued once (the order is that of first insertion,
+ * as a Set's); without, an id may be queued twice, which callers tolerate.
+ */
+export class IdQueue {
+  private buf = new Int32Array(16);
+  private head = 0;
+  private tail = 0;
+  private bits: Uint8Array | null;
+
+  constructor(dedupe: boolean) {
+    this.bits = dedupe ? new Uint8Array(64) : null;
+  }
+
+  get size(): number {
+    return this.tail - this.head;
+  }
+
+  add(id: number): void {
+    const bits = this.bits;
+    if (bits !== null) {
+      const byte = id >> 3;
+      if (byte >= bits.length) {
+        const b = new Uint8Array(nextCap(bits.length, byte + 1));
+        b.set(bits);
+        this.bits = b;
+      }
+      const m = 1 << (id & 7);
+      if ((this.bits![byte]! & m) !== 0) return;
+      this.bits![byte]! |= m;
+    }
+    if (this.tail === this.buf.length) {
+      const n = this.tail - this.head;
+      const b = n * 2 < this.buf.length ? this.buf : new Int32Array(this.buf.length * 2);
+      b.copyWithin(0, this.head, this.tail);
+      if (b !== this.buf) b.set(this.buf.subarray(this.head, this.tail));
+      this.buf = b;
+      this.head = 0;
+      this.tail = n;
+    }
+    this.buf[this.tail++] = id;
+  }
+
+  /** The next id, or NONE when empty. */
+  shift(): number {
+    if (this.head === this.tail) return NONE;
+    const id = this.buf[this.head++]!;
+    if (this.bits !== null) this.bits[id >> 3]! &= ~(1 << (id & 7));
+    if (this.head === this.tail) this.reset();
+    return id;
+  }
+
+  clear(): void {
+    if (this.bits !== null) this.bits.fill(0);
+    this.reset();
+  }
+
+  private reset(): void {
+    this.head = 0;
+    this.tail = 0;
+    // Give back a queue that grew under a burst (back-pressure).
+    if (this.buf.length > 4096) this.buf = new Int32Array(16);
+  }
+}
