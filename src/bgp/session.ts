@@ -16,6 +16,12 @@
 // then automatic restart after the idle hold), stopWith(notification) (no
 // restart), readonly state / negotiated / stats / fsmState.
 //
+// Input flow control: pauseInput() stops reading the peer's socket (TCP flow
+// control then pushes back on the sender) until resumeInput(); it also holds
+// for a connection attached later (the peer reconnects while paused). While
+// paused nothing is read, KEEPALIVEs included: the caller bounds the pause
+// (the hold timer keeps running).
+//
 // RFC 9687 send hold timer: a peer that stops reading for `sendHoldTime`
 // (default max(8 min, 2 x hold time)) is dropped with NOTIFICATION 8.
 //
@@ -137,6 +143,7 @@ export class Connection {
   onDrain: (() => void) | null = null;
   closed = false;
   private closeFired = false;
+  private readingPaused = false;
   private needDrain = false;
   private corked = false;
   private readonly uncork = (): void => {
@@ -203,10 +210,35 @@ export class Connection {
     return true;
   }
 
+  /**
+   * Stop reading the socket ('data' paused; the kernel buffers, then TCP flow
+   * control holds the sender back). Messages already framed from the chunk
+   * being handled are still delivered. Idempotent.
+   */
+  pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    if (!this.closed) this.socket.pause();
+  }
+
+  /** Read again after pauseReading (what arrived meanwhile comes first). Idempotent. */
+  resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    if (!this.closed) this.socket.resume();
+  }
+
+  /** True between pauseReading and resumeReading. */
+  get paused(): boolean {
+    return this.readingPaused;
+  }
+
   /** Flush what is queued (e.g. a NOTIFICATION), then close; destroy after a grace period. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Read (and drop, see onData) what is left so the peer's FIN is seen.
+    if (this.readingPaused) this.socket.resume();
     this.socket.end();
     const t = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
     t.unref();
@@ -252,6 +284,7 @@ export class BgpPeer extends EventEmitter {
   private closing = new Set<Connection>();
   private sendStuckSince: number | null = null;
   private sendFlushed = -1;
+  private pausedInput = false;
   /** Negotiated session parameters; null until an OPEN was accepted. */
   negotiated: Negotiated | null = null;
   /** Messages received / sent since construction (counters for ops). */
@@ -331,6 +364,32 @@ export class BgpPeer extends EventEmitter {
    */
   reset(notification: Notification): void {
     this.feed({ type: 'AutomaticStop', notification });
+  }
+
+  /**
+   * Stop reading from the peer (input flow control): the current connection's
+   * socket is paused, and so is any connection attached while paused (a
+   * reconnect, an inbound connection handed over by the speaker after its
+   * OPEN). Messages already framed from the chunk being handled are still
+   * delivered. Nothing is read meanwhile, KEEPALIVEs included, so keep pauses
+   * well below the hold time. Idempotent.
+   */
+  pauseInput(): void {
+    if (this.pausedInput) return;
+    this.pausedInput = true;
+    this.conn?.pauseReading();
+  }
+
+  /** Read from the peer again after pauseInput. Idempotent. */
+  resumeInput(): void {
+    if (!this.pausedInput) return;
+    this.pausedInput = false;
+    this.conn?.resumeReading();
+  }
+
+  /** True between pauseInput and resumeInput. */
+  get inputPaused(): boolean {
+    return this.pausedInput;
   }
 
   /** Encode with the negotiated options and send. See sendRaw for the return value. */
@@ -601,6 +660,7 @@ export class BgpPeer extends EventEmitter {
 
   private attach(conn: Connection): void {
     this.conn = conn;
+    if (this.pausedInput) conn.pauseReading();
     conn.framer.maxLength = MAX_MESSAGE;
     conn.onMessage = (m) => this.onMessage(conn, m);
     conn.onError = (e) => this.onConnError(conn, e);

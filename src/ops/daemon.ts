@@ -1,7 +1,9 @@
 // The process wiring of `ixrs run` (and `ixrs demo`): configuration -> policy
 // -> route-server core (src/rs/server.ts) <-> BGP sessions (src/bgp/speaker.ts),
 // plus the control socket (control.ts). No protocol logic lives here: peer
-// events become core calls, core output goes to the peer's socket.
+// events become core calls, core output goes to the peer's socket. Input flow
+// control (input-gate.ts): while the core's input queue is full, no client
+// socket is read.
 
 import type pino from 'pino';
 import { applyExternalPeerRules } from '../bgp/codec.ts';
@@ -21,6 +23,7 @@ import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/polic
 import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
+import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
 
 export interface DaemonOptions {
@@ -30,6 +33,10 @@ export interface DaemonOptions {
   listen?: ListenAddress[];
   /** Control socket path instead of cfg.ixrs.control_socket; null: no control socket. */
   controlSocket?: string | null;
+  /** The core's input high-water mark, NLRI (RouteServerOptions.inputHighWater; tests). */
+  inputHighWater?: number;
+  /** Longest pause of input flow control, milliseconds (default 1000; tests). */
+  inputMaxPauseMs?: number;
 }
 
 const UNICAST = [
@@ -173,6 +180,8 @@ export class Daemon {
   readonly config: RsConfig;
   readonly core: RouteServer;
   readonly speaker: BgpSpeaker;
+  /** Input flow control over the clients' routing sessions (not reachability sessions). */
+  readonly inputGate: InputGate;
   control: ControlServer | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
@@ -188,6 +197,9 @@ export class Daemon {
       onMaxPrefix: (ev) => this.onMaxPrefix(ev),
       // 'tag' keeps rejected paths for the looking glass (never sent to clients).
       keepRejected: cfg.rejectPolicy === 'tag',
+      ...(opts.inputHighWater !== undefined ? { inputHighWater: opts.inputHighWater } : {}),
+      // Only called after construction (the gate is set below).
+      onInputDrain: () => this.inputGate.drained(),
       log: this.log.child({ component: 'rs' }),
     });
     this.speaker = new BgpSpeaker({
@@ -231,6 +243,16 @@ export class Daemon {
         this.wire(b);
       }
     }
+    // Every configured peer, whatever its state: one that connects while input
+    // is paused starts paused. BGP-LS reachability sessions (RS-BFD, speaker
+    // 'ls-session') feed no UPDATEs to the core and are never paused.
+    this.inputGate = new InputGate(
+      [...this.bindings.values()].map((b) => b.peer),
+      {
+        ...(opts.inputMaxPauseMs !== undefined ? { maxPauseMs: opts.inputMaxPauseMs } : {}),
+        log: this.log.child({ component: 'input' }),
+      },
+    );
   }
 
   private wire(b: Binding): void {
@@ -317,7 +339,9 @@ export class Daemon {
       }
     }
     if (update === null) return;
-    this.core.receiveUpdate(b.key, applyExternalPeerRules(update));
+    // False: the core's input queue is full; stop reading every client until it drains.
+    if (!this.core.receiveUpdate(b.key, applyExternalPeerRules(update)))
+      this.inputGate.full(b.peer);
   }
 
   /** UPDATEs (or parts of them) ignored on the session to `address` (families not negotiated). */
@@ -408,6 +432,7 @@ export class Daemon {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.core.shutdown();
+        this.inputGate.stop();
         await this.speaker.stop(message);
         await this.control?.close();
         this.log.info({ message }, 'route server stopped');

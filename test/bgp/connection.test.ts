@@ -75,3 +75,36 @@ describe('Connection.send', () => {
     expect(drained).toBe(1);
   });
 });
+
+describe('Connection.pauseReading', () => {
+  it('delivers no message while paused, then what arrived meanwhile on resume', async () => {
+    const { client, server } = await pair();
+    const conn = new Connection(server, 'in');
+    let got = 0;
+    conn.onMessage = () => got++;
+    client.write(KEEPALIVE);
+    while (got < 1) await new Promise((r) => setTimeout(r, 5));
+    conn.pauseReading();
+    conn.pauseReading(); // idempotent
+    expect(conn.paused).toBe(true);
+    client.write(Buffer.concat([KEEPALIVE, KEEPALIVE, KEEPALIVE]));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toBe(1);
+    conn.resumeReading();
+    expect(conn.paused).toBe(false);
+    while (got < 4) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toBe(4);
+  });
+
+  it('close() while paused still sees the other side close (no wait for the grace period)', async () => {
+    const { client, server } = await pair();
+    const conn = new Connection(server, 'in');
+    conn.pauseReading();
+    client.write(KEEPALIVE);
+    client.on('end', () => client.end());
+    const t0 = Date.now();
+    conn.close();
+    await conn.whenClosed();
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});

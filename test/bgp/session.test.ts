@@ -270,6 +270,32 @@ describe('BGP sessions over loopback', () => {
     );
   });
 
+  it('input flow control: pauseInput holds back UPDATEs until resumeInput', async () => {
+    const { a, b } = await pair();
+    await Promise.all([established(a), established(b)]);
+    let got = 0;
+    b.on('update', () => got++);
+    b.pauseInput();
+    expect(b.inputPaused).toBe(true);
+    for (let i = 0; i < 3; i++) a.sendRaw(UPDATE);
+    await sleep(200);
+    expect(got).toBe(0);
+    b.resumeInput();
+    expect(b.inputPaused).toBe(false);
+    const end = Date.now() + 5000;
+    while (got < 3 && Date.now() < end) await sleep(10);
+    expect(got).toBe(3);
+  });
+
+  it('input flow control: a connection attached while paused starts paused (no Established until resumeInput)', async () => {
+    const { a, b } = await pair();
+    b.pauseInput();
+    await sleep(1500);
+    expect(b.state).not.toBe('Established');
+    b.resumeInput();
+    await Promise.all([established(a), established(b)]);
+  });
+
   it('RFC 8654 §4: with Extended Message negotiated, a 7.5 kB UPDATE passes', async () => {
     const { a, b } = await pair(
       { extendedMessage: true },

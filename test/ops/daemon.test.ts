@@ -4,12 +4,14 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
+import { encodeMessage } from '../../src/bgp/codec.ts';
 import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import {
   type Daemon,
+  type DaemonOptions,
   extendedNextHopFamilies,
   gracefulRestartFamilies,
   groupKeyOf,
@@ -59,13 +61,18 @@ describe('daemon wiring', () => {
     for (const s of speakers.splice(0)) await s.stop();
   });
 
-  async function start(clientsYaml: string): Promise<number> {
-    const { config } = parseConfig(GENERAL, clientsYaml);
+  async function start(
+    clientsYaml: string,
+    extra: Partial<DaemonOptions> = {},
+    general = GENERAL,
+  ): Promise<number> {
+    const { config } = parseConfig(general, clientsYaml);
     daemon = await startDaemon({
       config,
       logger: silent,
       listen: [{ address: '127.0.0.1', port: 0 }],
       controlSocket: null,
+      ...extra,
     });
     return daemon.addresses()[0]!.port;
   }
@@ -430,4 +437,99 @@ describe('daemon wiring', () => {
     const n = await new Promise<{ extendedNextHop: unknown[] }>((r) => a.once('established', r));
     expect(n.extendedNextHop).toEqual([{ afi: 1, safi: 1, nextHopAfi: 2 }]);
   });
+
+  it('input flow control: with a small inputHighWater the backlog stays within the mark plus one socket chunk of UPDATEs, and every route reaches the other client', async () => {
+    const HIGH = 500;
+    const PER_UPDATE = 10;
+    const TOTAL = 20_000;
+    const port = await start(
+      `clients:
+  - asn: 64601
+    ip: "127.0.0.101"
+  - asn: 64602
+    ip: "127.0.0.102"
+`,
+      { inputHighWater: HIGH },
+    );
+    const core = daemon!.core;
+    let maxBacklog = 0;
+    let refused = 0;
+    const receive = core.receiveUpdate.bind(core);
+    core.receiveUpdate = (id, msg) => {
+      const ok = receive(id, msg);
+      if (!ok) refused++;
+      maxBacklog = Math.max(maxBacklog, core.inputBacklog);
+      return ok;
+    };
+    const a = sim(64601, '127.0.0.101', port);
+    const b = sim(64602, '127.0.0.102', port);
+    const got = new Set<string>();
+    b.on('update', (u: UpdateMessage) => {
+      for (const n of u.nlri) got.add(n.prefix);
+    });
+    await Promise.all([a, b].map((p) => new Promise((r) => p.once('established', r))));
+    // Many attribute bytes per NLRI: one 64 KiB socket chunk holds few NLRI.
+    const attrs = makeAttributes({
+      origin: 0,
+      asPath: [{ type: 2, asns: [64601] }],
+      nextHop: '127.0.0.101',
+      communities: Array.from({ length: 50 }, (_, i) => ((65001 << 16) | i) >>> 0),
+    });
+    const updates: UpdateMessage[] = [];
+    for (let i = 0; i < TOTAL; i += PER_UPDATE) {
+      const nlri = [];
+      for (let j = i; j < i + PER_UPDATE; j++) {
+        nlri.push({ prefix: `193.${j >> 8}.${j & 255}.0/24` });
+      }
+      updates.push({ ...announce('193.0.0.0/24', 64601, '127.0.0.101'), attrs, nlri });
+    }
+    const size = encodeMessage(updates[0]!, a.negotiated!.codec).length;
+    for (const u of updates) a.sendUpdate(u);
+    await until(() => got.size === TOTAL, 15_000);
+    // A 64 KiB read completes at most floor(65536 / size) + 1 messages.
+    const chunk = (Math.floor(65536 / size) + 1) * PER_UPDATE;
+    expect(refused).toBeGreaterThan(0);
+    expect(daemon!.inputGate.stats.pauses).toBeGreaterThan(0);
+    expect(maxBacklog).toBeLessThanOrEqual(HIGH + chunk);
+    expect(core.inputBacklog).toBe(0);
+    expect(daemon!.inputGate.paused).toBe(false);
+  }, 20_000);
+
+  it('input flow control: a core that never drains does not keep client sockets paused past the bound (hold time 3 s stays up)', async () => {
+    const port = await start(
+      `clients:
+  - asn: 64603
+    ip: "127.0.0.103"
+`,
+      {},
+      `${GENERAL}  ixrs:
+    hold_time: 3
+`,
+    );
+    const core = daemon!.core;
+    const arrivals: number[] = [];
+    core.receiveUpdate = () => {
+      arrivals.push(Date.now());
+      return false; // full, and onInputDrain never comes
+    };
+    const a = sim(64603, '127.0.0.103', port, { fsm: { autoRestart: false } });
+    const downs: PeerDown[] = [];
+    a.on('down', (d: PeerDown) => downs.push(d));
+    await new Promise((r) => a.once('established', r));
+    expect(a.negotiated!.holdTime).toBe(3);
+    const t0 = Date.now();
+    let sent = 0;
+    while (Date.now() - t0 < 4500) {
+      a.sendUpdate(announce(`193.1.${sent & 255}.0/24`, 64603, '127.0.0.103'));
+      sent++;
+      await sleep(100);
+    }
+    await until(() => arrivals.length === sent, 3000);
+    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(1500);
+    const gate = daemon!.inputGate;
+    expect(gate.stats.forcedRounds).toBeGreaterThanOrEqual(3);
+    expect(downs).toEqual([]);
+    expect(daemon!.bgpState('127.0.0.103')).toBe('Established');
+  }, 20_000);
 });
