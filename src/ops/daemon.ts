@@ -249,10 +249,24 @@ export class Daemon {
     this.inputGate = new InputGate(
       [...this.bindings.values()].map((b) => b.peer),
       {
-        ...(opts.inputMaxPauseMs !== undefined ? { maxPauseMs: opts.inputMaxPauseMs } : {}),
+        maxPauseMs: opts.inputMaxPauseMs ?? (() => this.inputPauseBound()),
         log: this.log.child({ component: 'input' }),
       },
     );
+  }
+
+  /**
+   * How long input may stay paused: a third of the smallest hold time
+   * negotiated on an established session (its peer's KEEPALIVEs come at that
+   * interval, so each socket is read at least once per hold time), 1 to 30 s.
+   */
+  private inputPauseBound(): number {
+    let ms = 30_000;
+    for (const b of this.bindings.values()) {
+      const h = b.negotiated?.holdTime ?? 0;
+      if (h > 0) ms = Math.min(ms, (h * 1000) / 3);
+    }
+    return Math.max(1000, Math.floor(ms));
   }
 
   private wire(b: Binding): void {

@@ -15,14 +15,15 @@
 //
 // The bound: nothing is read while closed, KEEPALIVEs included, and the hold
 // timers keep running. Input is never closed for longer than `maxPauseMs`
-// (default 1 s) counted from the first pause after the last read round in
+// (default 1 s; the daemon uses a third of the smallest negotiated hold time,
+// 1 to 30 s) counted from the first pause after the last read round in
 // which every member got its turn (a drain that closes input again at once
 // does not restart it). When it passes, every member is resumed for one read
 // round (each delivers what its socket has buffered; pauses wait for the end
 // of the round), then input closes again if the core is still full: the core
 // simply queues more. 1 s is at most a third of any hold time in use (RFC 4271
 // §4.2: 0 or at least 3 s), so no session loses its hold timer to flow
-// control. The core normally drains in about 100 ms (32768 NLRI), so the bound
+// control. The core normally drains in a few ms (4096 NLRI), so the bound
 // only matters if it is stalled.
 
 import type pino from 'pino';
@@ -34,8 +35,8 @@ export interface Pausable {
 }
 
 export interface InputGateOptions {
-  /** Longest time input stays closed, milliseconds (default 1000). */
-  maxPauseMs?: number;
+  /** Longest time input stays closed, milliseconds (default 1000); a function is asked at each pause. */
+  maxPauseMs?: number | (() => number);
   /** Debug lines (one per forced read round, none per pause). */
   log?: pino.Logger;
   setTimeout?: (fn: () => void, ms: number) => unknown;
@@ -46,7 +47,7 @@ export const DEFAULT_MAX_PAUSE_MS = 1000;
 
 export class InputGate {
   private readonly members: readonly Pausable[];
-  private readonly maxPauseMs: number;
+  private readonly maxPauseMs: number | (() => number);
   private readonly log: pino.Logger | undefined;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
@@ -109,13 +110,17 @@ export class InputGate {
     this.closed = true;
     this.stats.pauses++;
     for (const m of this.members) m.pauseInput();
-    if (this.bound === null) this.bound = this.setTimer(() => this.forceRound(), this.maxPauseMs);
+    if (this.bound === null) this.bound = this.setTimer(() => this.forceRound(), this.pauseMs());
   }
 
   private open(): void {
     this.closed = false;
     const n = this.members.length;
     for (let k = 0; k < n; k++) this.members[(this.next + k) % n]!.resumeInput();
+  }
+
+  private pauseMs(): number {
+    return typeof this.maxPauseMs === 'function' ? this.maxPauseMs() : this.maxPauseMs;
   }
 
   private clearBound(): void {
@@ -128,7 +133,7 @@ export class InputGate {
     this.bound = null;
     if (!this.closed || this.stopped) return;
     this.stats.forcedRounds++;
-    this.log?.debug({ maxPauseMs: this.maxPauseMs }, 'input paused for the bound: read round');
+    this.log?.debug({ maxPauseMs: this.pauseMs() }, 'input paused for the bound: read round');
     this.inRound = true;
     this.open();
     process.nextTick(() => {

@@ -96,7 +96,7 @@ export interface RouteServerOptions {
    * receiveUpdate returns false and the session layer should stop reading its
    * sockets until onInputDrain (called when the queue is down to half). Keeps
    * a burst of full tables from being decoded into memory all at once.
-   * Default 32768.
+   * Default 4096 (docs/benchmarks.md: lower peak RSS than 32768, no slower).
    */
   inputHighWater?: number;
   onInputDrain?: () => void;
@@ -261,7 +261,8 @@ export class RouteServer {
   private readonly onMaxPrefix: ((ev: MaxPrefixEvent) => void) | undefined;
   private readonly log: Log;
 
-  private inbound: Inbound[] = [];
+  /** Queued UPDATEs from inHead on; slots before it are null (done: no decoded message stays reachable). */
+  private inbound: (Inbound | null)[] = [];
   private inHead = 0;
   /** NLRI queued in `inbound`, not yet applied. */
   private backlog = 0;
@@ -321,7 +322,7 @@ export class RouteServer {
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.keepRejected = opts.keepRejected ?? true;
     this.onMaxPrefix = opts.onMaxPrefix;
-    this.inputHighWater = opts.inputHighWater ?? 32768;
+    this.inputHighWater = opts.inputHighWater ?? 4096;
     this.onInputDrain = opts.onInputDrain;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
   }
@@ -1333,14 +1334,14 @@ export class RouteServer {
       while (budget > 0 && this.inHead < this.inbound.length) {
         const item = this.inbound[this.inHead]!;
         const before = item.pos;
-        if (this.processInbound(item, budget)) this.inHead++;
+        if (this.processInbound(item, budget)) this.inbound[this.inHead++] = null;
         budget -= Math.max(1, item.pos - before);
         if (performance.now() >= deadline) break;
       }
       if (this.inHead === this.inbound.length) {
         this.inbound = [];
         this.inHead = 0;
-      } else if (this.inHead > 4096) {
+      } else if (this.inHead > 1024) {
         this.inbound = this.inbound.slice(this.inHead);
         this.inHead = 0;
       }
