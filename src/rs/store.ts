@@ -25,10 +25,18 @@ export const NONE = -1;
 
 type Column = Int32Array | Uint32Array | Uint16Array | Uint8Array;
 
+/**
+ * The column at capacity `cap`, new slots set to `fill`. ArrayBuffer.transfer
+ * (ES2024) moves the bytes and detaches the old buffer, which frees it now: a
+ * copy into a new array would leave the old one to the next major GC, and a
+ * column that grows step by step to 500k entries would leave twice its size
+ * behind.
+ */
 function grown<T extends Column>(a: T, cap: number, fill: number): T {
-  const b = new (a.constructor as new (n: number) => T)(cap);
-  b.set(a);
-  if (fill !== 0) b.fill(fill, a.length);
+  const old = a.length;
+  const Ctor = a.constructor as new (b: ArrayBuffer) => T;
+  const b = new Ctor((a.buffer as ArrayBuffer).transfer(cap * a.BYTES_PER_ELEMENT));
+  if (fill !== 0) b.fill(fill, old);
   return b;
 }
 
