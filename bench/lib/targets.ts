@@ -78,7 +78,7 @@ export function startIxrs(
   const args = [
     ...nodeFlags,
     '--import',
-    join(ROOT, 'bench/lib/memprobe.ts'),
+    join(ROOT, 'bench/lib/memprobe.js'),
     join(root, 'bin/ixrs.js'),
     'run',
     '--general',
@@ -189,7 +189,7 @@ export function sampleProc(pid: number): ProcSample {
   };
 }
 
-/** The last memprobe line (bench/lib/memprobe.ts) in a log, if any. */
+/** The last memprobe line (bench/lib/memprobe.js) in a log, if any. */
 export function lastMemprobe(path: string): string | null {
   try {
     const lines = readFileSync(path, 'utf8')

@@ -3,14 +3,20 @@
 // V8 heap spaces, in MiB, so the report can say where the RSS goes. With
 // IXRS_BENCH_HEAPSNAPSHOT=<file> it then writes a heap snapshot there
 // (bench/lib/heapsummary.ts summarises it).
+//
+// Plain JavaScript on purpose: a .ts preload makes Node load its type
+// stripper (a WebAssembly build of swc) into the measured process, +17 MiB
+// of RSS that `ixrs run` from dist/ never pays (docs/benchmarks.md).
 
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
-const mib = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
+/** @param {number} n bytes @returns {number} MiB, one decimal */
+const mib = (n) => Math.round((n / 2 ** 20) * 10) / 10;
 
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();
-  const spaces: Record<string, number> = {};
+  /** @type {Record<string, number>} */
+  const spaces = {};
   for (const s of getHeapSpaceStatistics()) spaces[s.space_name] = mib(s.space_size);
   process.stderr.write(
     `${JSON.stringify({
