@@ -22,7 +22,7 @@ export class OutInterner {
     let l = this.map.get(attrs);
     if (l === undefined) this.map.set(attrs, (l = []));
     for (const o of l) if (o.nhKey === nhKey) return o;
-    const o: OutRef = { id: this.nextId++, attrs, nextHop, nhKey };
+    const o: OutRef = { id: this.nextId++, attrs, nextHop, nhKey, slot: 0, refs: 0 };
     l.push(o);
     return o;
   }
@@ -166,19 +166,19 @@ export class AdjOut {
   /** What was last sent to `s` for `e`. */
   sentTo(e: EntryId, s: Session): OutRef | null {
     const E = this.t.entries;
-    if (E.xs[e] === s.slot + 1) return E.xo[e]!;
+    if (E.xs[e] === s.slot + 1) return E.xo(e);
     const xm = E.xm.get(e);
     if (xm !== undefined) {
       for (let i = 0; i < xm.length; i += 2) if (xm[i] === s) return xm[i + 1] as OutRef | null;
     }
-    return E.outDefault[e]!;
+    return E.outDefault(e);
   }
 
   /** Forgets every exception (all synced sessions hold outDefault). */
   clear(e: EntryId): void {
     const E = this.t.entries;
     E.xs[e] = 0;
-    E.xo[e] = null;
+    E.setXo(e, null);
     E.xm.delete(e);
   }
 
@@ -198,12 +198,12 @@ export class AdjOut {
     if (E.xs[e] === s.slot + 1) {
       if (xm !== undefined) {
         E.xs[e] = (xm[xm.length - 2] as Session).slot + 1;
-        E.xo[e] = xm[xm.length - 1] as OutRef | null;
+        E.setXo(e, xm[xm.length - 1] as OutRef | null);
         xm.length -= 2;
         if (xm.length === 0) E.xm.delete(e);
       } else {
         E.xs[e] = 0;
-        E.xo[e] = null;
+        E.setXo(e, null);
       }
       return;
     }
@@ -221,12 +221,12 @@ export class AdjOut {
   /** Records that `s` was sent `out` for `e`. */
   set(e: EntryId, s: Session, out: OutRef | null): void {
     const E = this.t.entries;
-    if (out === E.outDefault[e]) {
+    if (out === E.outDefault(e)) {
       this.forget(e, s);
       return;
     }
     if (E.xs[e] === s.slot + 1) {
-      E.xo[e] = out;
+      E.setXo(e, out);
       return;
     }
     const xm = E.xm.get(e);
@@ -240,7 +240,7 @@ export class AdjOut {
     }
     if (E.xs[e] === 0) {
       E.xs[e] = s.slot + 1;
-      E.xo[e] = out;
+      E.setXo(e, out);
       return;
     }
     if (xm === undefined) E.xm.set(e, [s, out]);

@@ -146,4 +146,8 @@ export interface OutRef {
   attrs: PathAttributes;
   nextHop: NextHop;
   nhKey: string;
+  /** EntryStore slot while an outDefault/xo column holds it, else 0. */
+  slot: number;
+  /** Columns holding the slot. */
+  refs: number;
 }

@@ -996,7 +996,7 @@ export class RouteServer {
     const dec = this.decision;
     const w = E.head[e]!;
     const newDefault = w === NONE ? null : dec.outRef(w, 1);
-    const oldDefault = E.outDefault[e]!;
+    const oldDefault = E.outDefault(e);
     const stamp = ++this.stamp;
     const specials: Session[] = [];
     const mark = (s: Session): void => {
@@ -1069,7 +1069,7 @@ export class RouteServer {
       }
       change(s, d, 0, delta);
     }
-    E.outDefault[e] = newDefault;
+    E.setOutDefault(e, newDefault);
     this.adjOut.clear(e);
     for (let i = 0; i < ss.length; i++)
       if (st[i] !== newDefault) this.adjOut.set(e, ss[i]!, st[i]!);

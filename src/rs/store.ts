@@ -132,13 +132,20 @@ export class EntryStore {
   apRefs = new Uint16Array(0);
   /**
    * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
-   * outDefault for this prefix, except the exceptions: the session in slot
-   * `xs - 1` (sent `xo`), and the pairs [session, out, ...] in `xm`.
+   * outDefault(e) for this prefix, except the exceptions: the session in slot
+   * `xs - 1` (sent xo(e)), and the pairs [session, out, ...] in `xm`.
    */
-  outDefault: (OutRef | null)[] = [];
+  private dflt = new Int32Array(0);
   xs = new Int32Array(0);
-  xo: (OutRef | null)[] = [];
+  private xoSlot = new Int32Array(0);
   readonly xm = new Map<number, (Session | OutRef | null)[]>();
+  /**
+   * OutRefs referenced by the outDefault/xo columns, by slot (0 = null). A
+   * slot is held while some column holds it and freed with the last one;
+   * OutRef.id (bucket keys, never reused) is another number.
+   */
+  private readonly outs: (OutRef | null)[] = [null];
+  private readonly outFree: number[] = [];
   /** Family slot -> family key ('1/1'), AFI, SAFI. */
   readonly famNames: string[] = [];
   readonly famAfi: number[] = [];
@@ -198,11 +205,55 @@ export class EntryStore {
     return this.keys.text(id);
   }
 
+  outDefault(e: number): OutRef | null {
+    return this.outs[this.dflt[e]!]!;
+  }
+
+  setOutDefault(e: number, o: OutRef | null): void {
+    const old = this.dflt[e]!;
+    this.dflt[e] = this.hold(o);
+    this.drop(old);
+  }
+
+  xo(e: number): OutRef | null {
+    return this.outs[this.xoSlot[e]!]!;
+  }
+
+  setXo(e: number, o: OutRef | null): void {
+    const old = this.xoSlot[e]!;
+    this.xoSlot[e] = this.hold(o);
+    this.drop(old);
+  }
+
+  /** Number of OutRefs held by slot (tests, stats). */
+  get outSlots(): number {
+    return this.outs.length - 1 - this.outFree.length;
+  }
+
+  private hold(o: OutRef | null): number {
+    if (o === null) return 0;
+    if (o.slot === 0) {
+      o.slot = this.outFree.pop() ?? this.outs.length;
+      this.outs[o.slot] = o;
+    }
+    o.refs++;
+    return o.slot;
+  }
+
+  private drop(slot: number): void {
+    if (slot === 0) return;
+    const o = this.outs[slot]!;
+    if (--o.refs > 0) return;
+    o.slot = 0;
+    this.outs[slot] = null;
+    this.outFree.push(slot);
+  }
+
   /** Removes the entry when nothing references it any more (no path, nothing sent). */
   maybeDelete(id: number): void {
     if (!this.keys.live(id)) return;
     if (this.head[id] !== NONE || this.rej[id] !== NONE || this.apRefs[id] !== 0) return;
-    if (this.outDefault[id] !== null || this.xo[id] !== null) return;
+    if (this.dflt[id] !== 0 || this.xoSlot[id] !== 0) return;
     const xm = this.xm.get(id);
     if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
     this.xm.delete(id);
@@ -218,10 +269,8 @@ export class EntryStore {
     this.nextTxId = grown(this.nextTxId, cap, 1);
     this.apRefs = grown(this.apRefs, cap, 0);
     this.xs = grown(this.xs, cap, 0);
-    for (let i = this.cap; i < cap; i++) {
-      this.outDefault.push(null);
-      this.xo.push(null);
-    }
+    this.dflt = grown(this.dflt, cap, 0);
+    this.xoSlot = grown(this.xoSlot, cap, 0);
     this.cap = cap;
   }
 }
