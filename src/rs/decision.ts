@@ -143,7 +143,10 @@ export class Decision {
     const P = this.t.paths;
     for (let p = this.t.entries.head[e]!; p !== NONE; p = P.next[p]!) {
       const v = this.eligible(p, s);
-      if (v !== 0) m.set(P.txId[p]!, this.outRef(p, v));
+      if (v === 0) continue;
+      let id = P.txId(p);
+      if (id === 0) P.setTxId(p, (id = this.t.entries.takeTxId(e)));
+      m.set(id, this.outRef(p, v));
     }
     return m;
   }

@@ -228,7 +228,7 @@ export class Ranking {
       const kb = sessionAddrKey(B.address);
       if (ka !== kb) return ka < kb ? -1 : 1;
     }
-    return P.rxId[a]! - P.rxId[b]!;
+    return P.rxId(a) - P.rxId(b);
   }
 
   /** Without the MED step. */

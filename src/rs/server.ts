@@ -781,10 +781,10 @@ export class RouteServer {
     const P = this.paths;
     const slot = s.slot;
     for (let p = this.entries.head[e]!; p !== NONE; p = P.next[p]!) {
-      if (P.sess[p] === slot && P.rxId[p] === rxId && (P.flags[p]! & DOOMED) === 0) return p;
+      if (P.sess[p] === slot && P.rxId(p) === rxId && (P.flags[p]! & DOOMED) === 0) return p;
     }
     for (let p = this.entries.rej[e]!; p !== NONE; p = P.next[p]!) {
-      if (P.sess[p] === slot && P.rxId[p] === rxId && (P.flags[p]! & DOOMED) === 0) return p;
+      if (P.sess[p] === slot && P.rxId(p) === rxId && (P.flags[p]! & DOOMED) === 0) return p;
     }
     return NONE;
   }
@@ -848,7 +848,7 @@ export class RouteServer {
     this.nhs.addRef(nhId);
     let txId = 0;
     if (old !== NONE) {
-      if ((P.flags[old]! & ACCEPTED) !== 0) txId = P.txId[old]!;
+      if ((P.flags[old]! & ACCEPTED) !== 0) txId = P.txId(old);
       this.dropPath(old);
     }
     if (e === NONE || !this.entries.live(e)) e = this.entries.getOrCreate(famSlot, n.prefix);
@@ -857,8 +857,10 @@ export class RouteServer {
     P.use[p] = use.id;
     P.nh[p] = nhId;
     P.entry[p] = e;
-    P.rxId[p] = rxId;
-    P.txId[p] = txId;
+    P.setRxId(p, rxId);
+    // A path id for ADD-PATH send is given when a session first needs one
+    // (Decision.desiredAll); a replaced path keeps its predecessor's.
+    P.setTxId(p, txId);
     P.flags[p] = verdict.accepted ? ACCEPTED : 0;
     // Adj-RIB-In: the head of the session's list.
     P.sPrev[p] = NONE;
@@ -869,7 +871,6 @@ export class RouteServer {
     if (verdict.accepted) {
       c.stats.accepted++;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 0) + 1);
-      if (txId === 0) P.txId[p] = this.entries.nextTxId[e]!++;
       this.ranking.insert(e, p);
       const g = this.nhs.globals[this.nhs.recs[nhId]!.g]!;
       P.nPrev[p] = NONE;
@@ -1451,7 +1452,7 @@ export class RouteServer {
     return {
       from: s.client.cfg.id,
       session: s.key,
-      pathId: P.rxId[p]!,
+      pathId: P.rxId(p),
       rank,
       accepted: (flags & ACCEPTED) !== 0,
       reasons: P.reasons.get(p) ?? NO_REASONS,

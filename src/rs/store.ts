@@ -59,10 +59,14 @@ export class PathStore {
   nh = new Int32Array(0);
   /** Prefix entry id. */
   entry = new Int32Array(0);
-  /** Path id received (ADD-PATH receive), 0 without. */
-  rxId = new Uint32Array(0);
-  /** Path id the RS uses when sending it with ADD-PATH (unique within the prefix). */
-  txId = new Uint32Array(0);
+  /**
+   * Path id received (ADD-PATH receive), 0 without; and the path id the RS
+   * uses when sending it with ADD-PATH (unique within the prefix, 0 until a
+   * session needs it). Both columns exist only once some path has a non-zero
+   * id: without ADD-PATH they cost nothing (8 bytes a path otherwise).
+   */
+  private rxIds: Uint32Array | null = null;
+  private txIds: Uint32Array | null = null;
   flags = new Uint8Array(0);
   /** Next path of the entry's list (ranked accepted list, or rejected list). */
   next = new Int32Array(0);
@@ -78,14 +82,49 @@ export class PathStore {
   private hwm = 0;
   size = 0;
 
+  /**
+   * A path id. A fresh one has its links set to NONE here rather than by a
+   * fill when the columns grow: the tail of a grown column stays untouched
+   * (no RSS) until used. A reused one keeps its old links and ids, which
+   * every user overwrites.
+   */
   alloc(): number {
     let id = this.free.pop();
     if (id === undefined) {
       id = this.hwm++;
       if (id >= this.cap) this.grow(id + 1);
+      this.next[id] = NONE;
+      this.sPrev[id] = NONE;
+      this.sNext[id] = NONE;
+      this.nPrev[id] = NONE;
+      this.nNext[id] = NONE;
     }
     this.size++;
     return id;
+  }
+
+  rxId(p: number): number {
+    return this.rxIds === null ? 0 : this.rxIds[p]!;
+  }
+
+  setRxId(p: number, v: number): void {
+    if (this.rxIds === null) {
+      if (v === 0) return;
+      this.rxIds = new Uint32Array(this.cap);
+    }
+    this.rxIds[p] = v;
+  }
+
+  txId(p: number): number {
+    return this.txIds === null ? 0 : this.txIds[p]!;
+  }
+
+  setTxId(p: number, v: number): void {
+    if (this.txIds === null) {
+      if (v === 0) return;
+      this.txIds = new Uint32Array(this.cap);
+    }
+    this.txIds[p] = v;
   }
 
   release(id: number): void {
@@ -101,14 +140,14 @@ export class PathStore {
     this.use = grown(this.use, cap, 0);
     this.nh = grown(this.nh, cap, 0);
     this.entry = grown(this.entry, cap, 0);
-    this.rxId = grown(this.rxId, cap, 0);
-    this.txId = grown(this.txId, cap, 0);
+    if (this.rxIds !== null) this.rxIds = grown(this.rxIds, cap, 0);
+    if (this.txIds !== null) this.txIds = grown(this.txIds, cap, 0);
     this.flags = grown(this.flags, cap, 0);
-    this.next = grown(this.next, cap, NONE);
-    this.sPrev = grown(this.sPrev, cap, NONE);
-    this.sNext = grown(this.sNext, cap, NONE);
-    this.nPrev = grown(this.nPrev, cap, NONE);
-    this.nNext = grown(this.nNext, cap, NONE);
+    this.next = grown(this.next, cap, 0);
+    this.sPrev = grown(this.sPrev, cap, 0);
+    this.sNext = grown(this.sNext, cap, 0);
+    this.nPrev = grown(this.nPrev, cap, 0);
+    this.nNext = grown(this.nNext, cap, 0);
     this.cap = cap;
   }
 }
@@ -127,7 +166,10 @@ export class EntryStore {
   head = new Int32Array(0);
   /** First rejected path kept for the looking glass, NONE when none. */
   rej = new Int32Array(0);
-  nextTxId = new Uint32Array(0);
+  /** The last ADD-PATH send path id handed out per entry; allocated with the first (see takeTxId). */
+  private txSeq: Uint32Array | null = null;
+  /** Ids below this have had their columns initialised (PrefixKeys hands ids out in order). */
+  private hwm = 0;
   /** ADD-PATH sessions holding a non-empty apOut for the entry. */
   apRefs = new Uint16Array(0);
   /**
@@ -186,7 +228,20 @@ export class EntryStore {
   getOrCreate(famSlot: number, prefix: string): number {
     const id = this.keys.intern(famSlot, prefix);
     if (id >= this.cap) this.grow(id + 1);
+    // A fresh id's lists start empty here, not by a fill when the columns grow
+    // (the tail of a grown column then stays untouched, no RSS). A reused id was
+    // only freed with both lists empty.
+    for (; this.hwm <= id; this.hwm++) {
+      this.head[this.hwm] = NONE;
+      this.rej[this.hwm] = NONE;
+    }
     return id;
+  }
+
+  /** A new ADD-PATH send path id for entry `e`, unique among its paths (1, 2, ...). */
+  takeTxId(e: number): number {
+    if (this.txSeq === null) this.txSeq = new Uint32Array(this.cap);
+    return ++this.txSeq[e]!;
   }
 
   live(id: number): boolean {
@@ -258,15 +313,15 @@ export class EntryStore {
     if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
     this.xm.delete(id);
     this.xs[id] = 0;
-    this.nextTxId[id] = 1;
+    if (this.txSeq !== null) this.txSeq[id] = 0;
     this.keys.delete(id);
   }
 
   private grow(need: number): void {
     const cap = nextCap(this.cap, need);
-    this.head = grown(this.head, cap, NONE);
-    this.rej = grown(this.rej, cap, NONE);
-    this.nextTxId = grown(this.nextTxId, cap, 1);
+    this.head = grown(this.head, cap, 0);
+    this.rej = grown(this.rej, cap, 0);
+    if (this.txSeq !== null) this.txSeq = grown(this.txSeq, cap, 0);
     this.apRefs = grown(this.apRefs, cap, 0);
     this.xs = grown(this.xs, cap, 0);
     this.dflt = grown(this.dflt, cap, 0);

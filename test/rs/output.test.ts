@@ -194,6 +194,24 @@ describe('ADD-PATH send', () => {
     expect(late.rib.size).toBe(2);
     expect(l.rs.ribCount('AS65020')).toBe(2);
   });
+
+  it('RFC 7911 §3: a path replaced by its client (implicit withdraw) keeps its path id toward ADD-PATH receivers', () => {
+    const l = lab();
+    const ap = l.up(65010, { addPathTx: new Set(['1/1']), groupKey: 'as4-ap' });
+    l.up(65001);
+    l.up(65002);
+    const P = '203.0.113.0/24';
+    l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    l.send(65002, announce([P], attrs({ asPath: [65002, 9], nextHop: addrOf(65002) })));
+    const before = new Map([...ap.rib].map(([k, r]) => [r.attrs.asPath[0]!.asns[0], k]));
+    expect(before.size).toBe(2);
+    ap.clear();
+    l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001), med: 50 })));
+    expect(ap.updates().flatMap((u) => u.withdrawn)).toHaveLength(0);
+    expect(ap.rib.size).toBe(2);
+    expect(ap.rib.get(before.get(65001)!)!.attrs.med).toBe(50);
+    expect(ap.rib.get(before.get(65002)!)!.attrs.med).toBeUndefined();
+  });
 });
 
 describe('back-pressure', () => {

@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdQueue, NextHopTable, NONE, PathStore } from '../../src/rs/store.ts';
+import { EntryStore, IdQueue, NextHopTable, NONE, PathStore } from '../../src/rs/store.ts';
 import { addrOf, announce, attrs, endOfRib, info, lab, withdraw } from './helpers.ts';
 
 describe('IdQueue', () => {
@@ -52,14 +52,51 @@ describe('PathStore', () => {
     const ids: number[] = [];
     for (let i = 0; i < 1000; i++) {
       const p = P.alloc();
-      P.rxId[p] = i;
+      P.setRxId(p, i);
       ids.push(p);
     }
     expect(new Set(ids).size).toBe(1000);
-    for (let i = 0; i < 1000; i++) expect(P.rxId[ids[i]!]).toBe(i);
+    for (let i = 0; i < 1000; i++) expect(P.rxId(ids[i]!)).toBe(i);
     P.release(ids[500]!);
     expect(P.size).toBe(999);
     expect(P.alloc()).toBe(ids[500]);
+  });
+
+  it('gives fresh ids empty links across growth, and path ids read 0 until one is set', () => {
+    const P = new PathStore();
+    for (let i = 0; i < 5000; i++) {
+      const p = P.alloc();
+      for (const col of [P.next, P.sPrev, P.sNext, P.nPrev, P.nNext]) expect(col[p]).toBe(NONE);
+      expect(P.rxId(p)).toBe(0);
+      expect(P.txId(p)).toBe(0);
+      P.setRxId(p, 0);
+      P.setTxId(p, i === 4000 ? 7 : 0);
+    }
+    expect(P.txId(4000)).toBe(7);
+    expect(P.txId(3999)).toBe(0);
+    expect(P.rxId(4000)).toBe(0);
+  });
+});
+
+describe('EntryStore', () => {
+  it('starts fresh entries with empty lists across growth and hands out ADD-PATH ids per entry from 1', () => {
+    const E = new EntryStore();
+    const ids: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const e = E.getOrCreate(0, `10.${i >> 8}.${i & 255}.0/24`);
+      expect(E.head[e]).toBe(NONE);
+      expect(E.rej[e]).toBe(NONE);
+      ids.push(e);
+    }
+    expect(E.takeTxId(ids[10]!)).toBe(1);
+    expect(E.takeTxId(ids[10]!)).toBe(2);
+    expect(E.takeTxId(ids[11]!)).toBe(1);
+    // A deleted entry's id is reused with its counter reset.
+    E.maybeDelete(ids[10]!);
+    const again = E.getOrCreate(0, '192.0.2.0/24');
+    expect(again).toBe(ids[10]);
+    expect(E.head[again]).toBe(NONE);
+    expect(E.takeTxId(again)).toBe(1);
   });
 });
 
