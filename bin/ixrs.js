@@ -13,22 +13,35 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-// The daemon caps V8's young generation: under a full-table load each
-// semi-space grows to 64 MiB (+40-100 MiB of peak RSS) and converging is no
-// faster (docs/benchmarks.md). The flag only takes effect at startup, so
-// `ixrs run` re-executes itself with it (same pid: execve), unless the
-// operator chose a size (node flag or NODE_OPTIONS) or IXRS_SEMI_SPACE=default.
+// Two settings for the daemon that only take effect at process start, so
+// `ixrs run` re-executes itself with them (same pid: execve):
+// - V8's young generation capped at 8 MiB per semi-space: under a full-table
+//   load each semi-space grows to 64 MiB (+40-100 MiB of peak RSS) and
+//   converging is no faster. Skipped when the operator chose a size (node
+//   flag or NODE_OPTIONS) or with IXRS_SEMI_SPACE=default.
+// - glibc's mmap threshold fixed at 128 KiB (MALLOC_MMAP_THRESHOLD_, unless
+//   set): the route tables are typed-array columns that grow by reallocation;
+//   by default glibc raises the threshold to the size of each large block
+//   freed, so later columns land in the brk heap and the holes they leave are
+//   never returned. Fixed, every column is its own mapping, unmapped when
+//   freed: peak RSS 161-183 -> 155-165 MiB at 100x5000 (docs/benchmarks.md).
+//   Other C libraries ignore the variable.
 const semi = '--max-semi-space-size';
-if (
-  process.argv[2] === 'run' &&
-  typeof process.execve === 'function' &&
+const mmapEnv = 'MALLOC_MMAP_THRESHOLD_';
+const wantSemi =
   process.env.IXRS_SEMI_SPACE !== 'default' &&
-  ![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(semi))
-) {
+  ![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(semi));
+const wantMmap = process.env[mmapEnv] === undefined;
+if (process.argv[2] === 'run' && typeof process.execve === 'function' && (wantSemi || wantMmap)) {
   process.execve(
     process.execPath,
-    [process.execPath, `${semi}=8`, ...process.execArgv, ...process.argv.slice(1)],
-    process.env,
+    [
+      process.execPath,
+      ...(wantSemi ? [`${semi}=8`] : []),
+      ...process.execArgv,
+      ...process.argv.slice(1),
+    ],
+    wantMmap ? { ...process.env, [mmapEnv]: '131072' } : process.env,
   );
 }
 // dist/ is up to date when no file or directory under src/ (a directory's mtime

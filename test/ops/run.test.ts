@@ -2,7 +2,7 @@
 // starts; a client session comes up; SIGTERM sends every client a Cease with a
 // shutdown message (RFC 9003) and exits 0.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,15 @@ describe('ixrs run (subprocess)', () => {
         }
       }
       expect(sessions).toMatchObject([{ client: 'AS64521', address: '127.0.0.21', state: 'idle' }]);
+      // bin/ixrs.js re-executed `ixrs run` (same pid) with its start-up memory
+      // settings: the young-generation cap and glibc's fixed mmap threshold.
+      if (process.platform === 'linux') {
+        const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+        expect(argv).toContain('--max-semi-space-size=8');
+        const env = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+        const want = process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072';
+        expect(env).toContain(`MALLOC_MMAP_THRESHOLD_=${want}`);
+      }
 
       const peer = client.addPeer({
         peerAddress: '127.0.0.1',
