@@ -36,3 +36,16 @@ process.on('SIGUSR2', () => {
     process.stderr.write(`${JSON.stringify({ memprobeSnapshot: snap })}\n`);
   }
 });
+
+// IXRS_BENCH_MEMTRACE=<ms>: also one line per period with rss, heap used and
+// committed, and array buffers (MiB), to see which of them makes the peak.
+const period = Number(process.env.IXRS_BENCH_MEMTRACE ?? 0);
+if (period > 0) {
+  const t0 = Date.now();
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(
+      `${JSON.stringify({ memtrace: { t: Date.now() - t0, rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), arrayBuffers: mib(m.arrayBuffers), external: mib(m.external) } })}\n`,
+    );
+  }, period).unref();
+}
