@@ -275,10 +275,31 @@ export function parsePrefix(text: string): ParsedPrefix {
 
 /**
  * parsePrefix without the error text: null for anything parsePrefix rejects.
- * One allocation (the address bytes); for hot paths that parse every prefix
- * received (cheaper than caching the result keyed by the text).
+ * One allocation (the result); tryParsePrefixInto makes none.
  */
 export function tryParsePrefix(text: string): ParsedPrefix | null {
+  return parseInto(text, null, null);
+}
+
+/**
+ * tryParsePrefix into caller-owned results, for hot paths that parse every
+ * prefix received (cheaper than caching the result keyed by the text): IPv4
+ * text is parsed into `v4` (bytes of 4 octets), IPv6 text into `v6` (16), and
+ * that object is returned, valid until the next call with it; null for bad text.
+ */
+export function tryParsePrefixInto(
+  text: string,
+  v4: ParsedPrefix & { afi: 1 },
+  v6: ParsedPrefix & { afi: 2 },
+): ParsedPrefix | null {
+  return parseInto(text, v4, v6);
+}
+
+function parseInto(
+  text: string,
+  out4: ParsedPrefix | null,
+  out6: ParsedPrefix | null,
+): ParsedPrefix | null {
   const slash = text.indexOf('/');
   const n = text.length - slash - 1;
   if (slash < 0 || n < 1 || n > 3) return null;
@@ -291,7 +312,13 @@ export function tryParsePrefix(text: string): ParsedPrefix | null {
   const v6 = text.lastIndexOf(':', slash) >= 0;
   const size = v6 ? 16 : 4;
   if (len > size * 8) return null;
-  const bytes = new Uint8Array(size);
+  const out = v6
+    ? (out6 ?? { afi: 2, len: 0, bytes: new Uint8Array(16) })
+    : (out4 ?? { afi: 1, len: 0, bytes: new Uint8Array(4) });
+  const bytes = out.bytes;
+  if (bytes.length !== size)
+    throw new RangeError(`tryParsePrefixInto: ${size}-octet bytes expected`);
+  bytes.fill(0);
   const ok = v6 ? parseIPv6Into(text, 0, slash, bytes, 0) : parseIPv4Into(text, 0, slash, bytes, 0);
   if (!ok) return null;
   let i = len >> 3;
@@ -299,7 +326,8 @@ export function tryParsePrefix(text: string): ParsedPrefix | null {
   if (rem !== 0 && (bytes[i]! & (0xff >> rem)) !== 0) return null;
   if (rem !== 0) i++;
   for (; i < size; i++) if (bytes[i] !== 0) return null;
-  return { afi: v6 ? 2 : 1, len, bytes };
+  out.len = len;
+  return out;
 }
 
 /** True when `inner` is equal to or more specific than `outer` (same family). */

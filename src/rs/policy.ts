@@ -5,7 +5,7 @@
 
 import type { AttributeFields } from '../bgp/attributes.ts';
 import { makeAttributes as codecMakeAttributes } from '../bgp/attributes.ts';
-import { tryParsePrefix } from '../bgp/prefix.ts';
+import { tryParsePrefixInto } from '../bgp/prefix.ts';
 import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
 import type { ClientPolicySettings, PrefLen, RsClientConfig, RsConfig } from '../config/types.ts';
 import { PrefixRuleSet, parseRangedPrefix } from './bogons.ts';
@@ -109,6 +109,13 @@ export function createPolicy(cfg: RsConfig, opts: PolicyOptions = {}): Policy {
   return new RsPolicy(cfg, opts);
 }
 
+/** `reasons` with `code` added; the array is made with the first reason. */
+function also(reasons: RejectCode[] | null, code: RejectCode): RejectCode[] {
+  if (reasons === null) return [code];
+  reasons.push(code);
+  return reasons;
+}
+
 class RsPolicy implements Policy {
   private readonly rsAs: number;
   private readonly bogons: PrefixRuleSet;
@@ -124,6 +131,9 @@ class RsPolicy implements Policy {
   private readonly byId = new Map<string, ClientCtx>();
   private readonly controlCache = new WeakMap<PathAttributes, ControlRequests>();
   private readonly outCache = new WeakMap<PathAttributes, Map<number, PathAttributes>>();
+  /** importPath parses each prefix into these (tryParsePrefixInto). */
+  private readonly scratch4 = { afi: 1 as const, len: 0, bytes: new Uint8Array(4) };
+  private readonly scratch6 = { afi: 2 as const, len: 0, bytes: new Uint8Array(16) };
 
   constructor(cfg: RsConfig, opts: PolicyOptions) {
     this.cfg = cfg;
@@ -195,25 +205,28 @@ class RsPolicy implements Policy {
     attrs: PathAttributes,
   ): ImportVerdict {
     const ctx = this.ctxOf(from);
-    const reasons: RejectCode[] = [];
-    const add = (code: RejectCode): number => reasons.push(code);
+    // Nothing allocated for an accepted path (the common case, once per NLRI
+    // received): the reasons array only with a first reject, the prefix parsed
+    // into this policy's scratch.
+    let reasons: RejectCode[] | null = null;
 
     // Prefix checks: one parse (cheaper than a cache keyed by the text).
-    const p = tryParsePrefix(prefix);
+    const p = tryParsePrefixInto(prefix, this.scratch4, this.scratch6);
     if (p === null || p.afi !== afi) {
-      add(REJECT.INVALID_AFI);
+      reasons = also(reasons, REJECT.INVALID_AFI);
     } else {
       const bounds = p.afi === 1 ? ctx.v4 : ctx.v6;
-      if (p.len < bounds.min || p.len > bounds.max) add(REJECT.INVALID_PREFIX_LEN);
-      if (this.bogons.matches(p)) add(REJECT.BOGON);
+      if (p.len < bounds.min || p.len > bounds.max)
+        reasons = also(reasons, REJECT.INVALID_PREFIX_LEN);
+      if (this.bogons.matches(p)) reasons = also(reasons, REJECT.BOGON);
       if (p.afi === 2 && (p.len < 3 || (p.bytes[0]! & 0xe0) !== 0x20))
-        add(REJECT.IPV6_NOT_GLOBAL_UNICAST);
-      if (this.globalBlackList.matches(p)) add(REJECT.GLOBAL_BLACK_LIST);
-      if (ctx.blackList?.matches(p)) add(REJECT.CLIENT_BLACK_LIST);
+        reasons = also(reasons, REJECT.IPV6_NOT_GLOBAL_UNICAST);
+      if (this.globalBlackList.matches(p)) reasons = also(reasons, REJECT.GLOBAL_BLACK_LIST);
+      if (ctx.blackList?.matches(p)) reasons = also(reasons, REJECT.CLIENT_BLACK_LIST);
     }
 
     // NEXT_HOP (RFC 7948 §4.8): the client's own address, or as next_hop.policy allows.
-    if (!ctx.nextHops.has(nextHop)) add(REJECT.INVALID_NEXT_HOP);
+    if (!ctx.nextHops.has(nextHop)) reasons = also(reasons, REJECT.INVALID_NEXT_HOP);
 
     // AS_PATH.
     const path = attrs.asPath;
@@ -240,22 +253,22 @@ class RsPolicy implements Policy {
     }
     const last = path[path.length - 1];
     if (last !== undefined && last.type === 2) origin = last.asns[last.asns.length - 1];
-    if (length > ctx.maxAsPathLen) add(REJECT.AS_PATH_LEN);
-    if (first !== from.asn) add(REJECT.INVALID_LEFT_MOST_ASN);
-    if (invalid) add(REJECT.INVALID_ASN_IN_AS_PATH);
+    if (length > ctx.maxAsPathLen) reasons = also(reasons, REJECT.AS_PATH_LEN);
+    if (first !== from.asn) reasons = also(reasons, REJECT.INVALID_LEFT_MOST_ASN);
+    if (invalid) reasons = also(reasons, REJECT.INVALID_ASN_IN_AS_PATH);
     // arouteserver: a transit-free network may announce its own routes (left-most position).
     if (transit && !(first !== undefined && this.transitFree.has(first)))
-      add(REJECT.TRANSIT_FREE_ASN);
-    if (never) add(REJECT.NEVER_VIA_RS_ASN);
+      reasons = also(reasons, REJECT.TRANSIT_FREE_ASN);
+    if (never) reasons = also(reasons, REJECT.NEVER_VIA_RS_ASN);
 
     // IRR allow-lists.
     if (ctx.irrPrefixes !== null && (p === null || !ctx.irrPrefixes.matches(p)))
-      add(REJECT.PREFIX_NOT_IN_IRR);
+      reasons = also(reasons, REJECT.PREFIX_NOT_IN_IRR);
     if (ctx.irrOrigins !== null && (origin === undefined || !ctx.irrOrigins.has(origin))) {
-      add(REJECT.ORIGIN_NOT_IN_IRR);
+      reasons = also(reasons, REJECT.ORIGIN_NOT_IN_IRR);
     }
 
-    return reasons.length === 0 ? ACCEPT : { accepted: false, reasons };
+    return reasons === null ? ACCEPT : { accepted: false, reasons };
   }
 
   private controlOf(attrs: PathAttributes): ControlRequests {
