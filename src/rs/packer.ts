@@ -40,6 +40,11 @@ export type WriteSink = (s: Session, msgs: Uint8Array[], nlri: number, held: num
 
 export class OutBatch {
   private readonly buckets = new Map<string, Bucket>();
+  /** addAllBut's last bucket per group id. */
+  private readonly lastAllBut = new Map<
+    number,
+    { famSlot: number; out: OutRef | null; delta: number; ex: Session[]; bucket: Bucket }
+  >();
   /** encodeUpdates calls made by flush (each builds the bytes for a whole member set). */
   encodes = 0;
 
@@ -47,11 +52,11 @@ export class OutBatch {
     return this.buckets.size === 0;
   }
 
-  /** `members` may be a function, evaluated once at flush (the "everyone else" set of a group). */
+  /** Adds `nlri` to the bucket of (group, family, out, delta, member set `membersKey`). */
   add(
     group: Group,
     membersKey: string,
-    members: Session[] | (() => Session[]),
+    members: Session[],
     fam: { slot: number; afi: number; safi: number },
     out: OutRef | null,
     nlri: Nlri,
@@ -66,6 +71,54 @@ export class OutBatch {
     b.nlri.push(nlri);
   }
 
+  /**
+   * Like add, for "every member of `group` with `famKey` up except
+   * exclude[0..n)". The members are found at flush; `exclude` may be the
+   * caller's scratch (copied when a bucket is new). Consecutive prefixes
+   * mostly land in the same bucket (one UPDATE's prefixes from one client),
+   * so the group's last bucket is compared field by field first and the
+   * string key is built only on a miss: no allocation per prefix.
+   */
+  addAllBut(
+    group: Group,
+    exclude: readonly Session[],
+    n: number,
+    famKey: string,
+    fam: { slot: number; afi: number; safi: number },
+    out: OutRef | null,
+    nlri: Nlri,
+    delta: number,
+  ): void {
+    const last = this.lastAllBut.get(group.id);
+    if (
+      last !== undefined &&
+      last.famSlot === fam.slot &&
+      last.out === out &&
+      last.delta === delta &&
+      sameSessions(last.ex, exclude, n)
+    ) {
+      last.bucket.nlri.push(nlri);
+      return;
+    }
+    let ek = 'R';
+    for (let i = 0; i < n; i++) ek += `${exclude[i]!.slot},`;
+    const key = `${group.id}|${fam.slot}|${out === null ? 0 : out.id}|${delta}|${ek}`;
+    let b = this.buckets.get(key);
+    let ex: Session[];
+    if (b === undefined) {
+      ex = exclude.slice(0, n);
+      const members = (): Session[] => {
+        const ms: Session[] = [];
+        for (const s of group.members) if (s.up!.fam.has(famKey) && !ex.includes(s)) ms.push(s);
+        return ms;
+      };
+      b = { group, afi: fam.afi, safi: fam.safi, out, members, nlri: [], delta };
+      this.buckets.set(key, b);
+    } else ex = exclude.slice(0, n);
+    this.lastAllBut.set(group.id, { famSlot: fam.slot, out, delta, ex, bucket: b });
+    b.nlri.push(nlri);
+  }
+
   /** Encodes each bucket once and writes it to its members; withdraws first. Empties the batch. */
   flush(
     encoder: WireEncoder,
@@ -75,6 +128,7 @@ export class OutBatch {
     if (this.buckets.size === 0) return;
     const all = [...this.buckets.values()];
     this.buckets.clear();
+    this.lastAllBut.clear();
     for (const pass of [0, 1]) {
       for (const b of all) {
         if ((b.out === null) !== (pass === 0)) continue;
@@ -109,4 +163,10 @@ export class OutBatch {
       }
     }
   }
+}
+
+function sameSessions(a: readonly Session[], b: readonly Session[], n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -250,6 +250,8 @@ export class RouteServer {
   private readonly clients = new Map<string, Client>();
   private readonly sessionsByKey = new Map<string, Session>();
   private readonly groups = new Map<string, Group>();
+  /** this.groups' values, for loops run per prefix (no iterator object). */
+  private groupList: Group[] = [];
   private readonly active = new Map<string, Session[]>();
   private readonly rsFamilies: Set<string>;
   private readonly scheduler: Scheduler | null;
@@ -280,6 +282,25 @@ export class RouteServer {
   private nextGroupId = 1;
   private clientCap = 16;
   private stamp = 0;
+  /** processEntryAll's scratch (see there). */
+  private readonly px = {
+    stamp: 0,
+    fam: '',
+    n: 0,
+    specials: [] as Session[],
+    /** Adds `s` to the specials once per entry, when it has the family up. */
+    mark: (s: Session): void => {
+      const px = this.px;
+      if (s.mark === px.stamp) return;
+      s.mark = px.stamp;
+      if (s.up?.fam.has(px.fam)) px.specials[px.n++] = s;
+    },
+    ss: [] as Session[],
+    st: [] as (OutRef | null)[],
+    joined: [] as Session[],
+    excl: [] as Session[],
+    changes: new Map<string, Change>(),
+  };
   private readonly clientList: Client[] = [];
   private readonly nhibClients: Client[] = [];
   /** Sessions whose sink reported back-pressure. */
@@ -412,6 +433,7 @@ export class RouteServer {
     if (g === undefined) {
       g = { id: this.nextGroupId++, key: info.groupKey, codec: info.codec, members: new Set() };
       this.groups.set(info.groupKey, g);
+      this.groupList = [...this.groups.values()];
     }
     g.members.add(s);
     const up: Session['up'] = {
@@ -540,7 +562,10 @@ export class RouteServer {
     const up = s.up;
     if (up === null) return;
     up.group.members.delete(s);
-    if (up.group.members.size === 0) this.groups.delete(up.group.key);
+    if (up.group.members.size === 0) {
+      this.groups.delete(up.group.key);
+      this.groupList = [...this.groups.values()];
+    }
     for (const fam of up.fam.keys()) {
       const list = this.active.get(fam);
       if (list !== undefined) {
@@ -998,46 +1023,43 @@ export class RouteServer {
     const w = E.head[e]!;
     const newDefault = w === NONE ? null : dec.outRef(w, 1);
     const oldDefault = E.outDefault(e);
-    const stamp = ++this.stamp;
-    const specials: Session[] = [];
-    const mark = (s: Session): void => {
-      if (s.mark === stamp) return;
-      s.mark = stamp;
-      if (s.up?.fam.has(fam)) specials.push(s);
-    };
-    this.adjOut.forEach(e, mark);
+    // The sessions to evaluate one by one ("specials"), gathered in scratch
+    // arrays reused for every entry: this runs once per changed prefix, and
+    // fresh arrays and closures here were half of all the garbage of a
+    // full-table load (bench/lib/memprobe.js IXRS_BENCH_ALLOCPROF).
+    const px = this.px;
+    px.stamp = ++this.stamp;
+    px.fam = fam;
+    px.n = 0;
+    this.adjOut.forEach(e, px.mark);
     if (w !== NONE) {
-      for (const s of dec.client(w).sessions.values()) mark(s);
-      for (const c of dec.exportExceptions(w, this.clientList))
-        for (const s of c.sessions.values()) mark(s);
+      dec.client(w).sessions.forEach(px.mark);
+      for (const c of dec.exportExceptions(w, this.clientList)) c.sessions.forEach(px.mark);
       const nh = this.nhs.global(this.paths.nh[w]!);
       if (fi.afi === 1 && nh.includes(':')) {
         // RFC 8950: sessions without extended next hop cannot take this winner.
-        for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) mark(s);
+        for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) px.mark(s);
       }
       // NHIB (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
       for (const c of this.nhibClients) {
-        if (dec.oracle.isUnreachable(c.cfg.id, nh)) for (const s of c.sessions.values()) mark(s);
+        if (dec.oracle.isUnreachable(c.cfg.id, nh)) c.sessions.forEach(px.mark);
       }
     }
-    for (const s of this.blockedSet) mark(s);
-    for (const s of this.dumping) mark(s);
-    for (const s of this.apSessions) mark(s);
+    // forEach, and only when not empty: an iterator object per prefix otherwise.
+    if (this.blockedSet.size > 0) this.blockedSet.forEach(px.mark);
+    if (this.dumping.size > 0) this.dumping.forEach(px.mark);
+    if (this.apSessions.size > 0) this.apSessions.forEach(px.mark);
 
-    const ss: Session[] = [];
-    const st: (OutRef | null)[] = [];
-    const joined: Session[] = [];
+    const specials = px.specials;
+    const nSpecials = px.n;
+    const ss = px.ss;
+    const st = px.st;
+    let nss = 0;
+    let nJoined = 0;
     const regDelta = oldDefault === null ? 1 : newDefault === null ? -1 : 0;
-    let changes: Map<string, Change> | null = null;
-    const change = (s: Session, o: OutRef | null, tx: number, delta: number): void => {
-      changes ??= new Map();
-      const k = `${s.up!.group.id}|${o === null ? 0 : o.id}|${tx}|${delta}`;
-      const ch = changes.get(k);
-      if (ch === undefined)
-        changes.set(k, { group: s.up!.group, out: o, pathId: tx, delta, members: [s] });
-      else ch.members.push(s);
-    };
-    for (const s of specials) {
+    if (px.changes.size > 0) px.changes.clear(); // clear() allocates a new table
+    for (let i = 0; i < nSpecials; i++) {
+      const s = specials[i]!;
       const up = s.up!;
       if (!this.visited(s, e)) continue;
       if (up.addPathTx.has(fam)) {
@@ -1046,65 +1068,65 @@ export class RouteServer {
           continue;
         }
         this.apDiff(e, s, up.apOut.get(e), dec.desiredAll(e, s), false, (tx, o, d) =>
-          change(s, o, tx, d),
+          this.addChange(s, o, tx, d),
         );
         continue;
       }
       const old = this.adjOut.sentTo(e, s);
       if (up.blocked) {
-        ss.push(s);
-        st.push(old);
+        ss[nss] = s;
+        st[nss++] = old;
         up.dirty.add(e);
         continue;
       }
       const d = dec.desired(e, s);
-      ss.push(s);
-      st.push(d);
+      ss[nss] = s;
+      st[nss++] = d;
       if (d === old) continue;
       const delta = old === null ? 1 : d === null ? -1 : 0;
       if (d === newDefault && oldDefault !== newDefault) {
         // Same bytes as everyone else gets: share their UPDATE, fix the held count here.
-        joined.push(s);
+        px.joined[nJoined++] = s;
         up.held += delta - regDelta;
         continue;
       }
-      change(s, d, 0, delta);
+      this.addChange(s, d, 0, delta);
     }
     E.setOutDefault(e, newDefault);
     this.adjOut.clear(e);
-    for (let i = 0; i < ss.length; i++)
-      if (st[i] !== newDefault) this.adjOut.set(e, ss[i]!, st[i]!);
+    for (let i = 0; i < nss; i++) if (st[i] !== newDefault) this.adjOut.set(e, ss[i]!, st[i]!);
+    st.fill(null, 0, nss);
     const prefix = E.prefix(e);
     const nlri0: Nlri = { prefix };
-    if (changes !== null) {
-      for (const ch of (changes as Map<string, Change>).values()) {
-        let mk = '';
-        for (const m of ch.members) mk += `${m.slot},`;
-        const nlri = ch.pathId === 0 ? nlri0 : { prefix, pathId: ch.pathId };
-        batch.add(ch.group, mk, ch.members, fi, ch.out, nlri, ch.delta);
-      }
+    for (const ch of px.changes.values()) {
+      let mk = '';
+      for (const m of ch.members) mk += `${m.slot},`;
+      const nlri = ch.pathId === 0 ? nlri0 : { prefix, pathId: ch.pathId };
+      batch.add(ch.group, mk, ch.members, fi, ch.out, nlri, ch.delta);
     }
     if (oldDefault !== newDefault && this.active.get(fam)?.length) {
       // Everyone else: old shared answer -> new shared answer.
-      const excl = joined.length === 0 ? specials : specials.filter((s) => !joined.includes(s));
-      let xk = 'R';
-      for (const s of excl) xk += `${s.slot},`;
-      for (const g of this.groups.values()) {
-        batch.add(
-          g,
-          xk,
-          () => {
-            const out: Session[] = [];
-            for (const s of g.members) if (s.up!.fam.has(fam) && !excl.includes(s)) out.push(s);
-            return out;
-          },
-          fi,
-          newDefault,
-          nlri0,
-          regDelta,
-        );
+      const joined = px.joined;
+      const excl = px.excl;
+      let nExcl = 0;
+      for (let i = 0; i < nSpecials; i++) {
+        const s = specials[i]!;
+        let j = 0;
+        while (j < nJoined && joined[j] !== s) j++;
+        if (j === nJoined) excl[nExcl++] = s;
       }
+      for (const g of this.groupList)
+        batch.addAllBut(g, excl, nExcl, fam, fi, newDefault, nlri0, regDelta);
     }
+  }
+
+  private addChange(s: Session, o: OutRef | null, tx: number, delta: number): void {
+    const changes = this.px.changes;
+    const k = `${s.up!.group.id}|${o === null ? 0 : o.id}|${tx}|${delta}`;
+    const ch = changes.get(k);
+    if (ch === undefined)
+      changes.set(k, { group: s.up!.group, out: o, pathId: tx, delta, members: [s] });
+    else ch.members.push(s);
   }
 
   /** ADD-PATH (RFC 7911): diff the paths sent for `e` to `s` against the eligible ones. */
