@@ -44,8 +44,48 @@ if (period > 0) {
   const t0 = Date.now();
   setInterval(() => {
     const m = process.memoryUsage();
-    process.stderr.write(
-      `${JSON.stringify({ memtrace: { t: Date.now() - t0, rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), arrayBuffers: mib(m.arrayBuffers), external: mib(m.external) } })}\n`,
-    );
+    /** @type {Record<string, number>} */
+    const used = {};
+    for (const s of getHeapSpaceStatistics()) {
+      if (s.space_size > 0) used[s.space_name.replace('_space', '')] = mib(s.space_size);
+    }
+    const memtrace = {
+      t: Date.now() - t0,
+      rss: mib(m.rss),
+      heapUsed: mib(m.heapUsed),
+      heapTotal: mib(m.heapTotal),
+      arrayBuffers: mib(m.arrayBuffers),
+      spaces: used,
+    };
+    process.stderr.write(`${JSON.stringify({ memtrace })}\n`);
   }, period).unref();
+}
+
+// IXRS_BENCH_ALLOCPROF=1: V8's sampling heap profiler from start, counting
+// objects the GC already collected too (garbage is what makes the peak); at
+// the SIGUSR2 above, the functions that allocated most, one JSON line.
+if (process.env.IXRS_BENCH_ALLOCPROF === '1') {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 64 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  process.on('SIGUSR2', async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    /** @type {Map<string, number>} */
+    const byFn = new Map();
+    /** @param {import('node:inspector').HeapProfiler.SamplingHeapProfileNode} n */
+    const walk = (n) => {
+      const f = n.callFrame;
+      const k = `${f.functionName || '(anon)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+      byFn.set(k, (byFn.get(k) ?? 0) + n.selfSize);
+      for (const c of n.children) walk(c);
+    };
+    walk(profile.head);
+    const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    process.stderr.write(`${JSON.stringify({ allocprof: top.map(([k, v]) => [k, mib(v)]) })}\n`);
+  });
 }
