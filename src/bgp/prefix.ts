@@ -23,8 +23,11 @@ const DEC: string[] = [];
 for (let i = 0; i < 256; i++) DEC.push(String(i));
 const SLASH: string[] = [];
 for (let i = 0; i <= 128; i++) SLASH.push(`/${i}`);
-const HEX: string[] = [];
-for (let i = 0; i < 65536; i++) HEX.push(i.toString(16));
+// IPv6 group texts, made on first use: a route server meets a few thousand
+// distinct group values, and a full table of 65,536 strings cost 2 MiB of heap
+// in every process.
+const HEX: (string | undefined)[] = new Array(65536);
+const hex = (g: number): string => (HEX[g] ??= g.toString(16));
 
 /** Format 4 octets at `off` as a dotted quad. */
 export function formatIPv4(b: Uint8Array, off = 0): string {
@@ -64,14 +67,14 @@ export function formatIPv6(b: Uint8Array, off = 0): string {
   }
   let s = '';
   if (bestStart < 0) {
-    s = HEX[groups[0]!]!;
-    for (let k = 1; k < 8; k++) s += `:${HEX[groups[k]!]}`;
+    s = hex(groups[0]!);
+    for (let k = 1; k < 8; k++) s += `:${hex(groups[k]!)}`;
     return s;
   }
-  for (let k = 0; k < bestStart; k++) s += k === 0 ? HEX[groups[k]!] : `:${HEX[groups[k]!]}`;
+  for (let k = 0; k < bestStart; k++) s += k === 0 ? hex(groups[k]!) : `:${hex(groups[k]!)}`;
   s += '::';
   for (let k = bestStart + bestLen; k < 8; k++) {
-    s += k === bestStart + bestLen ? HEX[groups[k]!] : `:${HEX[groups[k]!]}`;
+    s += k === bestStart + bestLen ? hex(groups[k]!) : `:${hex(groups[k]!)}`;
   }
   return s;
 }
