@@ -574,7 +574,7 @@ export class RouteServer {
       }
     }
     for (const e of up.apOut.keys()) {
-      this.entries.apRefs[e]!--;
+      this.entries.addApRef(e, -1);
       this.entries.maybeDelete(e);
     }
     this.pumpQueue.delete(s);
@@ -808,7 +808,7 @@ export class RouteServer {
     for (let p = this.entries.head[e]!; p !== NONE; p = P.next[p]!) {
       if (P.sess[p] === slot && P.rxId(p) === rxId && (P.flags[p]! & DOOMED) === 0) return p;
     }
-    for (let p = this.entries.rej[e]!; p !== NONE; p = P.next[p]!) {
+    for (let p = this.entries.rej(e); p !== NONE; p = P.next[p]!) {
       if (P.sess[p] === slot && P.rxId(p) === rxId && (P.flags[p]! & DOOMED) === 0) return p;
     }
     return NONE;
@@ -906,8 +906,9 @@ export class RouteServer {
     } else {
       this.countReject(c, verdict.reasons);
       if (verdict.reasons.length > 0) P.reasons.set(p, verdict.reasons);
-      P.next[p] = this.entries.rej[e]!;
-      this.entries.rej[e] = p;
+      const rej = this.entries.rejHeads();
+      P.next[p] = rej[e]!;
+      rej[e] = p;
     }
   }
 
@@ -969,7 +970,7 @@ export class RouteServer {
       this.ranking.remove(e, p);
       this.dirty.add(e);
     } else {
-      unlink(E.rej, e, P.next, p);
+      unlink(E.rejHeads(), e, P.next, p);
       E.maybeDelete(e);
     }
     releaseUse(c, this.uses[P.use[p]!]!, this.interner, this.useIds);
@@ -1147,11 +1148,11 @@ export class RouteServer {
       for (const tx of sent.keys()) if (!want.has(tx)) add(tx, null, -1);
     }
     if (want.size > 0) {
-      if (sent === undefined) this.entries.apRefs[e]!++;
+      if (sent === undefined) this.entries.addApRef(e, 1);
       up.apOut.set(e, want);
     } else if (sent !== undefined) {
       up.apOut.delete(e);
-      this.entries.apRefs[e]!--;
+      this.entries.addApRef(e, -1);
     }
   }
 
@@ -1171,7 +1172,7 @@ export class RouteServer {
       const sent = mode === 'dump' ? undefined : up.apOut.get(e);
       if (mode === 'dump' && up.apOut.has(e)) {
         up.apOut.delete(e);
-        E.apRefs[e]!--;
+        E.addApRef(e, -1);
       }
       const want = this.decision.desiredAll(e, s);
       const prefix = E.prefix(e);
@@ -1455,7 +1456,7 @@ export class RouteServer {
         }
         out.push(v);
       }
-      for (let p = E.rej[e]!; p !== NONE; p = P.next[p]!) {
+      for (let p = E.rej(e); p !== NONE; p = P.next[p]!) {
         const v = this.view(p, null);
         if (asked !== undefined) {
           v.best = false;

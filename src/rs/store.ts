@@ -164,14 +164,17 @@ export class EntryStore {
   cap = 0;
   /** First (best) accepted path, NONE when none. */
   head = new Int32Array(0);
-  /** First rejected path kept for the looking glass, NONE when none. */
-  rej = new Int32Array(0);
+  /**
+   * First rejected path kept for the looking glass per entry (NONE when none):
+   * the column exists once some entry had one (reject_policy 'tag').
+   */
+  private rejCol: Int32Array | null = null;
   /** The last ADD-PATH send path id handed out per entry; allocated with the first (see takeTxId). */
   private txSeq: Uint32Array | null = null;
   /** Ids below this have had their columns initialised (PrefixKeys hands ids out in order). */
   private hwm = 0;
-  /** ADD-PATH sessions holding a non-empty apOut for the entry. */
-  apRefs = new Uint16Array(0);
+  /** ADD-PATH sessions holding a non-empty apOut per entry; the column exists from the first. */
+  private apRefCol: Uint16Array | null = null;
   /**
    * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
    * outDefault(e) for this prefix, except the exceptions: the session in slot
@@ -233,9 +236,28 @@ export class EntryStore {
     // only freed with both lists empty.
     for (; this.hwm <= id; this.hwm++) {
       this.head[this.hwm] = NONE;
-      this.rej[this.hwm] = NONE;
+      if (this.rejCol !== null) this.rejCol[this.hwm] = NONE;
     }
     return id;
+  }
+
+  /** First rejected path of entry `e` kept for the looking glass, NONE when none. */
+  rej(e: number): number {
+    return this.rejCol === null ? NONE : this.rejCol[e]!;
+  }
+
+  /** The heads of the rejected lists, to push to or unlink from (made on first use). */
+  rejHeads(): Int32Array {
+    return (this.rejCol ??= new Int32Array(this.cap).fill(NONE));
+  }
+
+  /** ADD-PATH sessions holding a non-empty apOut for entry `e`. */
+  apRefs(e: number): number {
+    return this.apRefCol === null ? 0 : this.apRefCol[e]!;
+  }
+
+  addApRef(e: number, delta: 1 | -1): void {
+    (this.apRefCol ??= new Uint16Array(this.cap))[e]! += delta;
   }
 
   /** A new ADD-PATH send path id for entry `e`, unique among its paths (1, 2, ...). */
@@ -307,7 +329,7 @@ export class EntryStore {
   /** Removes the entry when nothing references it any more (no path, nothing sent). */
   maybeDelete(id: number): void {
     if (!this.keys.live(id)) return;
-    if (this.head[id] !== NONE || this.rej[id] !== NONE || this.apRefs[id] !== 0) return;
+    if (this.head[id] !== NONE || this.rej(id) !== NONE || this.apRefs(id) !== 0) return;
     if (this.dflt[id] !== 0 || this.xoSlot[id] !== 0) return;
     const xm = this.xm.get(id);
     if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
@@ -320,9 +342,9 @@ export class EntryStore {
   private grow(need: number): void {
     const cap = nextCap(this.cap, need);
     this.head = grown(this.head, cap, 0);
-    this.rej = grown(this.rej, cap, 0);
+    if (this.rejCol !== null) this.rejCol = grown(this.rejCol, cap, NONE);
     if (this.txSeq !== null) this.txSeq = grown(this.txSeq, cap, 0);
-    this.apRefs = grown(this.apRefs, cap, 0);
+    if (this.apRefCol !== null) this.apRefCol = grown(this.apRefCol, cap, 0);
     this.xs = grown(this.xs, cap, 0);
     this.dflt = grown(this.dflt, cap, 0);
     this.xoSlot = grown(this.xoSlot, cap, 0);

@@ -85,7 +85,7 @@ describe('EntryStore', () => {
     for (let i = 0; i < 3000; i++) {
       const e = E.getOrCreate(0, `10.${i >> 8}.${i & 255}.0/24`);
       expect(E.head[e]).toBe(NONE);
-      expect(E.rej[e]).toBe(NONE);
+      expect(E.rej(e)).toBe(NONE);
       ids.push(e);
     }
     expect(E.takeTxId(ids[10]!)).toBe(1);
@@ -97,6 +97,27 @@ describe('EntryStore', () => {
     expect(again).toBe(ids[10]);
     expect(E.head[again]).toBe(NONE);
     expect(E.takeTxId(again)).toBe(1);
+  });
+
+  it('makes the rejected-list and ADD-PATH columns on first use, empty for entries old and new', () => {
+    const E = new EntryStore();
+    const ids: number[] = [];
+    for (let i = 0; i < 200; i++) ids.push(E.getOrCreate(0, `10.0.${i}.0/24`));
+    expect(E.apRefs(ids[7]!)).toBe(0);
+    const heads = E.rejHeads();
+    for (const e of ids) expect(heads[e]).toBe(NONE);
+    heads[ids[3]!] = 42;
+    expect(E.rej(ids[3]!)).toBe(42);
+    for (let i = 200; i < 3000; i++) {
+      const e = E.getOrCreate(0, `10.${i >> 8}.${i & 255}.0/24`);
+      expect(E.rej(e)).toBe(NONE);
+    }
+    expect(E.rej(ids[3]!)).toBe(42);
+    E.addApRef(ids[7]!, 1);
+    E.addApRef(ids[7]!, 1);
+    E.addApRef(ids[7]!, -1);
+    expect(E.apRefs(ids[7]!)).toBe(1);
+    expect(E.apRefs(ids[8]!)).toBe(0);
   });
 });
 
