@@ -658,18 +658,27 @@ export class RouteServer {
       c.nhibActive = true;
       this.nhibClients.push(c);
     }
-    const g = this.nhs.byGlobal(nextHop);
-    if (g === undefined) return;
+    const gi = this.nhs.globalId(nextHop);
+    if (gi < 0) return;
     const P = this.paths;
-    for (const s of c.sessions.values()) {
-      const up = s.up;
-      if (up === null) continue;
-      for (let p = g.head; p !== NONE; p = P.nNext[p]!) {
+    const recs = this.nhs.recs;
+    // The accepted paths via nextHop: in the Adj-RIB-In of the sessions the
+    // index names (and in lists a session loss detached and a cleanup has not
+    // dropped yet: those paths are still ranked).
+    const mark = (first: PathId): void => {
+      for (let p = first; p !== NONE; p = P.sNext[p]!) {
+        if ((P.flags[p]! & ACCEPTED) === 0 || recs[P.nh[p]!]!.g !== gi) continue;
         const e = P.entry[p]!;
-        if (up.fam.has(this.entries.fam(e))) up.dirty.add(e);
+        const fam = this.entries.fam(e);
+        for (const s of c.sessions.values()) if (s.up?.fam.has(fam)) s.up.dirty.add(e);
       }
-      if (up.dirty.size > 0) this.pumpQueue.add(s);
+    };
+    for (const slot of this.nhs.globals[gi]!.bySlot.keys()) {
+      const src = this.bySlot[slot]!;
+      mark(src.adjHead);
+      for (const cl of this.cleanups) if (cl.s === src && cl.detached) mark(cl.cur);
     }
+    for (const s of c.sessions.values()) if (s.up !== null && s.up.dirty.size > 0) this.pumpQueue.add(s);
     this.kick();
   }
 
@@ -897,11 +906,8 @@ export class RouteServer {
       c.stats.accepted++;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 0) + 1);
       this.ranking.insert(e, p);
-      const g = this.nhs.globals[this.nhs.recs[nhId]!.g]!;
-      P.nPrev[p] = NONE;
-      P.nNext[p] = g.head;
-      if (g.head !== NONE) P.nPrev[g.head] = p;
-      g.head = p;
+      const bySlot = this.nhs.globals[this.nhs.recs[nhId]!.g]!.bySlot;
+      bySlot.set(s.slot, (bySlot.get(s.slot) ?? 0) + 1);
       this.dirty.add(e);
     } else {
       this.countReject(c, verdict.reasons);
@@ -961,12 +967,10 @@ export class RouteServer {
     if ((flags & ACCEPTED) !== 0) {
       const afi = E.famAfi[E.famOf(e)]!;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 1) - 1);
-      const g = this.nhs.globals[this.nhs.recs[nhId]!.g]!;
-      const prev = P.nPrev[p]!;
-      const next = P.nNext[p]!;
-      if (prev === NONE) g.head = next;
-      else P.nNext[prev] = next;
-      if (next !== NONE) P.nPrev[next] = prev;
+      const bySlot = this.nhs.globals[this.nhs.recs[nhId]!.g]!.bySlot;
+      const n = bySlot.get(s.slot)! - 1;
+      if (n === 0) bySlot.delete(s.slot);
+      else bySlot.set(s.slot, n);
       this.ranking.remove(e, p);
       this.dirty.add(e);
     } else {

@@ -73,9 +73,6 @@ export class PathStore {
   /** The session's Adj-RIB-In list (or a cleanup's detached list). */
   sPrev = new Int32Array(0);
   sNext = new Int32Array(0);
-  /** The accepted paths via one next-hop address (NHIB index). */
-  nPrev = new Int32Array(0);
-  nNext = new Int32Array(0);
   /** Reject reasons of rejected paths (rare: a side table). */
   readonly reasons = new Map<number, RejectCode[]>();
   private readonly free: number[] = [];
@@ -96,8 +93,6 @@ export class PathStore {
       this.next[id] = NONE;
       this.sPrev[id] = NONE;
       this.sNext[id] = NONE;
-      this.nPrev[id] = NONE;
-      this.nNext[id] = NONE;
     }
     this.size++;
     return id;
@@ -146,8 +141,6 @@ export class PathStore {
     this.next = grown(this.next, cap, 0);
     this.sPrev = grown(this.sPrev, cap, 0);
     this.sNext = grown(this.sNext, cap, 0);
-    this.nPrev = grown(this.nPrev, cap, 0);
-    this.nNext = grown(this.nNext, cap, 0);
     this.cap = cap;
   }
 }
@@ -364,8 +357,13 @@ export interface NextHopRec {
 
 export interface GlobalRec {
   addr: string;
-  /** First accepted path via this address (PathStore.nPrev/nNext list). */
-  head: number;
+  /**
+   * The NHIB index: session slot -> accepted paths of that session via this
+   * address. A next-hop change walks those sessions' Adj-RIB-In lists; at an
+   * IXP a next hop is its owner's address (next_hop policy strict), so that is
+   * the paths via it, without two link columns per path.
+   */
+  bySlot: Map<number, number>;
   refs: number;
 }
 
@@ -389,7 +387,7 @@ export class NextHopTable {
     let g = this.byAddr.get(nh.global);
     if (g === undefined) {
       g = this.freeGlobals.pop() ?? this.globals.length;
-      this.globals[g] = { addr: nh.global, head: NONE, refs: 0 };
+      this.globals[g] = { addr: nh.global, bySlot: new Map(), refs: 0 };
       this.byAddr.set(nh.global, g);
     }
     this.globals[g]!.refs++;
@@ -425,10 +423,9 @@ export class NextHopTable {
     return this.recs[id]!.nh.global;
   }
 
-  /** The global-address record for `addr`, if any path uses it. */
-  byGlobal(addr: string): GlobalRec | undefined {
-    const g = this.byAddr.get(addr);
-    return g === undefined ? undefined : this.globals[g]!;
+  /** The index in `globals` of the record for `addr`, or -1 when no path uses it. */
+  globalId(addr: string): number {
+    return this.byAddr.get(addr) ?? -1;
   }
 
   get size(): number {

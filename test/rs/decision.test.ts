@@ -293,6 +293,37 @@ describe('per-client best path', () => {
     expect(x.from(Q)).toBe(65001);
   });
 
+  it('rs-bfd-profile §5: a next hop announced by two clients (a third-party next hop) — a change reaches the paths of both', () => {
+    const oracle = new StaticNextHopOracle();
+    const l = lab({ oracle });
+    const x = l.up(65010);
+    l.up(65001);
+    l.up(65002);
+    l.up(65003);
+    const Q = '198.51.100.0/24';
+    // 65001 announces P via 65003's address (next_hop authorized_addresses allows it).
+    l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65003) })));
+    l.send(65002, announce([P], attrs({ asPath: [65002, 9], nextHop: addrOf(65002) })));
+    l.send(65003, announce([Q], attrs({ asPath: [65003], nextHop: addrOf(65003) })));
+    expect(x.from(P)).toBe(65001);
+    expect(x.from(Q)).toBe(65003);
+
+    oracle.set('AS65010', addrOf(65003), true);
+    l.rs.nextHopChanged('AS65010', addrOf(65003));
+    l.rs.flush();
+    expect(x.from(P)).toBe(65002);
+    expect(x.get(Q)).toBeUndefined();
+
+    // 65001 moves P to its own next hop: the index follows the path.
+    l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    expect(x.from(P)).toBe(65001);
+    oracle.set('AS65010', addrOf(65003), false);
+    l.rs.nextHopChanged('AS65010', addrOf(65003));
+    l.rs.flush();
+    expect(x.from(P)).toBe(65001);
+    expect(x.from(Q)).toBe(65003);
+  });
+
   it('RFC 4760 §3: IPv6 paths carry their MP_REACH next hop (global and link-local) unchanged', () => {
     const l = lab();
     const x = l.up(65010);
