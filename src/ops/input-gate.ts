@@ -23,7 +23,7 @@
 // of the round), then input closes again if the core is still full: the core
 // simply queues more. 1 s is at most a third of any hold time in use (RFC 4271
 // §4.2: 0 or at least 3 s), so no session loses its hold timer to flow
-// control. The core normally drains in a few ms (4096 NLRI), so the bound
+// control. The core normally drains in a few ms (1024 NLRI), so the bound
 // only matters if it is stalled.
 
 import type pino from 'pino';

@@ -96,7 +96,9 @@ export interface RouteServerOptions {
    * receiveUpdate returns false and the session layer should stop reading its
    * sockets until onInputDrain (called when the queue is down to half). Keeps
    * a burst of full tables from being decoded into memory all at once.
-   * Default 4096 (docs/benchmarks.md: lower peak RSS than 32768, no slower).
+   * Default 1024, about one full 4096-octet UPDATE (docs/benchmarks.md: decoded
+   * NLRI queued longer reach V8's old space; 1024 against 4096: 30 -> 19 MiB
+   * promoted, peak RSS 150-157 -> 135-146 MiB at 100x5000, no slower).
    */
   inputHighWater?: number;
   onInputDrain?: () => void;
@@ -343,7 +345,7 @@ export class RouteServer {
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.keepRejected = opts.keepRejected ?? true;
     this.onMaxPrefix = opts.onMaxPrefix;
-    this.inputHighWater = opts.inputHighWater ?? 4096;
+    this.inputHighWater = opts.inputHighWater ?? 1024;
     this.onInputDrain = opts.onInputDrain;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
   }
