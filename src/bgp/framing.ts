@@ -34,10 +34,12 @@ export class Framer {
 
   /**
    * Feed bytes; `onMessage` is called once per complete message, in order. If
-   * `onMessage` returns false, framing stops and the rest of the chunk is
-   * discarded (the session is going away).
+   * `onMessage` returns false, framing stops there. Returns the octets of
+   * `chunk` consumed: all of them, or up to the end of the message for which
+   * `onMessage` returned false (the caller may drop the rest, or push it again
+   * later to go on where it stopped).
    */
-  push(chunk: Uint8Array, onMessage: (msg: Uint8Array) => unknown): void {
+  push(chunk: Uint8Array, onMessage: (msg: Uint8Array) => unknown): number {
     let off = 0;
     const len = chunk.length;
     // Finish a partial message first.
@@ -48,12 +50,12 @@ export class Framer {
         p.set(chunk.subarray(0, n), this.filled);
         this.filled += n;
         off = n;
-        if (this.filled < HEADER) return;
+        if (this.filled < HEADER) return len;
         const h = readHeader(p, 0, this.maxLength)!;
         if (h.length === HEADER) {
           this.partial = null;
           this.filled = 0;
-          if (onMessage(p.slice()) === false) return;
+          if (onMessage(p.slice()) === false) return off;
         } else {
           const m = new Uint8Array(h.length);
           m.set(p, 0);
@@ -66,10 +68,10 @@ export class Framer {
         p.set(chunk.subarray(off, off + n), this.filled);
         this.filled += n;
         off += n;
-        if (this.filled < p.length) return;
+        if (this.filled < p.length) return len;
         this.partial = null;
         this.filled = 0;
-        if (onMessage(p) === false) return;
+        if (onMessage(p) === false) return off;
       }
     }
     // Whole messages straight from the chunk.
@@ -80,18 +82,19 @@ export class Framer {
         this.headerBuf.set(chunk.subarray(off), 0);
         this.partial = this.headerBuf;
         this.filled = len - off;
-        return;
+        return len;
       }
       if (off + h.length > len) {
         const m = new Uint8Array(h.length);
         m.set(chunk.subarray(off), 0);
         this.partial = m;
         this.filled = len - off;
-        return;
+        return len;
       }
       const msg = chunk.subarray(off, off + h.length);
       off += h.length;
-      if (onMessage(msg) === false) return;
+      if (onMessage(msg) === false) return off;
     }
+    return len;
   }
 }

@@ -144,6 +144,9 @@ export class Connection {
   closed = false;
   private closeFired = false;
   private readingPaused = false;
+  /** Bytes read but not framed, in order, while paused (and until replayed). */
+  private held: Uint8Array[] | null = null;
+  private replayScheduled = false;
   private needDrain = false;
   private corked = false;
   private readonly uncork = (): void => {
@@ -173,15 +176,47 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.held !== null) this.held.push(chunk);
+    else this.frame(chunk);
+  }
+
+  /**
+   * Frames `chunk` until it ends or reading is paused: after a pause what is
+   * left of the chunk is held as raw bytes, not decoded into messages nobody
+   * will apply for a while (input flow control bounds the decoded backlog, not
+   * just what the socket reads next).
+   */
+  private frame(chunk: Uint8Array): void {
     try {
-      this.framer.push(chunk, (m) => {
+      const used = this.framer.push(chunk, (m) => {
         this.onMessage?.(m);
-        return !this.closed;
+        return !this.closed && !this.readingPaused;
       });
+      if (used < chunk.length && !this.closed) (this.held ??= []).push(chunk.subarray(used));
     } catch (e) {
       if (!this.closed) this.onError?.(e);
     }
   }
+
+  /** Frames what was held since a pause, then reads the socket again unless paused meanwhile. */
+  private readonly replay = (): void => {
+    this.replayScheduled = false;
+    if (this.closed || this.readingPaused) return;
+    const held = this.held;
+    this.held = null;
+    if (held !== null) {
+      for (let i = 0; i < held.length; i++) {
+        if (this.closed) return;
+        if (this.readingPaused) {
+          (this.held ??= []).push(...held.slice(i));
+          return;
+        }
+        this.frame(held[i]!);
+      }
+      if (this.closed || this.readingPaused) return;
+    }
+    this.socket.resume();
+  };
 
   private fireClose(): void {
     this.closed = true;
@@ -212,8 +247,9 @@ export class Connection {
 
   /**
    * Stop reading the socket ('data' paused; the kernel buffers, then TCP flow
-   * control holds the sender back). Messages already framed from the chunk
-   * being handled are still delivered. Idempotent.
+   * control holds the sender back). Framing stops after the message being
+   * delivered; the rest of its chunk is held raw until resumeReading.
+   * Idempotent.
    */
   pauseReading(): void {
     if (this.readingPaused) return;
@@ -221,11 +257,20 @@ export class Connection {
     if (!this.closed) this.socket.pause();
   }
 
-  /** Read again after pauseReading (what arrived meanwhile comes first). Idempotent. */
+  /**
+   * Read again after pauseReading. Idempotent. What was held is framed first,
+   * on a later turn of the event loop (never inside the caller, which is the
+   * core draining its input), and the socket resumes after it.
+   */
   resumeReading(): void {
     if (!this.readingPaused) return;
     this.readingPaused = false;
-    if (!this.closed) this.socket.resume();
+    if (this.closed) return;
+    if (this.held === null) this.socket.resume();
+    else if (!this.replayScheduled) {
+      this.replayScheduled = true;
+      setImmediate(this.replay);
+    }
   }
 
   /** True between pauseReading and resumeReading. */
@@ -238,7 +283,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     // Read (and drop, see onData) what is left so the peer's FIN is seen.
-    if (this.readingPaused) this.socket.resume();
+    if (this.readingPaused || this.held !== null) this.socket.resume();
+    this.held = null;
     this.socket.end();
     const t = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
     t.unref();

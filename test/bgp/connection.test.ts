@@ -96,6 +96,52 @@ describe('Connection.pauseReading', () => {
     expect(got).toBe(4);
   });
 
+  it('a pause while delivering stops at that message: the rest of the chunk is held raw and comes first, in order, after resume', async () => {
+    const { client, server } = await pair();
+    const conn = new Connection(server, 'in');
+    const got: number[] = [];
+    conn.onMessage = (m) => {
+      got.push(m[19]!);
+      if (got.length === 2) conn.pauseReading(); // as the core does when its input is full
+    };
+    // Five messages in one write (one chunk): NOTIFICATIONs numbered in their first body octet.
+    const msg = (n: number) => Uint8Array.of(...new Array(16).fill(0xff), 0, 21, 3, n, 0);
+    client.write(Buffer.concat([1, 2, 3, 4, 5].map(msg)));
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual([1, 2]); // 3..5 are held, not framed
+    client.write(msg(6)); // arrives while paused: after the held ones
+    await new Promise((r) => setTimeout(r, 50));
+    conn.resumeReading();
+    expect(got).toEqual([1, 2]); // replayed on a later turn, not inside resumeReading
+    while (got.length < 6) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('held bytes survive a pause during their replay, and close() with bytes held still sees the other side close', async () => {
+    const { client, server } = await pair();
+    const conn = new Connection(server, 'in');
+    const got: number[] = [];
+    conn.onMessage = (m) => {
+      got.push(m[19]!);
+      if (got.length === 1 || got.length === 3) conn.pauseReading();
+    };
+    const msg = (n: number) => Uint8Array.of(...new Array(16).fill(0xff), 0, 21, 3, n, 0);
+    client.write(Buffer.concat([1, 2, 3, 4].map(msg)));
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
+    conn.resumeReading();
+    while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(got).toEqual([1, 2, 3]);
+    expect(conn.paused).toBe(true);
+    client.on('end', () => client.end());
+    const t0 = Date.now();
+    conn.close();
+    await conn.whenClosed();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(got).toEqual([1, 2, 3]); // dropped, not delivered, once closing
+  });
+
   it('close() while paused still sees the other side close (no wait for the grace period)', async () => {
     const { client, server } = await pair();
     const conn = new Connection(server, 'in');

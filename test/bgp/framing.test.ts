@@ -66,6 +66,37 @@ describe('Framer (RFC 4271 §4.1)', () => {
     );
   });
 
+  it('stopping at any message and pushing the rest of the chunk again later yields the same messages', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbMessage(4096), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }),
+        (msgs, cuts, stops) => {
+          const f = new Framer();
+          const got: Uint8Array[] = [];
+          let k = 0;
+          const onMessage = (m: Uint8Array): boolean => {
+            got.push(m.slice());
+            return !stops[k++ % stops.length];
+          };
+          for (const chunk of split(concat(msgs), cuts)) {
+            let rest = chunk;
+            for (;;) {
+              const used = f.push(rest, onMessage);
+              expect(used).toBeGreaterThanOrEqual(0);
+              expect(used).toBeLessThanOrEqual(rest.length);
+              if (used === rest.length) break;
+              rest = rest.subarray(used);
+            }
+          }
+          expect(got).toEqual(msgs);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('RFC 8654 §4: up to 65535 octets once Extended Message is negotiated, byte by byte in linear time', () => {
     const big = message(2, new Uint8Array(65535 - 19).fill(7));
     const f = new Framer();
