@@ -680,7 +680,8 @@ export class RouteServer {
       mark(src.adjHead);
       for (const cl of this.cleanups) if (cl.s === src && cl.detached) mark(cl.cur);
     }
-    for (const s of c.sessions.values()) if (s.up !== null && s.up.dirty.size > 0) this.pumpQueue.add(s);
+    for (const s of c.sessions.values())
+      if (s.up !== null && s.up.dirty.size > 0) this.pumpQueue.add(s);
     this.kick();
   }
 
