@@ -46,6 +46,36 @@ function nextCap(cap: number, need: number): number {
   return c;
 }
 
+/**
+ * A column that exists once some id has a non-zero value: it reads 0 until
+ * then, and is made at its owner's capacity and grown with it. For what only
+ * some deployments use (ADD-PATH), so that the others pay nothing for it.
+ */
+class LazyColumn<T extends Uint16Array | Uint32Array> {
+  private a: T | null = null;
+  private readonly make: (n: number) => T;
+
+  constructor(make: (n: number) => T) {
+    this.make = make;
+  }
+
+  get(i: number): number {
+    return this.a === null ? 0 : this.a[i]!;
+  }
+
+  set(i: number, v: number, cap: number): void {
+    if (this.a === null) {
+      if (v === 0) return;
+      this.a = this.make(cap);
+    }
+    this.a[i] = v;
+  }
+
+  grow(cap: number): void {
+    if (this.a !== null) this.a = grown(this.a, cap, 0);
+  }
+}
+
 // ---------------------------------------------------------------- paths
 
 /** Every received path (one NLRI of one session), accepted or rejected-and-kept. */
@@ -65,8 +95,8 @@ export class PathStore {
    * session needs it). Both columns exist only once some path has a non-zero
    * id: without ADD-PATH they cost nothing (8 bytes a path otherwise).
    */
-  private rxIds: Uint32Array | null = null;
-  private txIds: Uint32Array | null = null;
+  private readonly rxIds = new LazyColumn((n) => new Uint32Array(n));
+  private readonly txIds = new LazyColumn((n) => new Uint32Array(n));
   flags = new Uint8Array(0);
   /** Next path of the entry's list (ranked accepted list, or rejected list). */
   next = new Int32Array(0);
@@ -99,27 +129,19 @@ export class PathStore {
   }
 
   rxId(p: number): number {
-    return this.rxIds === null ? 0 : this.rxIds[p]!;
+    return this.rxIds.get(p);
   }
 
   setRxId(p: number, v: number): void {
-    if (this.rxIds === null) {
-      if (v === 0) return;
-      this.rxIds = new Uint32Array(this.cap);
-    }
-    this.rxIds[p] = v;
+    this.rxIds.set(p, v, this.cap);
   }
 
   txId(p: number): number {
-    return this.txIds === null ? 0 : this.txIds[p]!;
+    return this.txIds.get(p);
   }
 
   setTxId(p: number, v: number): void {
-    if (this.txIds === null) {
-      if (v === 0) return;
-      this.txIds = new Uint32Array(this.cap);
-    }
-    this.txIds[p] = v;
+    this.txIds.set(p, v, this.cap);
   }
 
   release(id: number): void {
@@ -135,8 +157,8 @@ export class PathStore {
     this.use = grown(this.use, cap, 0);
     this.nh = grown(this.nh, cap, 0);
     this.entry = grown(this.entry, cap, 0);
-    if (this.rxIds !== null) this.rxIds = grown(this.rxIds, cap, 0);
-    if (this.txIds !== null) this.txIds = grown(this.txIds, cap, 0);
+    this.rxIds.grow(cap);
+    this.txIds.grow(cap);
     this.flags = grown(this.flags, cap, 0);
     this.next = grown(this.next, cap, 0);
     this.sPrev = grown(this.sPrev, cap, 0);
@@ -163,11 +185,11 @@ export class EntryStore {
    */
   private rejCol: Int32Array | null = null;
   /** The last ADD-PATH send path id handed out per entry; allocated with the first (see takeTxId). */
-  private txSeq: Uint32Array | null = null;
+  private readonly txSeq = new LazyColumn((n) => new Uint32Array(n));
   /** Ids below this have had their columns initialised (PrefixKeys hands ids out in order). */
   private hwm = 0;
   /** ADD-PATH sessions holding a non-empty apOut per entry; the column exists from the first. */
-  private apRefCol: Uint16Array | null = null;
+  private readonly apRefCol = new LazyColumn((n) => new Uint16Array(n));
   /**
    * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
    * outDefault(e) for this prefix, except the exceptions: the session in slot
@@ -246,17 +268,18 @@ export class EntryStore {
 
   /** ADD-PATH sessions holding a non-empty apOut for entry `e`. */
   apRefs(e: number): number {
-    return this.apRefCol === null ? 0 : this.apRefCol[e]!;
+    return this.apRefCol.get(e);
   }
 
   addApRef(e: number, delta: 1 | -1): void {
-    (this.apRefCol ??= new Uint16Array(this.cap))[e]! += delta;
+    this.apRefCol.set(e, this.apRefCol.get(e) + delta, this.cap);
   }
 
   /** A new ADD-PATH send path id for entry `e`, unique among its paths (1, 2, ...). */
   takeTxId(e: number): number {
-    if (this.txSeq === null) this.txSeq = new Uint32Array(this.cap);
-    return ++this.txSeq[e]!;
+    const id = this.txSeq.get(e) + 1;
+    this.txSeq.set(e, id, this.cap);
+    return id;
   }
 
   live(id: number): boolean {
@@ -328,7 +351,7 @@ export class EntryStore {
     if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
     this.xm.delete(id);
     this.xs[id] = 0;
-    if (this.txSeq !== null) this.txSeq[id] = 0;
+    this.txSeq.set(id, 0, this.cap);
     this.keys.delete(id);
   }
 
@@ -336,8 +359,8 @@ export class EntryStore {
     const cap = nextCap(this.cap, need);
     this.head = grown(this.head, cap, 0);
     if (this.rejCol !== null) this.rejCol = grown(this.rejCol, cap, NONE);
-    if (this.txSeq !== null) this.txSeq = grown(this.txSeq, cap, 0);
-    if (this.apRefCol !== null) this.apRefCol = grown(this.apRefCol, cap, 0);
+    this.txSeq.grow(cap);
+    this.apRefCol.grow(cap);
     this.xs = grown(this.xs, cap, 0);
     this.dflt = grown(this.dflt, cap, 0);
     this.xoSlot = grown(this.xoSlot, cap, 0);
