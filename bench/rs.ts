@@ -1,7 +1,7 @@
 // Route-server benchmark: ixrs against BIRD 2 in the same invocation.
 //
 //   npm run bench -- [--clients N] [--prefixes M] [--overlap 0.3] [--only ixrs|bird]
-//                    [--timeout S] [--hold S] [--gens G] [--port P]
+//                    [--timeout S] [--hold S] [--gens G] [--port P] [--repeat R]
 //
 // N simulated clients (forked load generators, bench/lib/gen.ts, each client
 // from its own 127.10.x.y address) each announce M IPv4 /24s, a fraction
@@ -12,6 +12,9 @@
 // client holds its full view (all distinct prefixes except those only it
 // announces), the route server's peak RSS (VmHWM) and CPU time (utime+stime,
 // during the run and in all), and session drops (must be 0). Then the ratios.
+// With --repeat R, R rounds (ixrs then BIRD each), every round's ratios, and
+// the medians: peak RSS moves by several MiB with where a major GC falls, so
+// one round is a sample, not a verdict.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +51,7 @@ const { values } = parseArgs({
     'ixrs-node-flags': { type: 'string', default: '' },
     'heap-snapshot': { type: 'string' },
     'ixrs-root': { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const isRoot = process.getuid?.() === 0;
@@ -59,6 +63,9 @@ const overlap = Number(values.overlap);
 const timeoutMs = Number(values.timeout) * 1000;
 const hold = Number(values.hold);
 const gens = Math.max(1, Math.min(Number(values.gens), N));
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50)
+  throw new Error('--repeat must be 1..50');
 if (hold < 3 || hold > 65535) throw new Error('--hold must be 3..65535');
 
 const nodeFlags = (values['ixrs-node-flags'] ?? '').split(' ').filter((x) => x !== '');
@@ -317,10 +324,15 @@ console.log(
     : 'network: host loopback (route server 127.0.0.1, clients 127.10.x.y)',
 );
 const results: Result[] = [];
+/** results[i] ran in round rounds[i] (0-based). */
+const rounds: number[] = [];
 try {
-  for (const w of which) {
-    console.log(`-- ${w}`);
-    results.push(await runOne(w));
+  for (let round = 0; round < repeat; round++) {
+    for (const w of which) {
+      console.log(repeat > 1 ? `-- ${w} (round ${round + 1} of ${repeat})` : `-- ${w}`);
+      results.push(await runOne(w));
+      rounds.push(round);
+    }
   }
 } catch (e) {
   console.log(`FAIL: ${(e as Error).message}`);
@@ -334,22 +346,54 @@ console.log('');
 console.log(
   `${'target'.padEnd(6)} ${pad('converge s', 10)} ${pad('peak RSS MiB', 12)} ${pad('CPU s (run)', 11)} ${pad('CPU s (all)', 11)} ${pad('drops', 5)} ${pad('gen CPU s', 9)} ${pad('gen ELU', 7)}  load (before -> after)`,
 );
-for (const r of results) {
+const label = (i: number) =>
+  repeat > 1 ? `${results[i]!.name}#${rounds[i]! + 1}` : results[i]!.name;
+results.forEach((r, i) => {
   console.log(
-    `${r.name.padEnd(6)} ${pad((r.convergeMs / 1000).toFixed(3), 10)} ${pad(r.proc.hwmMiB.toFixed(1), 12)} ${pad((r.runCpuMs / 1000).toFixed(2), 11)} ${pad((r.proc.cpuMs / 1000).toFixed(2), 11)} ${pad(String(r.drops), 5)} ${pad((r.genCpuMs / 1000).toFixed(3), 9)} ${pad(r.genElu.toFixed(2), 7)}  ${r.loadBefore} -> ${r.loadAfter}`,
+    `${label(i).padEnd(6)} ${pad((r.convergeMs / 1000).toFixed(3), 10)} ${pad(r.proc.hwmMiB.toFixed(1), 12)} ${pad((r.runCpuMs / 1000).toFixed(2), 11)} ${pad((r.proc.cpuMs / 1000).toFixed(2), 11)} ${pad(String(r.drops), 5)} ${pad((r.genCpuMs / 1000).toFixed(3), 9)} ${pad(r.genElu.toFixed(2), 7)}  ${r.loadBefore} -> ${r.loadAfter}`,
   );
-}
-for (const r of results)
+});
+for (const r of results.slice(0, which.length))
   console.log(
     `${r.name}: ${r.layout}; received ${r.msgsIn} messages, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB`,
   );
-for (const r of results)
-  if (r.memprobe) console.log(`${r.name} memory at convergence: ${r.memprobe}`);
-if (results.length === 2) {
-  const [a, b] = results as [Result, Result];
+results.forEach((r, i) => {
+  if (r.memprobe) console.log(`${label(i)} memory at convergence: ${r.memprobe}`);
+});
+// Ratios per round (ixrs against the BIRD run of the same round), then medians.
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+const paired: { time: number; rss: number; cpu: number }[] = [];
+for (let round = 0; round < repeat; round++) {
+  const a = results.find((r, i) => rounds[i] === round && r.name === 'ixrs');
+  const b = results.find((r, i) => rounds[i] === round && r.name === 'bird');
+  if (a === undefined || b === undefined) continue;
+  const q = {
+    time: a.convergeMs / b.convergeMs,
+    rss: a.proc.hwmMiB / b.proc.hwmMiB,
+    cpu: a.runCpuMs / Math.max(1, b.runCpuMs),
+  };
+  paired.push(q);
   console.log(
-    `ratios ixrs/BIRD: convergence ${(a.convergeMs / b.convergeMs).toFixed(2)}, peak RSS ${(a.proc.hwmMiB / b.proc.hwmMiB).toFixed(2)}, CPU (run) ${(a.runCpuMs / Math.max(1, b.runCpuMs)).toFixed(2)}`,
+    `ratios ixrs/BIRD${repeat > 1 ? ` (round ${round + 1})` : ''}: convergence ${q.time.toFixed(2)}, peak RSS ${q.rss.toFixed(2)}, CPU (run) ${q.cpu.toFixed(2)}`,
   );
+}
+if (repeat > 1) {
+  for (const name of which) {
+    const rs = results.filter((r) => r.name === name);
+    console.log(
+      `median of ${rs.length} ${name} runs: converge ${(median(rs.map((r) => r.convergeMs)) / 1000).toFixed(3)} s, peak RSS ${median(rs.map((r) => r.proc.hwmMiB)).toFixed(1)} MiB, CPU (run) ${(median(rs.map((r) => r.runCpuMs)) / 1000).toFixed(2)} s`,
+    );
+  }
+  if (paired.length > 0) {
+    const rss = paired.map((q) => q.rss);
+    console.log(
+      `median ratios ixrs/BIRD over ${paired.length} rounds: convergence ${median(paired.map((q) => q.time)).toFixed(2)}, peak RSS ${median(rss).toFixed(2)} (range ${Math.min(...rss).toFixed(2)}-${Math.max(...rss).toFixed(2)}), CPU (run) ${median(paired.map((q) => q.cpu)).toFixed(2)}`,
+    );
+  }
 }
 if (results.some((r) => r.drops > 0)) {
   console.log('FAIL: session drops during the run');
