@@ -13,34 +13,39 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-// Two settings for the daemon that only take effect at process start, so
-// `ixrs run` re-executes itself with them (same pid: execve):
+// Settings for the daemon that only take effect at process start, so
+// `ixrs run` re-executes itself with them (same pid: execve). Each is skipped
+// when the operator set it (node flag or NODE_OPTIONS; the variable for the
+// environment one). Measurements: docs/benchmarks.md, at 100 clients x 5000.
 // - V8's young generation capped at 8 MiB per semi-space: under a full-table
 //   load each semi-space grows to 64 MiB (+40-100 MiB of peak RSS) and
-//   converging is no faster. Skipped when the operator chose a size (node
-//   flag or NODE_OPTIONS) or with IXRS_SEMI_SPACE=default.
-// - glibc's mmap threshold fixed at 128 KiB (MALLOC_MMAP_THRESHOLD_, unless
-//   set): the route tables are typed-array columns that grow by reallocation;
-//   by default glibc raises the threshold to the size of each large block
-//   freed, so later columns land in the brk heap and the holes they leave are
-//   never returned. Fixed, every column is its own mapping, unmapped when
-//   freed: peak RSS 161-183 -> 155-165 MiB at 100x5000 (docs/benchmarks.md).
-//   Other C libraries ignore the variable.
-const semi = '--max-semi-space-size';
+//   converging is no faster. IXRS_SEMI_SPACE=default also skips it.
+// - Optimised code compiled on the main thread (--no-concurrent-recompilation):
+//   the compiler thread's malloc arena kept its memory, 8-12 MiB of peak RSS;
+//   the cost is event-loop delay p99 19 -> 26 ms (max ~40-50 ms either way)
+//   and convergence ~10 % slower, nothing a BGP timer notices.
+// - glibc's mmap threshold fixed at 128 KiB (MALLOC_MMAP_THRESHOLD_): the route
+//   tables are typed-array columns that grow by reallocation; by default glibc
+//   raises the threshold to the size of each large block freed, so later
+//   columns land in the brk heap and the holes they leave are never returned.
+//   Fixed, every column is its own mapping, unmapped when freed: peak RSS
+//   161-183 -> 155-165 MiB. Other C libraries ignore the variable.
+const nodeFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''];
+const operatorSet = (name) => nodeFlags.some((a) => a.includes(name));
+const flags = [];
+if (process.env.IXRS_SEMI_SPACE !== 'default' && !operatorSet('--max-semi-space-size'))
+  flags.push('--max-semi-space-size=8');
+if (!operatorSet('concurrent-recompilation')) flags.push('--no-concurrent-recompilation');
 const mmapEnv = 'MALLOC_MMAP_THRESHOLD_';
-const wantSemi =
-  process.env.IXRS_SEMI_SPACE !== 'default' &&
-  ![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(semi));
 const wantMmap = process.env[mmapEnv] === undefined;
-if (process.argv[2] === 'run' && typeof process.execve === 'function' && (wantSemi || wantMmap)) {
+if (
+  process.argv[2] === 'run' &&
+  typeof process.execve === 'function' &&
+  (flags.length > 0 || wantMmap)
+) {
   process.execve(
     process.execPath,
-    [
-      process.execPath,
-      ...(wantSemi ? [`${semi}=8`] : []),
-      ...process.execArgv,
-      ...process.argv.slice(1),
-    ],
+    [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)],
     wantMmap ? { ...process.env, [mmapEnv]: '131072' } : process.env,
   );
 }

@@ -89,3 +89,17 @@ if (process.env.IXRS_BENCH_ALLOCPROF === '1') {
     process.stderr.write(`${JSON.stringify({ allocprof: top.map(([k, v]) => [k, mib(v)]) })}\n`);
   });
 }
+
+// IXRS_BENCH_ELD=1: the event loop's delay over the run (max and p99, ms) at
+// the SIGUSR2 above: what the hold timers and keepalives see.
+if (process.env.IXRS_BENCH_ELD === '1') {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  process.on('SIGUSR2', () => {
+    const ms = (/** @type {number} */ ns) => Math.round(ns / 1e5) / 10;
+    process.stderr.write(
+      `${JSON.stringify({ eventLoopDelay: { maxMs: ms(h.max), p99Ms: ms(h.percentile(99)), meanMs: ms(h.mean) } })}\n`,
+    );
+  });
+}

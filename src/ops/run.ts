@@ -42,10 +42,10 @@ Administrative Shutdown NOTIFICATION (RFC 4486) with a shutdown message
 supported: it is ignored with a warning; restart the process to change the
 configuration.
 
-Environment: ixrs run restarts itself once (same pid) with V8's young
-generation capped (--max-semi-space-size=8; IXRS_SEMI_SPACE=default or your
-own flag keeps yours) and MALLOC_MMAP_THRESHOLD_=131072 unless set (see
-docs/operations.md).
+Environment: ixrs run restarts itself once (same pid) with memory settings
+that only work at start: --max-semi-space-size=8 (IXRS_SEMI_SPACE=default keeps
+V8's), --no-concurrent-recompilation and MALLOC_MMAP_THRESHOLD_=131072; a node
+flag or variable of your own wins (see docs/operations.md).
 
 Exit status: 0 after a graceful shutdown (or --check success), 1 the route
 server could not start (e.g. a listen address in use) or stopped on an internal

@@ -147,10 +147,12 @@ describe('ixrs run (subprocess)', () => {
       }
       expect(sessions).toMatchObject([{ client: 'AS64521', address: '127.0.0.21', state: 'idle' }]);
       // bin/ixrs.js re-executed `ixrs run` (same pid) with its start-up memory
-      // settings: the young-generation cap and glibc's fixed mmap threshold.
+      // settings: the young-generation cap, optimising on the main thread and
+      // glibc's fixed mmap threshold.
       if (process.platform === 'linux') {
         const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
         expect(argv).toContain('--max-semi-space-size=8');
+        expect(argv).toContain('--no-concurrent-recompilation');
         const env = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
         const want = process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072';
         expect(env).toContain(`MALLOC_MMAP_THRESHOLD_=${want}`);
