@@ -303,9 +303,7 @@ export class EntryStore {
   }
 
   setOutDefault(e: number, o: OutRef | null): void {
-    const old = this.dflt[e]!;
-    this.dflt[e] = this.hold(o);
-    this.drop(old);
+    this.put(this.dflt, e, o);
   }
 
   xo(e: number): OutRef | null {
@@ -313,8 +311,13 @@ export class EntryStore {
   }
 
   setXo(e: number, o: OutRef | null): void {
-    const old = this.xoSlot[e]!;
-    this.xoSlot[e] = this.hold(o);
+    this.put(this.xoSlot, e, o);
+  }
+
+  /** Stores `o` in an OutRef slot column, holding its slot and dropping the previous one. */
+  private put(col: Int32Array, e: number, o: OutRef | null): void {
+    const old = col[e]!;
+    col[e] = this.hold(o);
     this.drop(old);
   }
 
