@@ -62,7 +62,7 @@ export class OutBatch {
     nlri: Nlri,
     delta: number,
   ): void {
-    const key = `${group.id}|${fam.slot}|${out === null ? 0 : out.id}|${delta}|${membersKey}`;
+    const key = bucketKey(group, fam.slot, out, delta, membersKey);
     let b = this.buckets.get(key);
     if (b === undefined) {
       b = { group, afi: fam.afi, safi: fam.safi, out, members, nlri: [], delta };
@@ -102,11 +102,10 @@ export class OutBatch {
     }
     let ek = 'R';
     for (let i = 0; i < n; i++) ek += `${exclude[i]!.slot},`;
-    const key = `${group.id}|${fam.slot}|${out === null ? 0 : out.id}|${delta}|${ek}`;
+    const key = bucketKey(group, fam.slot, out, delta, ek);
+    const ex = exclude.slice(0, n);
     let b = this.buckets.get(key);
-    let ex: Session[];
     if (b === undefined) {
-      ex = exclude.slice(0, n);
       const members = (): Session[] => {
         const ms: Session[] = [];
         for (const s of group.members) if (s.up!.fam.has(famKey) && !ex.includes(s)) ms.push(s);
@@ -114,7 +113,7 @@ export class OutBatch {
       };
       b = { group, afi: fam.afi, safi: fam.safi, out, members, nlri: [], delta };
       this.buckets.set(key, b);
-    } else ex = exclude.slice(0, n);
+    }
     this.lastAllBut.set(group.id, { famSlot: fam.slot, out, delta, ex, bucket: b });
     b.nlri.push(nlri);
   }
@@ -163,6 +162,17 @@ export class OutBatch {
       }
     }
   }
+}
+
+/** A bucket: output group, family slot, what is sent, held-count delta, member set. */
+function bucketKey(
+  group: Group,
+  famSlot: number,
+  out: OutRef | null,
+  delta: number,
+  membersKey: string,
+): string {
+  return `${group.id}|${famSlot}|${out === null ? 0 : out.id}|${delta}|${membersKey}`;
 }
 
 function sameSessions(a: readonly Session[], b: readonly Session[], n: number): boolean {

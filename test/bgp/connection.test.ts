@@ -76,6 +76,9 @@ describe('Connection.send', () => {
   });
 });
 
+/** A 21-octet NOTIFICATION numbered `n` in its first body octet (where tests read it back). */
+const notification = (n: number) => Uint8Array.of(...new Array(16).fill(0xff), 0, 21, 3, n, 0);
+
 describe('Connection.pauseReading', () => {
   it('delivers no message while paused, then what arrived meanwhile on resume', async () => {
     const { client, server } = await pair();
@@ -104,13 +107,12 @@ describe('Connection.pauseReading', () => {
       got.push(m[19]!);
       if (got.length === 2) conn.pauseReading(); // as the core does when its input is full
     };
-    // Five messages in one write (one chunk): NOTIFICATIONs numbered in their first body octet.
-    const msg = (n: number) => Uint8Array.of(...new Array(16).fill(0xff), 0, 21, 3, n, 0);
-    client.write(Buffer.concat([1, 2, 3, 4, 5].map(msg)));
+    // Five messages in one write (one chunk).
+    client.write(Buffer.concat([1, 2, 3, 4, 5].map(notification)));
     while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     expect(got).toEqual([1, 2]); // 3..5 are held, not framed
-    client.write(msg(6)); // arrives while paused: after the held ones
+    client.write(notification(6)); // arrives while paused: after the held ones
     await new Promise((r) => setTimeout(r, 50));
     conn.resumeReading();
     expect(got).toEqual([1, 2]); // replayed on a later turn, not inside resumeReading
@@ -126,8 +128,7 @@ describe('Connection.pauseReading', () => {
       got.push(m[19]!);
       if (got.length === 1 || got.length === 3) conn.pauseReading();
     };
-    const msg = (n: number) => Uint8Array.of(...new Array(16).fill(0xff), 0, 21, 3, n, 0);
-    client.write(Buffer.concat([1, 2, 3, 4].map(msg)));
+    client.write(Buffer.concat([1, 2, 3, 4].map(notification)));
     while (got.length < 1) await new Promise((r) => setTimeout(r, 5));
     conn.resumeReading();
     while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
