@@ -57,7 +57,7 @@ describe('ixrs run (subprocess)', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^ixrs run: configuration error: bad-general\.yml: cfg\.ixrs\.hold_time/,
+      /^ixrs run: configuration error: \/\S+\/bad-general\.yml: cfg\.ixrs\.hold_time/,
     );
     expect(r.stdout).toBe('');
     expect(existsSync(sock)).toBe(false);
@@ -76,6 +76,8 @@ describe('ixrs run (subprocess)', () => {
         'cfg:',
         '  rs_as: 64500',
         '  router_id: "127.0.0.1"',
+        '  filtering:',
+        '    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }',
         '  ixrs:',
         '    listen:',
         `      - { address: "127.0.0.1", port: ${port} }`,
@@ -116,6 +118,7 @@ describe('ixrs run (subprocess)', () => {
         '  router_id: "127.0.0.1"',
         '  filtering:',
         '    reject_invalid_as_in_as_path: False',
+        '    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }',
         '  ixrs:',
         '    listen:',
         `      - { address: "127.0.0.1", port: ${port} }`,

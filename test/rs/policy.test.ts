@@ -18,6 +18,7 @@ cfg:
   rs_as: 64500
   router_id: "192.0.2.2"
   filtering:
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
     global_black_list_pref:
       - "185.1.0.0/24"
     transit_free:
@@ -44,6 +45,8 @@ clients:
     cfg:
       filtering:
         irrdb:
+          enforce_origin_in_as_set: True
+          enforce_prefix_in_as_set: True
           prefixes: ["193.0.0.0/21", "2001:67c:2e8::/48", "193.0.10.0/23{23,24}"]
           origins: [3333]
   - asn: 10745
@@ -339,7 +342,10 @@ describe('export policy: arouteserver announcement-control communities', () => {
   });
 
   it('no communities configured means none honoured', () => {
-    const bare = parseConfig('cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n', CLIENTS).config;
+    const bare = parseConfig(
+      'cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n  filtering:\n    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }\n',
+      CLIENTS,
+    ).config;
     const p = createPolicy(bare);
     const a = attrs([3333], { communities: [std(0, 64500), std(65501, 64500)] });
     expect(p.exportPath(bare.clients[0]!, bare.clients[4]!, a)).toEqual({ send: true, prepend: 0 });
