@@ -255,6 +255,32 @@ describe('import policy (arouteserver filters, reject reasons per its "Reject po
     ).toEqual([9]);
   });
 
+  it('RFC 7999 §5 BLACKHOLE (65535:666): rejected with code 65535, never passed on as an ordinary route', () => {
+    const bh = (extra: Parameters<typeof attrs>[1]) =>
+      policy.importPath(C3333, 1, '193.0.0.0/21', '192.0.2.11', attrs([3333], extra));
+    expect(bh({ communities: [std(65535, 666)] })).toEqual({
+      accepted: false,
+      reasons: [REJECT.UNKNOWN],
+    });
+    expect(bh({ communities: [std(65535, 666)] }).reasons).toEqual([65535]);
+    expect(bh({ communities: [std(65535, 667)] }).accepted).toBe(true);
+    // The configured `blackholing` community (arouteserver general.yml) too.
+    const { config: c } = parseConfig(
+      `${GENERAL}  # appended\n`.replace(
+        '  communities:\n',
+        '  communities:\n    blackholing: { std: "64500:666", lrg: "rs_as:666:0" }\n',
+      ),
+      CLIENTS,
+    );
+    const p = createPolicy(c);
+    const from = c.clients[0]!;
+    const v = (extra: Parameters<typeof attrs>[1]) =>
+      p.importPath(from, 1, '193.0.0.0/21', '192.0.2.11', attrs([3333], extra)).reasons;
+    expect(v({ communities: [std(64500, 666)] })).toEqual([65535]);
+    expect(v({ largeCommunities: [[64500, 666, 0]] })).toEqual([65535]);
+    expect(v({ communities: [std(65535, 666)] })).toEqual([65535]);
+  });
+
   it('every reason that applies is reported, the primary first', () => {
     const v = verdict(C10745a, '10.0.0.0/25', '192.0.2.99', [6939, 64512]);
     expect(v.accepted).toBe(false);
