@@ -57,6 +57,24 @@ export const DEFAULT_CONTROL_MODE = 0o660;
  */
 export const DEFAULT_LISTEN: readonly ListenAddress[] = [{ address: '::', port: 179 }];
 
+/** The default listener of an instance limited to one family (arouteserver --ip-ver). */
+export function defaultListen(ipVersion: 4 | 6 | null): ListenAddress[] {
+  if (ipVersion === 4) return [{ address: '0.0.0.0', port: 179 }];
+  if (ipVersion === 6) return [{ address: '::', port: 179, ipv6Only: true }];
+  return DEFAULT_LISTEN.map((l) => ({ ...l }));
+}
+
+/**
+ * Limit the configuration to one address family (`ixrs run --ip-ver`, or
+ * cfg.ixrs.ip_ver): the default listener becomes that family's only, so two
+ * instances can run side by side on port 179.
+ */
+export function withIpVersion(config: RsConfig, v: 4 | 6 | null): void {
+  const wasDefault = config.ixrs.listenDefault;
+  config.ixrs.ipVersion = v;
+  if (wasDefault) config.ixrs.listen = defaultListen(v);
+}
+
 /** Read both files and build the configuration. Throws ConfigError. */
 export function loadConfig(
   generalPath: string,
@@ -552,6 +570,7 @@ function parseIxrs(
     listen: DEFAULT_LISTEN.map((l) => ({ ...l })),
     controlSocket: DEFAULT_CONTROL_SOCKET,
     control: { path: DEFAULT_CONTROL_SOCKET, mode: DEFAULT_CONTROL_MODE, group: null },
+    listenDefault: true,
     localAddress: { ipv4: null, ipv6: null },
     ipVersion: null,
     allowUnauthenticated: [],
@@ -577,6 +596,7 @@ function parseIxrs(
   if (listen !== undefined) {
     const items = listen.list();
     if (items.length === 0) listen.fail('at least one listen address is needed');
+    out.listenDefault = false;
     out.listen = items.map((item) => {
       const lm = item.map();
       const addrV = lm.required('address');
@@ -646,6 +666,7 @@ function parseIxrs(
     const n = iv.int(4, 6);
     if (n === 5) iv.fail('expected 4 or 6');
     out.ipVersion = n as 4 | 6;
+    if (out.listenDefault) out.listen = defaultListen(out.ipVersion);
   }
   const au = m.get('allow_unauthenticated');
   if (au !== undefined) {

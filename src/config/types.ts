@@ -58,6 +58,8 @@ export interface RsClientConfig extends ClientConfig {
 export interface ListenAddress {
   address: string;
   port: number;
+  /** "::" for IPv6 only (an `ip_ver: 6` instance beside an IPv4 one on 0.0.0.0). */
+  ipv6Only?: boolean;
 }
 
 export interface RsBfdConfig {
@@ -95,6 +97,8 @@ export interface IxrsConfig {
   listen: ListenAddress[];
   controlSocket: string;
   control: ControlConfig;
+  /** `listen` is the default (every address): `ip_ver` narrows it to one family. */
+  listenDefault: boolean;
   /** Source address of active sessions per family (BIRD's `local`); null: the kernel picks. */
   localAddress: { ipv4: string | null; ipv6: string | null };
   /** Limit this instance to one address family (arouteserver --ip-ver); null: both. */
