@@ -333,6 +333,8 @@ export class BgpPeer extends EventEmitter {
   private pausedInput = false;
   /** Wrong peer ASNs already logged at warn (the peer retries; later ones at debug). */
   private readonly badAsLogged = new Set<number>();
+  /** The last connect error logged at warn (repeats go to debug). */
+  private lastConnectError: string | null = null;
   /** Negotiated session parameters; null until an OPEN was accepted. */
   negotiated: Negotiated | null = null;
   /** Messages received / sent since construction (counters for ops). */
@@ -601,7 +603,9 @@ export class BgpPeer extends EventEmitter {
       case 'timer':
         return; // state.timers is read by schedule()
       case 'established':
-        this.log.info(
+        this.lastConnectError = null;
+        // The owner (the route server's daemon) logs the session change: one line.
+        this.log.debug(
           { holdTime: this.negotiated?.holdTime, families: [...(this.negotiated?.families ?? [])] },
           'established',
         );
@@ -614,8 +618,8 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        if (a.wasEstablished) this.log.warn({ reason: a.reason }, 'session down');
-        else this.log.info({ reason: a.reason }, 'session down');
+        // The owner logs an Established session going down (one line per change).
+        this.log.debug({ reason: a.reason, wasEstablished: a.wasEstablished }, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);
@@ -711,7 +715,11 @@ export class BgpPeer extends EventEmitter {
     sock.once('error', (err) => {
       if (this.connecting !== sock) return;
       this.connecting = null;
-      this.log.info({ err: err.message }, 'connect failed');
+      // At warn when the error changes (first failure, new cause), then debug.
+      if (err.message !== this.lastConnectError) {
+        this.lastConnectError = err.message;
+        this.log.warn({ err: err.message }, 'connect failed');
+      } else this.log.debug({ err: err.message }, 'connect failed');
       this.feed({ type: 'TcpConnectionFails' });
     });
   }

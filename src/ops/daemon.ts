@@ -7,6 +7,7 @@
 
 import type pino from 'pino';
 import { applyExternalPeerRules } from '../bgp/codec.ts';
+import { describeNotification } from '../bgp/fsm.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
@@ -290,8 +291,13 @@ export class Daemon {
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.ignoredLogged.clear();
-      log.info(
-        { asn: b.client.asn, families: [...n.families], addPathTx: [...n.addPathTx] },
+      log.warn(
+        {
+          asn: b.client.asn,
+          holdTime: n.holdTime,
+          families: [...n.families],
+          addPathTx: [...n.addPathTx],
+        },
         'session up',
       );
       this.core.sessionUp(
@@ -332,12 +338,11 @@ export class Daemon {
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = this.gracefulRestartTime(n, d);
-      log.info(
+      log.warn(
         {
           reason: d.reason,
-          ...(d.received?.shutdownMessage !== undefined
-            ? { shutdownMessage: d.received.shutdownMessage }
-            : {}),
+          ...(d.sent !== undefined ? { sent: describeNotification(d.sent) } : {}),
+          ...(d.received !== undefined ? { received: describeNotification(d.received) } : {}),
           ...(restartTime > 0 ? { gracefulRestart: restartTime } : {}),
         },
         'session down',

@@ -201,14 +201,16 @@ describe('ixrs run (subprocess)', () => {
       expect(d.received?.shutdownMessage).toBe('route server shutting down (SIGTERM)');
       const r = await done;
       expect(r.code).toBe(0);
-      // Structured logs on stderr: the session change at info.
+      // Structured logs on stderr: the session change at warn, one line, ISO time.
       const logs = r.stderr
         .split('\n')
         .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string });
-      expect(logs).toContainEqual(
-        expect.objectContaining({ level: 30, msg: 'session up', peer: 'AS64521@127.0.0.21' }),
-      );
+        .map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string; time: string });
+      const upLines = logs.filter((l) => /session up|established/.test(l.msg));
+      expect(upLines).toEqual([
+        expect.objectContaining({ level: 40, msg: 'session up', peer: 'AS64521@127.0.0.21' }),
+      ]);
+      expect(upLines[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(existsSync(sock)).toBe(false);
     } finally {
       await client.stop();
