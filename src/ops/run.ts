@@ -29,6 +29,8 @@ Options:
                      cfg.ixrs: listen, control, local_address, ip_ver, hold_time,
                      log_level, allow_unauthenticated)
   --clients PATH     clients.yml
+  --control PATH     the control socket (instead of cfg.ixrs.control.path), e.g.
+                     one per instance with --ip-ver
   --ip-ver 4|6       only this address family: its client addresses, its routes,
                      and (unless cfg.ixrs.listen) 0.0.0.0 or IPv6-only :: — two
                      instances run side by side (arouteserver's --ip-ver)
@@ -140,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     clients?: string;
     'log-level'?: string;
     'ip-ver'?: string;
+    control?: string;
     check?: boolean;
     strict?: boolean;
     help?: boolean;
@@ -152,6 +155,7 @@ export async function main(argv: string[]): Promise<number> {
         clients: { type: 'string' },
         'log-level': { type: 'string' },
         'ip-ver': { type: 'string' },
+        control: { type: 'string' },
         check: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -180,6 +184,15 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof loaded === 'number') return loaded;
   const { config, warnings } = loaded;
   if (ipVer !== undefined) withIpVersion(config, ipVer === '4' ? 4 : 6);
+  if (values.control !== undefined) {
+    if (!values.control.startsWith('/')) {
+      return usageError(
+        `--control '${values.control}': give the absolute path of the control socket (a unix socket), not a port`,
+      );
+    }
+    config.ixrs.controlSocket = values.control;
+    config.ixrs.control.path = values.control;
+  }
   const host = preflight(config);
   for (const h of host) process.stderr.write(`ixrs run: warning: ${h}\n`);
   const unsafe = warnings.filter((w) => w.unsafe && !w.acknowledged).length;
