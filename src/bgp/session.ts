@@ -331,6 +331,10 @@ export class BgpPeer extends EventEmitter {
   private sendStuckSince: number | null = null;
   private sendFlushed = -1;
   private pausedInput = false;
+  /** Wrong peer ASNs already logged at warn (the peer retries; later ones at debug). */
+  private readonly badAsLogged = new Set<number>();
+  /** The last connect error logged at warn (repeats go to debug). */
+  private lastConnectError: string | null = null;
   /** Negotiated session parameters; null until an OPEN was accepted. */
   negotiated: Negotiated | null = null;
   /** Messages received / sent since construction (counters for ops). */
@@ -477,6 +481,14 @@ export class BgpPeer extends EventEmitter {
    * whether the connection was taken.
    */
   acceptInbound(conn: Connection, open: OpenMessage | null): boolean {
+    // RFC 4271 §6.2: an OPEN from the wrong AS gets Bad Peer AS (2/2), in every
+    // state — not a Cease because the peer happens to be Idle after earlier tries.
+    if (open !== null && openAs(open) !== this.config.peerAs) {
+      this.logBadPeerAs(openAs(open));
+      const data = Uint8Array.of(open.myAs >> 8, open.myAs & 0xff);
+      this.rejectConnection(conn, { code: 2, subcode: 2, data });
+      return false;
+    }
     if (this.fsm.name === 'Idle' && this.fsm.started && this.fsm.failures < INBOUND_DAMP_AFTER) {
       // Waiting out the idle hold after a failure: a peer that reconnects at
       // once (e.g. it restarted) is taken now instead of being refused.
@@ -515,6 +527,16 @@ export class BgpPeer extends EventEmitter {
     this.feed({ type: 'TcpConnectionConfirmed', delayOpen: true });
     this.handleOpen(conn, open);
     return true;
+  }
+
+  private logBadPeerAs(seen: number): void {
+    const fields = { seenAs: seen, expectedAs: this.config.peerAs, notification: '2/2' };
+    const msg = 'OPEN from a wrong peer AS: NOTIFICATION 2/2 (Bad Peer AS)';
+    if (this.badAsLogged.has(seen) || this.badAsLogged.size > 16) this.log.debug(fields, msg);
+    else {
+      this.badAsLogged.add(seen);
+      this.log.warn(fields, msg);
+    }
   }
 
   private rejectConnection(conn: Connection, n: Notification): void {
@@ -581,7 +603,9 @@ export class BgpPeer extends EventEmitter {
       case 'timer':
         return; // state.timers is read by schedule()
       case 'established':
-        this.log.info(
+        this.lastConnectError = null;
+        // The owner (the route server's daemon) logs the session change: one line.
+        this.log.debug(
           { holdTime: this.negotiated?.holdTime, families: [...(this.negotiated?.families ?? [])] },
           'established',
         );
@@ -594,8 +618,8 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        if (a.wasEstablished) this.log.warn({ reason: a.reason }, 'session down');
-        else this.log.info({ reason: a.reason }, 'session down');
+        // The owner logs an Established session going down (one line per change).
+        this.log.debug({ reason: a.reason, wasEstablished: a.wasEstablished }, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);
@@ -691,7 +715,11 @@ export class BgpPeer extends EventEmitter {
     sock.once('error', (err) => {
       if (this.connecting !== sock) return;
       this.connecting = null;
-      this.log.info({ err: err.message }, 'connect failed');
+      // At warn when the error changes (first failure, new cause), then debug.
+      if (err.message !== this.lastConnectError) {
+        this.lastConnectError = err.message;
+        this.log.warn({ err: err.message }, 'connect failed');
+      } else this.log.debug({ err: err.message }, 'connect failed');
       this.feed({ type: 'TcpConnectionFails' });
     });
   }
@@ -789,7 +817,9 @@ export class BgpPeer extends EventEmitter {
       n = negotiate(this.config, this.ourOpen, open);
     } catch (e) {
       if (!(e instanceof BgpError)) throw e;
-      this.log.warn({ err: e.message }, 'OPEN rejected');
+      if (e.code === 2 && e.subcode === 2 && openAs(open) !== this.config.peerAs)
+        this.logBadPeerAs(openAs(open));
+      else this.log.warn({ err: e.message }, 'OPEN rejected');
       this.feed({
         type: 'BGPOpenMsgErr',
         notification: { code: e.code, subcode: e.subcode, data: e.data },

@@ -39,6 +39,8 @@ export { BgpPeer, Connection, type PeerConfig, type PeerDown } from './session.t
 export interface ListenAddress {
   address: string;
   port: number;
+  /** "::" for IPv6 only (not dual-stack), e.g. beside another process on 0.0.0.0. */
+  ipv6Only?: boolean;
 }
 
 export interface SpeakerOptions {
@@ -120,9 +122,10 @@ export class BgpSpeaker extends EventEmitter {
         // "::" is dual-stack by default and would take the IPv4 port too: when
         // "0.0.0.0" is asked on the same port, bind "::" for IPv6 only.
         const ipv6Only =
-          l.address === '::' &&
-          l.port !== 0 &&
-          this.opts.listen.some((o) => o.address === '0.0.0.0' && o.port === l.port);
+          l.ipv6Only === true ||
+          (l.address === '::' &&
+            l.port !== 0 &&
+            this.opts.listen.some((o) => o.address === '0.0.0.0' && o.port === l.port));
         server.listen({ host: l.address, port: l.port, ipv6Only }, () => {
           server.off('error', reject);
           resolve();

@@ -7,6 +7,7 @@
 
 import type pino from 'pino';
 import { applyExternalPeerRules } from '../bgp/codec.ts';
+import { describeNotification } from '../bgp/fsm.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
@@ -202,15 +203,28 @@ export class Daemon {
       onInputDrain: () => this.inputGate.drained(),
       log: this.log.child({ component: 'rs' }),
     });
+    const ipVer = cfg.ixrs.ipVersion;
     this.speaker = new BgpSpeaker({
-      // The speaker binds "::" IPv6-only when "0.0.0.0" shares its port.
-      listen: opts.listen ?? cfg.ixrs.listen,
+      // The speaker binds "::" IPv6-only when "0.0.0.0" shares its port, or
+      // when this instance is limited to IPv6 (ip_ver 6, beside an IPv4 one).
+      listen: (opts.listen ?? cfg.ixrs.listen).map((l) =>
+        ipVer === 6 && l.address === '::' ? { ...l, ipv6Only: true } : l,
+      ),
       logger: this.log.child({ component: 'bgp' }),
     });
     const routerId = ipv4ToU32(cfg.routerId);
+    // One family per instance (ip_ver): only that family's sessions and routes.
+    const families =
+      ipVer === null
+        ? UNICAST
+        : UNICAST.filter((f) => f.afi === (ipVer === 4 ? AFI.IPV4 : AFI.IPV6));
     for (const client of cfg.clients) {
       this.core.addClient(client);
       for (const address of client.addresses) {
+        const v6 = address.includes(':');
+        if (ipVer !== null && (ipVer === 6) !== v6) continue;
+        // Active sessions leave from the configured address (BIRD's `local`).
+        const localAddress = v6 ? cfg.ixrs.localAddress.ipv6 : cfg.ixrs.localAddress.ipv4;
         const peer = this.speaker.addPeer({
           name: `${client.id}@${address}`,
           peerAddress: address,
@@ -218,16 +232,18 @@ export class Daemon {
           localAs: cfg.rsAs,
           routerId,
           passive: client.passive,
+          ...(localAddress !== null ? { localAddress } : {}),
           holdTime: cfg.ixrs.holdTime,
-          families: UNICAST,
+          families,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
-          addPath: client.addPath ? UNICAST.map((f) => ({ ...f, mode: 2 as const })) : [],
+          addPath: client.addPath ? families.map((f) => ({ ...f, mode: 2 as const })) : [],
           // RFC 4724 helper: we announce the capability (restart time 0, no
           // forwarding state) so clients may restart gracefully toward us.
           gracefulRestart: { restartTime: 0 },
           extendedMessage: true,
           routeRefresh: true,
-          extraCapabilities: [EXTENDED_NEXT_HOP],
+          // RFC 8950 only where cfg.rfc8950 asks for it (arouteserver's default False).
+          extraCapabilities: client.rfc8950 && ipVer !== 6 ? [EXTENDED_NEXT_HOP] : [],
         });
         const b: Binding = {
           client,
@@ -275,8 +291,13 @@ export class Daemon {
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.ignoredLogged.clear();
-      log.info(
-        { asn: b.client.asn, families: [...n.families], addPathTx: [...n.addPathTx] },
+      log.warn(
+        {
+          asn: b.client.asn,
+          holdTime: n.holdTime,
+          families: [...n.families],
+          addPathTx: [...n.addPathTx],
+        },
         'session up',
       );
       this.core.sessionUp(
@@ -317,12 +338,11 @@ export class Daemon {
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = this.gracefulRestartTime(n, d);
-      log.info(
+      log.warn(
         {
           reason: d.reason,
-          ...(d.received?.shutdownMessage !== undefined
-            ? { shutdownMessage: d.received.shutdownMessage }
-            : {}),
+          ...(d.sent !== undefined ? { sent: describeNotification(d.sent) } : {}),
+          ...(d.received !== undefined ? { received: describeNotification(d.received) } : {}),
           ...(restartTime > 0 ? { gracefulRestart: restartTime } : {}),
         },
         'session down',

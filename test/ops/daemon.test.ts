@@ -27,6 +27,7 @@ const GENERAL = `cfg:
   router_id: "127.0.0.1"
   filtering:
     reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -424,10 +425,42 @@ describe('daemon wiring', () => {
     expect(ctx.core.routes('193.0.25.0/24')[0]!.attrs.largeCommunities ?? []).toEqual([]);
   });
 
-  it('RFC 8950: the route server offers extended next hop for IPv4 unicast', async () => {
+  it('RFC 8950: no extended next hop unless cfg.rfc8950 (arouteserver default False)', async () => {
     const port = await start(`clients:
   - asn: 64595
     ip: "127.0.0.95"
+`);
+    const a = sim(64595, '127.0.0.95', port, {
+      extraCapabilities: [
+        { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+      ],
+    });
+    const n = await new Promise<{ extendedNextHop: unknown[] }>((r) => a.once('established', r));
+    expect(n.extendedNextHop).toEqual([]);
+  });
+
+  it('active sessions leave from cfg.ixrs.local_address of their family; ip_ver limits the instance to one family', async () => {
+    const general = `${GENERAL}  ixrs:\n    local_address: { ipv4: "127.0.0.1", ipv6: "::1" }\n`;
+    const clients = `clients:
+  - asn: 64597
+    ip: ["127.0.0.97", "::97"]
+    cfg: { passive: False }
+`;
+    await start(clients, {}, general);
+    expect(daemon!.speaker.getPeer('127.0.0.97')!.config.localAddress).toBe('127.0.0.1');
+    expect(daemon!.speaker.getPeer('::97')!.config.localAddress).toBe('::1');
+    await daemon!.stop('next');
+    daemon = null;
+    await start(clients, {}, `${general}    ip_ver: 6\n`);
+    expect(daemon!.speaker.getPeer('127.0.0.97')).toBeUndefined();
+    expect(daemon!.speaker.getPeer('::97')!.config.families).toEqual([{ afi: 2, safi: 1 }]);
+  });
+
+  it('RFC 8950: the route server offers extended next hop for IPv4 unicast where cfg.rfc8950 is True', async () => {
+    const port = await start(`clients:
+  - asn: 64595
+    ip: "127.0.0.95"
+    cfg: { rfc8950: True }
 `);
     const a = sim(64595, '127.0.0.95', port, {
       extraCapabilities: [
