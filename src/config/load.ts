@@ -19,6 +19,7 @@ import {
 } from '../rs/communities.ts';
 import type { MaxPrefixAction } from '../rs/policy-api.ts';
 import { canonicalIp, formatPrefixText, parseIp, parsePrefixText } from './net.ts';
+import { parseBmp, parseHttp, parseMrt } from './observability.ts';
 import { type MapReader, parseYaml, type Val } from './reader.ts';
 import {
   ConfigError,
@@ -417,6 +418,9 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
         maxSuppressMs: 60_000,
       },
     },
+    http: null,
+    mrt: null,
+    bmp: null,
   };
   if (v === undefined) return out;
   const m = v.map();
@@ -484,6 +488,9 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
     }
     bm.end();
   }
+  out.http = parseHttp(m.get('http'));
+  out.mrt = parseMrt(m.get('mrt'));
+  out.bmp = parseBmp(m.get('bmp'));
   m.end();
   return out;
 }

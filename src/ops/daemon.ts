@@ -18,11 +18,14 @@ import {
   SAFI,
   type UpdateMessage,
 } from '../bgp/types.ts';
+import type { HttpConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
 import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
+import { startHttp } from './http/index.ts';
+import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
 
@@ -37,6 +40,8 @@ export interface DaemonOptions {
   inputHighWater?: number;
   /** Longest pause of input flow control, milliseconds (default 1000; tests). */
   inputMaxPauseMs?: number;
+  /** HTTP listener instead of cfg.ixrs.http (tests: port 0); null: none. */
+  http?: HttpConfig | null;
 }
 
 const UNICAST = [
@@ -183,6 +188,9 @@ export class Daemon {
   /** Input flow control over the clients' routing sessions (not reachability sessions). */
   readonly inputGate: InputGate;
   control: ControlServer | null = null;
+  /** cfg.ixrs.http (src/ops/http/), when configured. */
+  http: HttpServer | null = null;
+  private readonly httpConfig: HttpConfig | null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -191,6 +199,7 @@ export class Daemon {
     const cfg = opts.config;
     this.config = cfg;
     this.log = opts.logger;
+    this.httpConfig = opts.http === undefined ? cfg.ixrs.http : opts.http;
     this.core = new RouteServer({
       policy: createPolicy(cfg),
       encoder: codecEncoder,
@@ -419,10 +428,25 @@ export class Daemon {
       this.control = await ControlServer.listen(controlSocket, this.controlContext());
     }
     try {
+      if (this.httpConfig !== null) {
+        this.http = await startHttp(
+          this.httpConfig,
+          {
+            ctx: this.controlContext(),
+            counters: this.core,
+            input: this.inputGate,
+            rsAs: this.config.rsAs,
+            routerId: this.config.routerId,
+          },
+          this.log.child({ component: 'http' }),
+        );
+      }
       await this.speaker.start();
     } catch (err) {
       // Close the listeners that did bind, so the process can exit.
       await this.speaker.stop();
+      await this.http?.close();
+      this.http = null;
       await this.control?.close();
       this.control = null;
       throw err;
@@ -448,6 +472,7 @@ export class Daemon {
         this.core.shutdown();
         this.inputGate.stop();
         await this.speaker.stop(message);
+        await this.http?.close();
         await this.control?.close();
         this.log.info({ message }, 'route server stopped');
       })();
