@@ -18,6 +18,7 @@ import {
 } from '../rs/communities.ts';
 import type { MaxPrefixAction } from '../rs/policy-api.ts';
 import { canonicalIp, formatPrefixText, parseIp, parsePrefixText } from './net.ts';
+import { parseBmp, parseHttp, parseMrt } from './observability.ts';
 import { type ItemWarning, type MapReader, parseYaml, type Val } from './reader.ts';
 import {
   ConfigError,
@@ -589,6 +590,9 @@ function parseIxrs(
         maxSuppressMs: 60_000,
       },
     },
+    http: null,
+    mrt: null,
+    bmp: null,
   };
   if (v === undefined) return out;
   const m = v.map();
@@ -726,6 +730,9 @@ function parseIxrs(
     }
     bm.end();
   }
+  out.http = parseHttp(m.get('http'));
+  out.mrt = parseMrt(m.get('mrt'));
+  out.bmp = parseBmp(m.get('bmp'));
   m.end();
   return out;
 }

@@ -4,6 +4,7 @@
 import type { PrefixRule } from '../rs/bogons.ts';
 import type { ResolvedCommunities } from '../rs/communities.ts';
 import type { ClientConfig, MaxPrefixAction } from '../rs/policy-api.ts';
+import type { BmpConfig, HttpConfig, MrtConfig } from './observability.ts';
 
 export type NextHopPolicy = 'strict' | 'same-as' | 'authorized_addresses';
 
@@ -109,6 +110,12 @@ export interface IxrsConfig {
   holdTime: number;
   logLevel: LogLevel;
   rsBfd: RsBfdConfig;
+  /** cfg.ixrs.http (observability.ts): null when absent. */
+  http: HttpConfig | null;
+  /** cfg.ixrs.mrt: null when absent. */
+  mrt: MrtConfig | null;
+  /** cfg.ixrs.bmp: null when absent. */
+  bmp: BmpConfig | null;
 }
 
 export interface RsConfig {

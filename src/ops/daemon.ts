@@ -6,7 +6,7 @@
 // socket is read.
 
 import type pino from 'pino';
-import { applyExternalPeerRules } from '../bgp/codec.ts';
+import { applyExternalPeerRules, encodeMessage } from '../bgp/codec.ts';
 import { describeNotification } from '../bgp/fsm.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
@@ -19,11 +19,16 @@ import {
   SAFI,
   type UpdateMessage,
 } from '../bgp/types.ts';
+import type { HttpConfig, MrtConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
+import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
+import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
 import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
+import { startHttp } from './http/index.ts';
+import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
 
@@ -38,6 +43,10 @@ export interface DaemonOptions {
   inputHighWater?: number;
   /** Longest pause of input flow control, milliseconds (default 1000; tests). */
   inputMaxPauseMs?: number;
+  /** HTTP listener instead of cfg.ixrs.http (tests: port 0); null: none. */
+  http?: HttpConfig | null;
+  /** MRT settings instead of cfg.ixrs.mrt (tests); null: none. */
+  mrt?: MrtConfig | null;
 }
 
 const UNICAST = [
@@ -184,6 +193,11 @@ export class Daemon {
   /** Input flow control over the clients' routing sessions (not reachability sessions). */
   readonly inputGate: InputGate;
   control: ControlServer | null = null;
+  /** cfg.ixrs.http (src/ops/http/), when configured. */
+  http: HttpServer | null = null;
+  private readonly httpConfig: HttpConfig | null;
+  /** cfg.ixrs.mrt (src/mrt/): periodic RIB dumps and the update log, when configured. */
+  mrt: MrtService | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -192,6 +206,7 @@ export class Daemon {
     const cfg = opts.config;
     this.config = cfg;
     this.log = opts.logger;
+    this.httpConfig = opts.http === undefined ? cfg.ixrs.http : opts.http;
     this.core = new RouteServer({
       policy: createPolicy(cfg),
       encoder: codecEncoder,
@@ -269,6 +284,10 @@ export class Daemon {
         log: this.log.child({ component: 'input' }),
       },
     );
+    const mrt = opts.mrt === undefined ? cfg.ixrs.mrt : opts.mrt;
+    if (mrt !== null) {
+      this.mrt = new MrtService(mrt, this.ribDumpSource(), this.log.child({ component: 'mrt' }));
+    }
   }
 
   /**
@@ -325,7 +344,19 @@ export class Daemon {
       );
     });
     peer.on('drain', () => b.onDrain?.());
-    peer.on('update', (msg: UpdateMessage) => this.onUpdate(b, msg, log));
+    peer.on('update', (msg: UpdateMessage) => {
+      // The update log (MRT BGP4MP): the message as received, re-encoded with the session's options.
+      if (this.mrt?.logging && b.negotiated !== null) {
+        this.mrt.message(this.mrtEndpoints(b), encodeMessage(msg, b.negotiated.codec));
+      }
+      this.onUpdate(b, msg, log);
+    });
+    peer.on('state', (from: string, to: string) => {
+      if (!this.mrt?.logging) return;
+      const f = FSM_STATE_NUMBER[from];
+      const t = FSM_STATE_NUMBER[to];
+      if (f !== undefined && t !== undefined) this.mrt.stateChange(this.mrtEndpoints(b), f, t);
+    });
     peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
       // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
       // BoRR/EoRR from the client frame its own re-advertisement.
@@ -416,6 +447,48 @@ export class Daemon {
     else void b.peer.stopWith(n);
   }
 
+  /** BGP4MP endpoints of a session: our address is the listen address of its family, if specific. */
+  private mrtEndpoints(b: Binding): Bgp4mpEndpoints {
+    const v6 = b.address.includes(':');
+    const own = this.config.ixrs.listen.find(
+      (l) => l.address.includes(':') === v6 && l.address !== '::' && l.address !== '0.0.0.0',
+    );
+    return {
+      peerAs: b.client.asn,
+      localAs: this.config.rsAs,
+      peerAddress: b.address,
+      localAddress: own?.address ?? (v6 ? '::' : '0.0.0.0'),
+    };
+  }
+
+  /** What an MRT RIB dump reads: the core, and every configured session as a peer. */
+  ribDumpSource(): RibDumpSource {
+    return {
+      rib: this.core,
+      sessions: () =>
+        [...this.bindings.values()].map((b) => ({
+          key: b.key,
+          address: b.address,
+          asn: b.client.asn,
+          bgpId: b.negotiated?.peerBgpId ?? 0,
+        })),
+      routerId: ipv4ToU32(this.config.routerId),
+      viewName: '',
+    };
+  }
+
+  /** `ixrs dump rib FILE`: a TABLE_DUMP_V2 file of the accepted paths. */
+  async dumpRib(file: string): Promise<{
+    file: string;
+    prefixes: number;
+    paths: number;
+    bytes: number;
+    ms: number;
+  }> {
+    const r = await writeRibDump(file, this.ribDumpSource());
+    return { file: r.file, prefixes: r.prefixes, paths: r.paths, bytes: r.bytes, ms: r.ms };
+  }
+
   /** BGP FSM state of the session to `address`. */
   bgpState(address: string): string | null {
     return this.speaker.getPeer(address)?.state ?? null;
@@ -430,6 +503,7 @@ export class Daemon {
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
+      dumpRib: (file) => this.dumpRib(file),
     };
   }
 
@@ -439,10 +513,27 @@ export class Daemon {
       this.control = await ControlServer.listen(controlSocket, this.controlContext());
     }
     try {
+      this.mrt?.start();
+      if (this.httpConfig !== null) {
+        this.http = await startHttp(
+          this.httpConfig,
+          {
+            ctx: this.controlContext(),
+            counters: this.core,
+            input: this.inputGate,
+            rsAs: this.config.rsAs,
+            routerId: this.config.routerId,
+          },
+          this.log.child({ component: 'http' }),
+        );
+      }
       await this.speaker.start();
     } catch (err) {
       // Close the listeners that did bind, so the process can exit.
       await this.speaker.stop();
+      await this.http?.close();
+      this.http = null;
+      await this.mrt?.close();
       await this.control?.close();
       this.control = null;
       throw err;
@@ -468,6 +559,8 @@ export class Daemon {
         this.core.shutdown();
         this.inputGate.stop();
         await this.speaker.stop(message);
+        await this.http?.close();
+        await this.mrt?.close();
         await this.control?.close();
         this.log.info({ message }, 'route server stopped');
       })();
