@@ -115,6 +115,7 @@ describe('MRT files read by bgpdump', () => {
   router_id: "127.0.0.1"
   filtering:
     reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
     next_hop:
       policy: "authorized_addresses"
   ixrs:

@@ -86,6 +86,7 @@ describe('Prometheus scrapes ixrs /metrics', () => {
   router_id: "127.0.0.1"
   filtering:
     reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
   ixrs:
     listen: [{ address: "127.0.0.1", port: ${bgpPort} }]
     control_socket: "${sock}"
