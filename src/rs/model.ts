@@ -49,8 +49,8 @@ export interface Client {
   acceptedByAfi: Map<number, number>;
   /** Max-prefix already triggered for the AFI (so the action fires once). */
   maxPrefixHit: Set<number>;
-  /** Set once nextHopChanged was called for the client: only then is the oracle consulted. */
-  nhibActive: boolean;
+  /** NextHopTable.globals ids this client reported unreachable (reach.ts), to clear them all at once. */
+  nhDown: Set<number>;
   sessions: Map<string, Session>;
   stats: ClientStats;
 }
