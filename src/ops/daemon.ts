@@ -20,7 +20,12 @@ import {
 } from '../bgp/types.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
-import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
+import {
+  type MaxPrefixEvent,
+  RouteServer,
+  type RouteView,
+  type SessionHandle,
+} from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
 import { InputGate } from './input-gate.ts';
@@ -165,8 +170,8 @@ export function groupKeyOf(codec: CodecOptions): string {
 interface Binding {
   client: RsClientConfig;
   address: string;
-  /** The core's session key. */
-  key: string;
+  /** The core's session (its key names it in logs). */
+  session: SessionHandle;
   peer: BgpPeer;
   negotiated: Negotiated | null;
   onDrain: (() => void) | null;
@@ -211,8 +216,9 @@ export class Daemon {
     for (const client of cfg.clients) {
       this.core.addClient(client);
       for (const address of client.addresses) {
+        const session = this.core.sessionHandle(client.id, address);
         const peer = this.speaker.addPeer({
-          name: `${client.id}@${address}`,
+          name: session.key,
           peerAddress: address,
           peerAs: client.asn,
           localAs: cfg.rsAs,
@@ -232,14 +238,14 @@ export class Daemon {
         const b: Binding = {
           client,
           address,
-          key: `${client.id}@${address}`,
+          session,
           peer,
           negotiated: null,
           onDrain: null,
           ignoredUpdates: 0,
           ignoredLogged: new Set(),
         };
-        this.bindings.set(b.key, b);
+        this.bindings.set(session.key, b);
         this.wire(b);
       }
     }
@@ -271,7 +277,7 @@ export class Daemon {
 
   private wire(b: Binding): void {
     const { peer } = b;
-    const log = this.log.child({ peer: b.key });
+    const log = this.log.child({ peer: b.session.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.ignoredLogged.clear();
@@ -280,7 +286,7 @@ export class Daemon {
         'session up',
       );
       this.core.sessionUp(
-        b.key,
+        b.session,
         {
           codec: n.codec,
           families: n.families,
@@ -308,7 +314,7 @@ export class Daemon {
     peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
       // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
       // BoRR/EoRR from the client frame its own re-advertisement.
-      if (msg.subtype === 0) this.core.routeRefresh(b.key, msg.afi, msg.safi);
+      if (msg.subtype === 0) this.core.routeRefresh(b.session, msg.afi, msg.safi);
     });
     peer.on('down', (d: PeerDown) => {
       const n = b.negotiated;
@@ -327,7 +333,7 @@ export class Daemon {
         },
         'session down',
       );
-      this.core.sessionDown(b.key, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
+      this.core.sessionDown(b.session, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
     });
   }
 
@@ -354,7 +360,7 @@ export class Daemon {
     }
     if (update === null) return;
     // False: the core's input queue is full; stop reading every client until it drains.
-    if (!this.core.receiveUpdate(b.key, applyExternalPeerRules(update)))
+    if (!this.core.receiveUpdate(b.session, applyExternalPeerRules(update)))
       this.inputGate.full(b.peer);
   }
 

@@ -2,7 +2,7 @@
 // table, ranking), decision.ts (per-client best path, Adj-RIB-Out state) and
 // server.ts (sessions, scheduling, output). Plain objects, no behaviour.
 // Paths and prefix entries are not objects: they are ids into the columns of
-// store.ts (PathStore, EntryStore).
+// store.ts (PathStore, EntryStore). The one function: how a session is named.
 
 import type { CodecOptions, NextHop, PathAttributes } from '../bgp/types.ts';
 import type { ClientConfig, RejectCode } from './policy-api.ts';
@@ -38,6 +38,11 @@ export interface AttrUse {
   expExcN: number;
   /** OutRefs derived from it, per (prepend + 1, next-hop record: the object, as ids are reused). */
   outCache: { pp: number; nh: NextHopRec; o: OutRef }[] | null;
+}
+
+/** The name of a client's session (Session.key, `ixrs show` selections): `id@address`. */
+export function sessionKey(clientId: string, address: string): string {
+  return `${clientId}@${address}`;
 }
 
 /** A configured client (one clients.yml entry); it may have several sessions (one per address). */

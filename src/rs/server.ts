@@ -13,7 +13,17 @@ import { canonicalAddress } from '../bgp/prefix.ts';
 import type { CodecOptions, NextHop, Nlri, PathAttributes, UpdateMessage } from '../bgp/types.ts';
 import { familyKey } from '../bgp/types.ts';
 import { AdjOut, Decision } from './decision.ts';
-import type { AttrUse, Client, EntryId, Group, OutRef, PathId, Session, Sink } from './model.ts';
+import {
+  type AttrUse,
+  type Client,
+  type EntryId,
+  type Group,
+  type OutRef,
+  type PathId,
+  type Session,
+  type Sink,
+  sessionKey,
+} from './model.ts';
 import type { WireEncoder } from './packer.ts';
 import { OutBatch } from './packer.ts';
 import type { ClientConfig, MaxPrefixAction, Policy, RejectCode } from './policy-api.ts';
@@ -40,8 +50,19 @@ import {
 import { codecEncoder } from './wire.ts';
 
 export type { Sink } from './model.ts';
+export { sessionKey } from './model.ts';
 export type { WireEncoder } from './packer.ts';
 export type { NextHopUsageEvent } from './reach.ts';
+
+/** A client's BGP session as the core's callers hold it (from sessionHandle); opaque. */
+export interface SessionHandle {
+  /** `id@address`: names the session in logs and views. */
+  readonly key: string;
+  readonly address: string;
+}
+
+/** A session: its handle, its key (`id@address`), or a client id when the client has one session. */
+export type SessionRef = SessionHandle | string;
 
 export interface Scheduler {
   /** Runs `fn` soon, after pending I/O (default: setImmediate). */
@@ -407,7 +428,7 @@ export class RouteServer {
     for (const address of addrs) {
       if (this.nextSlot >= 0xffff) throw new Error('too many sessions (65535)');
       const s: Session = {
-        key: `${cfg.id}@${address}`,
+        key: sessionKey(cfg.id, address),
         client,
         address,
         bgpId: 0,
@@ -427,21 +448,35 @@ export class RouteServer {
     }
   }
 
-  /** `clientId` is the client's id (first address) or `id@address`. */
-  private session(clientId: string, address?: string): Session {
-    const direct = this.sessionsByKey.get(clientId);
+  /** The session named by a handle, `id@address` (sessionKey), or a client id when the client has one session. */
+  private session(ref: SessionRef, address?: string): Session {
+    if (typeof ref !== 'string') {
+      const s = ref as Session;
+      if (this.bySlot[s.slot] !== s)
+        throw new Error(`not a session of this route server: ${s.key}`);
+      return s;
+    }
+    const direct = this.sessionsByKey.get(ref);
     if (direct !== undefined) return direct;
-    const c = this.clients.get(clientId);
-    if (c === undefined) throw new Error(`unknown client ${clientId}`);
+    const c = this.clients.get(ref);
+    if (c === undefined) throw new Error(`unknown client ${ref}`);
     if (address !== undefined) {
       const s = c.sessions.get(address);
-      if (s === undefined) throw new Error(`client ${clientId} has no address ${address}`);
+      if (s === undefined) throw new Error(`client ${ref} has no address ${address}`);
       return s;
+    }
+    if (c.sessions.size !== 1) {
+      throw new Error(`client ${ref} has ${c.sessions.size} sessions: name one (id@address)`);
     }
     return c.sessions.values().next().value!;
   }
 
-  sessionUp(clientId: string, info: SessionInfo, sink: Sink): void {
+  /** The handle of a client's session (its address as configured; the only one when omitted). */
+  sessionHandle(clientId: string, address?: string): SessionHandle {
+    return this.session(clientId, address);
+  }
+
+  sessionUp(clientId: SessionRef, info: SessionInfo, sink: Sink): void {
     const s = this.session(clientId, info.address);
     if (s.up !== null) this.sessionDown(s.key); // never told it went down: a plain loss
     s.epoch++;
@@ -518,7 +553,10 @@ export class RouteServer {
     this.kick();
   }
 
-  sessionDown(clientId: string, opts: { gracefulRestart?: { restartTime: number } } = {}): void {
+  sessionDown(
+    clientId: SessionRef,
+    opts: { gracefulRestart?: { restartTime: number } } = {},
+  ): void {
     const s = this.session(clientId);
     const gr = opts.gracefulRestart;
     if (gr !== undefined && s.up !== null) {
@@ -555,8 +593,8 @@ export class RouteServer {
   }
 
   /** Restart/stale-path timer expiry: drop the session's remaining stale paths. */
-  expireStale(clientId: string | Session): void {
-    const s = typeof clientId === 'string' ? this.session(clientId) : clientId;
+  expireStale(clientId: SessionRef): void {
+    const s = this.session(clientId);
     s.grTimer = null;
     if (s.state === 'stale') s.state = 'idle';
     s.up?.grPending.clear();
@@ -611,7 +649,7 @@ export class RouteServer {
    * high-water mark: stop reading until onInputDrain (the UPDATE is queued
    * all the same).
    */
-  receiveUpdate(clientId: string, msg: UpdateMessage): boolean {
+  receiveUpdate(clientId: SessionRef, msg: UpdateMessage): boolean {
     const s = this.session(clientId);
     if (s.up === null || this.closed) return !this.inputFull;
     const left =
@@ -653,7 +691,7 @@ export class RouteServer {
     }
   }
 
-  routeRefresh(clientId: string, afi: number, safi: number): void {
+  routeRefresh(clientId: SessionRef, afi: number, safi: number): void {
     const s = this.session(clientId);
     const up = s.up;
     if (up === null) return;
@@ -1508,7 +1546,7 @@ export class RouteServer {
   // ================================================================ operator queries
 
   routes(prefix: string, clientId?: string): RouteView[] {
-    const asked = clientId === undefined ? undefined : this.session(clientId);
+    const asked = clientId === undefined ? undefined : this.viewSession(clientId);
     const out: RouteView[] = [];
     const E = this.entries;
     const P = this.paths;
@@ -1535,6 +1573,18 @@ export class RouteServer {
       }
     }
     return out;
+  }
+
+  /** The session a view asks about: as session(), or a client's first established session (else its first). */
+  private viewSession(ref: string): Session {
+    const c = this.clients.get(ref);
+    if (c === undefined || c.sessions.size === 1) return this.session(ref);
+    let first: Session | undefined;
+    for (const s of c.sessions.values()) {
+      if (s.up !== null) return s;
+      first ??= s;
+    }
+    return first!;
   }
 
   private view(p: PathId, rank: number | null): RouteView {
