@@ -56,6 +56,7 @@ import {
   negotiate,
   openAs,
 } from './negotiate.ts';
+import { canonicalAddress } from './prefix.ts';
 import {
   BgpError,
   type BgpMessage,
@@ -158,7 +159,7 @@ export class Connection {
   constructor(socket: net.Socket, direction: 'in' | 'out', highWaterMark = 1 << 20) {
     this.socket = socket;
     this.direction = direction;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    this.remoteAddress = peerKey(socket.remoteAddress ?? '');
     this.highWaterMark = Math.max(highWaterMark, socket.writableHighWaterMark);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -298,18 +299,13 @@ export class Connection {
   }
 }
 
-/** "::ffff:192.0.2.1" -> "192.0.2.1"; IPv6 in canonical (RFC 5952) form. */
-export function normalizeAddress(a: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (m) return m[1]!;
-  if (a.includes(':')) {
-    try {
-      return new URL(`http://[${a.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
-    } catch {
-      return a.toLowerCase();
-    }
-  }
-  return a;
+/**
+ * An address as the session layer compares it: the one canonical text
+ * (src/bgp/prefix.ts canonicalAddress: "::ffff:192.0.2.1" -> "192.0.2.1",
+ * IPv6 per RFC 5952), or the text itself when it is no address.
+ */
+export function peerKey(a: string): string {
+  return canonicalAddress(a) ?? a;
 }
 
 export class BgpPeer extends EventEmitter {
@@ -349,7 +345,7 @@ export class BgpPeer extends EventEmitter {
       );
     }
     this.config = config;
-    this.address = normalizeAddress(config.peerAddress);
+    this.address = peerKey(config.peerAddress);
     this.now = opts.now ?? (() => performance.now());
     this.log = (opts.logger ?? pino({ level: 'warn' })).child({
       peer: config.name ?? this.address,

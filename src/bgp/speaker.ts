@@ -31,7 +31,7 @@ import pino from 'pino';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import { DEFAULT_FSM_CONFIG } from './fsm.ts';
 import { isBgpLsOnly } from './negotiate.ts';
-import { BgpPeer, Connection, normalizeAddress, type PeerConfig } from './session.ts';
+import { BgpPeer, Connection, type PeerConfig, peerKey } from './session.ts';
 import { AFI, BgpError, type NotificationMessage, type OpenMessage, SAFI } from './types.ts';
 
 export { BgpPeer, Connection, type PeerConfig, type PeerDown } from './session.ts';
@@ -77,7 +77,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** Configure a peer (started at once if the speaker runs). One peer per address. */
   addPeer(cfg: PeerConfig): BgpPeer {
-    const addr = normalizeAddress(cfg.peerAddress);
+    const addr = peerKey(cfg.peerAddress);
     if (this.peers.has(addr)) throw new Error(`peer ${addr} is already configured`);
     const peer = new BgpPeer(cfg, { logger: this.log, now: this.now });
     this.peers.set(addr, peer);
@@ -87,7 +87,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** Remove a peer: Cease 6/3 Peer De-configured (RFC 4486) when a session is up. */
   async removePeer(address: string): Promise<void> {
-    const addr = normalizeAddress(address);
+    const addr = peerKey(address);
     const peer = this.peers.get(addr);
     if (!peer) return;
     this.peers.delete(addr);
@@ -100,7 +100,7 @@ export class BgpSpeaker extends EventEmitter {
   }
 
   getPeer(address: string): BgpPeer | undefined {
-    return this.peers.get(normalizeAddress(address));
+    return this.peers.get(peerKey(address));
   }
 
   listPeers(): BgpPeer[] {
@@ -109,7 +109,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** The reachability (BGP-LS only) session currently bound to a peer address. */
   getLsSession(address: string): BgpPeer | undefined {
-    return this.lsSessions.get(normalizeAddress(address));
+    return this.lsSessions.get(peerKey(address));
   }
 
   /** Bind every listener, then start every configured peer. */
@@ -171,7 +171,7 @@ export class BgpSpeaker extends EventEmitter {
   // ---------------------------------------------------------------- inbound
 
   private onInbound(socket: net.Socket): void {
-    const addr = normalizeAddress(socket.remoteAddress ?? '');
+    const addr = peerKey(socket.remoteAddress ?? '');
     const peer = this.peers.get(addr);
     if (!this.running) {
       socket.on('error', () => undefined);

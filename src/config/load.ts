@@ -753,20 +753,40 @@ function parseClients(root: Val, g: General): RsClientConfig[] {
 
   const byAddress = new Map<string, string>();
   const parsed = list.map((cv) => parseClient(cv, g, byAddress));
-  // Stable ids: AS<asn>, or AS<asn>-<n> when the ASN has several entries.
-  const count = new Map<number, number>();
-  for (const c of parsed) count.set(c.asn, (count.get(c.asn) ?? 0) + 1);
-  const seen = new Map<number, number>();
+  // Stable ids: AS<asn>, or AS<asn>-<n> when the ASN has several entries,
+  // numbered in the order of their lowest address (not of the file: reordering
+  // clients.yml changes no id).
+  const byAsn = new Map<number, RsClientConfig[]>();
   for (const c of parsed) {
-    if (count.get(c.asn) === 1) {
-      c.id = `AS${c.asn}`;
-    } else {
-      const n = (seen.get(c.asn) ?? 0) + 1;
-      seen.set(c.asn, n);
-      c.id = `AS${c.asn}-${n}`;
+    const l = byAsn.get(c.asn);
+    if (l === undefined) byAsn.set(c.asn, [c]);
+    else l.push(c);
+  }
+  for (const [asnNo, l] of byAsn) {
+    if (l.length === 1) {
+      l[0]!.id = `AS${asnNo}`;
+      continue;
     }
+    const keyed = l.map((c) => ({ c, k: lowestAddressKey(c.addresses) }));
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    keyed.forEach(({ c }, i) => {
+      c.id = `AS${asnNo}-${i + 1}`;
+    });
   }
   return parsed;
+}
+
+/** Sort key of a client's lowest address: IPv4 before IPv6, then by value (fixed-width hex). */
+function lowestAddressKey(addresses: string[]): string {
+  let best = '~'; // after every key: a client without addresses goes last
+  for (const a of addresses) {
+    const b = parseIp(a);
+    if (b === null) continue;
+    let k = b.length === 4 ? '4' : '6';
+    for (const x of b) k += x.toString(16).padStart(2, '0');
+    if (k < best) best = k;
+  }
+  return best;
 }
 
 function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClientConfig {

@@ -24,7 +24,12 @@ import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
 import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
-import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
+import {
+  type MaxPrefixEvent,
+  RouteServer,
+  type RouteView,
+  type SessionHandle,
+} from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
 import { startHttp } from './http/index.ts';
@@ -175,8 +180,8 @@ export function groupKeyOf(codec: CodecOptions): string {
 interface Binding {
   client: RsClientConfig;
   address: string;
-  /** The core's session key. */
-  key: string;
+  /** The core's session (its key names it in logs). */
+  session: SessionHandle;
   peer: BgpPeer;
   negotiated: Negotiated | null;
   onDrain: (() => void) | null;
@@ -240,8 +245,9 @@ export class Daemon {
         if (ipVer !== null && (ipVer === 6) !== v6) continue;
         // Active sessions leave from the configured address (BIRD's `local`).
         const localAddress = v6 ? cfg.ixrs.localAddress.ipv6 : cfg.ixrs.localAddress.ipv4;
+        const session = this.core.sessionHandle(client.id, address);
         const peer = this.speaker.addPeer({
-          name: `${client.id}@${address}`,
+          name: session.key,
           peerAddress: address,
           peerAs: client.asn,
           localAs: cfg.rsAs,
@@ -263,14 +269,14 @@ export class Daemon {
         const b: Binding = {
           client,
           address,
-          key: `${client.id}@${address}`,
+          session,
           peer,
           negotiated: null,
           onDrain: null,
           ignoredUpdates: 0,
           ignoredLogged: new Set(),
         };
-        this.bindings.set(b.key, b);
+        this.bindings.set(session.key, b);
         this.wire(b);
       }
     }
@@ -306,7 +312,7 @@ export class Daemon {
 
   private wire(b: Binding): void {
     const { peer } = b;
-    const log = this.log.child({ peer: b.key });
+    const log = this.log.child({ peer: b.session.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.ignoredLogged.clear();
@@ -320,7 +326,7 @@ export class Daemon {
         'session up',
       );
       this.core.sessionUp(
-        b.key,
+        b.session,
         {
           codec: n.codec,
           families: n.families,
@@ -360,7 +366,7 @@ export class Daemon {
     peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
       // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
       // BoRR/EoRR from the client frame its own re-advertisement.
-      if (msg.subtype === 0) this.core.routeRefresh(b.key, msg.afi, msg.safi);
+      if (msg.subtype === 0) this.core.routeRefresh(b.session, msg.afi, msg.safi);
     });
     peer.on('down', (d: PeerDown) => {
       const n = b.negotiated;
@@ -378,7 +384,7 @@ export class Daemon {
         },
         'session down',
       );
-      this.core.sessionDown(b.key, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
+      this.core.sessionDown(b.session, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
     });
   }
 
@@ -405,7 +411,7 @@ export class Daemon {
     }
     if (update === null) return;
     // False: the core's input queue is full; stop reading every client until it drains.
-    if (!this.core.receiveUpdate(b.key, applyExternalPeerRules(update)))
+    if (!this.core.receiveUpdate(b.session, applyExternalPeerRules(update)))
       this.inputGate.full(b.peer);
   }
 
@@ -467,7 +473,7 @@ export class Daemon {
       rib: this.core,
       sessions: () =>
         [...this.bindings.values()].map((b) => ({
-          key: b.key,
+          key: b.session.key,
           address: b.address,
           asn: b.client.asn,
           bgpId: b.negotiated?.peerBgpId ?? 0,

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { ConfigError, formatWarning, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { DEFAULT_BOGONS } from '../../src/rs/bogons.ts';
 
@@ -198,6 +200,28 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
       ['AS65551-1', ['2001:db8::1']],
       ['AS65551-2', ['2001:db8::2']],
     ]);
+  });
+
+  it('client ids do not change when clients.yml is reordered (AS<asn>-<n> follows the lowest address)', () => {
+    const text = readFileSync(fx('clients.yml'), 'utf8');
+    const doc = YAML.parse(text) as { clients: unknown[] };
+    const ids = (t: string) =>
+      Object.fromEntries(
+        parseConfig(readFileSync(fx('general.yml'), 'utf8'), t).config.clients.map((c) => [
+          c.id,
+          c.addresses,
+        ]),
+      );
+    const before = ids(text);
+    const reversed = YAML.stringify({ ...doc, clients: [...doc.clients].reverse() });
+    expect(ids(reversed)).toEqual(before);
+    const cl = (a: string, b: string) =>
+      `clients:\n  - asn: 65551\n    ip: "${a}"\n  - asn: 65551\n    ip: "${b}"\n`;
+    const one = parseConfig(GENERAL_MIN, cl('192.0.2.9', '192.0.2.10')).config.clients;
+    const two = parseConfig(GENERAL_MIN, cl('192.0.2.10', '192.0.2.9')).config.clients;
+    const byId = (l: typeof one) => Object.fromEntries(l.map((c) => [c.id, c.addresses[0]]));
+    expect(byId(one)).toEqual({ 'AS65551-1': '192.0.2.9', 'AS65551-2': '192.0.2.10' });
+    expect(byId(two)).toEqual(byId(one));
   });
 
   it('demo fixture (loopback) loads', () => {
