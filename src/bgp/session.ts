@@ -115,8 +115,6 @@ export interface PeerOptions {
 }
 
 const CLOSE_GRACE_MS = 2000;
-/** Consecutive failures after which inbound connections also wait out the idle hold. */
-const INBOUND_DAMP_AFTER = 3;
 
 function toNotificationMessage(n: Notification): NotificationMessage {
   return {
@@ -329,6 +327,8 @@ export class BgpPeer extends EventEmitter {
   private queue: FsmEvent[] = [];
   private closing = new Set<Connection>();
   private sendStuckSince: number | null = null;
+  /** The damped-until time (ms) last logged at warn by refuseDamped. */
+  private refusedUntil = 0;
   private sendFlushed = -1;
   private pausedInput = false;
   /** Negotiated session parameters; null until an OPEN was accepted. */
@@ -477,15 +477,14 @@ export class BgpPeer extends EventEmitter {
    * whether the connection was taken.
    */
   acceptInbound(conn: Connection, open: OpenMessage | null): boolean {
-    if (this.fsm.name === 'Idle' && this.fsm.started && this.fsm.failures < INBOUND_DAMP_AFTER) {
-      // Waiting out the idle hold after a failure: a peer that reconnects at
-      // once (e.g. it restarted) is taken now instead of being refused.
+    if (this.fsm.name === 'Idle' && this.fsm.started && !this.fsm.damped) {
+      // Idle after a session the peer ended normally (Cease, TCP close): a
+      // peer that reconnects at once (it restarted) is taken now (Event 5).
       this.feed({ type: 'AutomaticStart_Passive' });
     }
     const name = this.fsm.name;
     if (name === 'Idle') {
-      this.log.info('refusing connection: peer is Idle');
-      this.rejectConnection(conn, { code: 6, subcode: 5 });
+      this.refuseDamped(conn);
       return false;
     }
     if (name === 'Connect' || name === 'Active') {
@@ -515,6 +514,51 @@ export class BgpPeer extends EventEmitter {
     this.feed({ type: 'TcpConnectionConfirmed', delayOpen: true });
     this.handleOpen(conn, open);
     return true;
+  }
+
+  /**
+   * The peer is Idle: damped after a failure (refused until IdleHoldTimer
+   * expires, logged with that time), or stopped. Cease / Connection Rejected
+   * (RFC 4486).
+   */
+  private refuseDamped(conn: Connection): void {
+    const until = this.dampedUntil();
+    if (until === null) {
+      this.log.info('connection refused: peer is stopped');
+    } else {
+      // once per damped period at warn, then info
+      const first = this.refusedUntil !== until.getTime();
+      this.refusedUntil = until.getTime();
+      const fields = {
+        until: until.toISOString(),
+        retryIn: Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
+        failures: this.fsm.failures,
+      };
+      const text = 'connection refused: reconnect backoff after a failed session';
+      if (first) this.log.warn(fields, text);
+      else this.log.info(fields, text);
+    }
+    this.rejectConnection(conn, { code: 6, subcode: 5 });
+  }
+
+  /** When a damped peer's connections are taken again (wall clock), or null when not damped. */
+  dampedUntil(): Date | null {
+    const t = this.fsm.timers.idleHold;
+    if (!this.fsm.damped || t === null) return null;
+    return new Date(Date.now() + Math.max(0, t - this.now()));
+  }
+
+  /**
+   * An inbound connection from this peer failed before it reached the FSM
+   * (the speaker's DelayOpen wait): a bad header or OPEN, or no OPEN in time.
+   * In Connect/Active this is the RFC 4271 §8.2.2 error with DelayOpen
+   * running: Idle, counted as a failure (damped). With a connection of its
+   * own in OpenSent or later, or already Idle, the FSM is left alone.
+   */
+  inboundFailed(reason: string): void {
+    const name = this.fsm.name;
+    if (name !== 'Connect' && name !== 'Active') return;
+    this.feed({ type: 'InboundConnectionFails', reason });
   }
 
   private rejectConnection(conn: Connection, n: Notification): void {
@@ -594,8 +638,13 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        if (a.wasEstablished) this.log.warn({ reason: a.reason }, 'session down');
-        else this.log.info({ reason: a.reason }, 'session down');
+        const until = this.dampedUntil();
+        const fields = {
+          reason: a.reason,
+          ...(until !== null ? { refuseConnectionsUntil: until.toISOString() } : {}),
+        };
+        if (a.wasEstablished) this.log.warn(fields, 'session down');
+        else this.log.info(fields, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);
