@@ -219,6 +219,10 @@ export class Daemon {
           routerId,
           passive: client.passive,
           holdTime: cfg.ixrs.holdTime,
+          fsm: {
+            idleHoldTime: cfg.ixrs.reconnectBackoff.initialS,
+            idleHoldMax: cfg.ixrs.reconnectBackoff.maxS,
+          },
           families: UNICAST,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
           addPath: client.addPath ? UNICAST.map((f) => ({ ...f, mode: 2 as const })) : [],
