@@ -559,6 +559,13 @@ export class BgpPeer extends EventEmitter {
     const name = this.fsm.name;
     if (name !== 'Connect' && name !== 'Active') return;
     this.feed({ type: 'InboundConnectionFails', reason });
+    const until = this.dampedUntil();
+    if (until !== null) {
+      this.log.info(
+        { reason, refuseConnectionsUntil: until.toISOString(), failures: this.fsm.failures },
+        'reconnect backoff',
+      );
+    }
   }
 
   private rejectConnection(conn: Connection, n: Notification): void {
