@@ -327,8 +327,8 @@ export class BgpPeer extends EventEmitter {
   private queue: FsmEvent[] = [];
   private closing = new Set<Connection>();
   private sendStuckSince: number | null = null;
-  /** The damped-until time (ms) last logged at warn by refuseDamped. */
-  private refusedUntil = 0;
+  /** The IdleHoldTimer deadline of the damped period last logged at warn by refuseDamped. */
+  private refusedDeadline: number | null = null;
   private sendFlushed = -1;
   private pausedInput = false;
   /** Negotiated session parameters; null until an OPEN was accepted. */
@@ -526,9 +526,9 @@ export class BgpPeer extends EventEmitter {
     if (until === null) {
       this.log.info('connection refused: peer is stopped');
     } else {
-      // once per damped period at warn, then info
-      const first = this.refusedUntil !== until.getTime();
-      this.refusedUntil = until.getTime();
+      // once per damped period (its IdleHoldTimer deadline) at warn, then info
+      const first = this.refusedDeadline !== this.fsm.timers.idleHold;
+      this.refusedDeadline = this.fsm.timers.idleHold;
       const fields = {
         until: until.toISOString(),
         retryIn: Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
