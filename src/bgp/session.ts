@@ -116,8 +116,6 @@ export interface PeerOptions {
 }
 
 const CLOSE_GRACE_MS = 2000;
-/** Consecutive failures after which inbound connections also wait out the idle hold. */
-const INBOUND_DAMP_AFTER = 3;
 
 function toNotificationMessage(n: Notification): NotificationMessage {
   return {
@@ -325,6 +323,8 @@ export class BgpPeer extends EventEmitter {
   private queue: FsmEvent[] = [];
   private closing = new Set<Connection>();
   private sendStuckSince: number | null = null;
+  /** The IdleHoldTimer deadline of the damped period last logged at warn by refuseDamped. */
+  private refusedDeadline: number | null = null;
   private sendFlushed = -1;
   private pausedInput = false;
   /** Wrong peer ASNs already logged at warn (the peer retries; later ones at debug). */
@@ -485,15 +485,14 @@ export class BgpPeer extends EventEmitter {
       this.rejectConnection(conn, { code: 2, subcode: 2, data });
       return false;
     }
-    if (this.fsm.name === 'Idle' && this.fsm.started && this.fsm.failures < INBOUND_DAMP_AFTER) {
-      // Waiting out the idle hold after a failure: a peer that reconnects at
-      // once (e.g. it restarted) is taken now instead of being refused.
+    if (this.fsm.name === 'Idle' && this.fsm.started && !this.fsm.damped) {
+      // Idle after a session the peer ended normally (Cease, TCP close): a
+      // peer that reconnects at once (it restarted) is taken now (Event 5).
       this.feed({ type: 'AutomaticStart_Passive' });
     }
     const name = this.fsm.name;
     if (name === 'Idle') {
-      this.log.info('refusing connection: peer is Idle');
-      this.rejectConnection(conn, { code: 6, subcode: 5 });
+      this.refuseDamped(conn);
       return false;
     }
     if (name === 'Connect' || name === 'Active') {
@@ -532,6 +531,58 @@ export class BgpPeer extends EventEmitter {
     else {
       this.badAsLogged.add(seen);
       this.log.warn(fields, msg);
+    }
+  }
+
+  /**
+   * The peer is Idle: damped after a failure (refused until IdleHoldTimer
+   * expires, logged with that time), or stopped. Cease / Connection Rejected
+   * (RFC 4486).
+   */
+  private refuseDamped(conn: Connection): void {
+    const until = this.dampedUntil();
+    if (until === null) {
+      this.log.info('connection refused: peer is stopped');
+    } else {
+      // once per damped period (its IdleHoldTimer deadline) at warn, then info
+      const first = this.refusedDeadline !== this.fsm.timers.idleHold;
+      this.refusedDeadline = this.fsm.timers.idleHold;
+      const fields = {
+        until: until.toISOString(),
+        retryIn: Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
+        failures: this.fsm.failures,
+      };
+      const text = 'connection refused: reconnect backoff after a failed session';
+      if (first) this.log.warn(fields, text);
+      else this.log.info(fields, text);
+    }
+    this.rejectConnection(conn, { code: 6, subcode: 5 });
+  }
+
+  /** When a damped peer's connections are taken again (wall clock), or null when not damped. */
+  dampedUntil(): Date | null {
+    const t = this.fsm.timers.idleHold;
+    if (!this.fsm.damped || t === null) return null;
+    return new Date(Date.now() + Math.max(0, t - this.now()));
+  }
+
+  /**
+   * An inbound connection from this peer failed before it reached the FSM
+   * (the speaker's DelayOpen wait): a bad header or OPEN, or no OPEN in time.
+   * In Connect/Active this is the RFC 4271 §8.2.2 error with DelayOpen
+   * running: Idle, counted as a failure (damped). With a connection of its
+   * own in OpenSent or later, or already Idle, the FSM is left alone.
+   */
+  inboundFailed(reason: string): void {
+    const name = this.fsm.name;
+    if (name !== 'Connect' && name !== 'Active') return;
+    this.feed({ type: 'InboundConnectionFails', reason });
+    const until = this.dampedUntil();
+    if (until !== null) {
+      this.log.info(
+        { reason, refuseConnectionsUntil: until.toISOString(), failures: this.fsm.failures },
+        'reconnect backoff',
+      );
     }
   }
 
@@ -614,8 +665,17 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        // The owner logs an Established session going down (one line per change).
-        this.log.debug({ reason: a.reason, wasEstablished: a.wasEstablished }, 'session down');
+        const until = this.dampedUntil();
+        const fields = {
+          reason: a.reason,
+          wasEstablished: a.wasEstablished,
+          ...(until !== null ? { refuseConnectionsUntil: until.toISOString() } : {}),
+        };
+        // The owner logs an Established session going down (one line per
+        // change); this layer adds a line only when connections will be
+        // refused for a while (reconnect backoff), and says until when.
+        if (until !== null || !a.wasEstablished) this.log.info(fields, 'session down');
+        else this.log.debug(fields, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);

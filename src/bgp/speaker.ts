@@ -229,7 +229,9 @@ export class BgpSpeaker extends EventEmitter {
         return;
       }
       if (msg.type !== 'open') {
-        this.rejectPending(p, { code: 5, subcode: 0 });
+        // An OPEN was expected: RFC 6608 §4 "Receive Unexpected Message in
+        // OpenSent State" (5/1), as the peer sees it (our OPEN is only delayed).
+        this.rejectPending(p, { code: 5, subcode: 1 });
         return;
       }
       this.settle(p);
@@ -292,6 +294,10 @@ export class BgpSpeaker extends EventEmitter {
     p.peer.log.warn({ notification: `${n.code}/${n.subcode}` }, 'rejecting inbound connection');
     p.conn.send(encodeMessage(msg, { as4: false }));
     p.conn.close();
+    // a failed attempt: counts for the peer's reconnect backoff (damping)
+    p.peer.inboundFailed(
+      `inbound connection failed before OPEN: NOTIFICATION ${n.code}/${n.subcode}`,
+    );
   }
 
   private dropPending(p: PendingInbound, close: boolean): void {

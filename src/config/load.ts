@@ -577,6 +577,7 @@ function parseIxrs(
     allowUnauthenticated: [],
     holdTime: 90,
     logLevel: 'warn',
+    reconnectBackoff: { initialS: 5, maxS: 120 },
     rsBfd: {
       enabled: true,
       bringUpTimeoutMs: 10_000,
@@ -694,6 +695,18 @@ function parseIxrs(
   }
   const ll = m.get('log_level');
   if (ll !== undefined) out.logLevel = ll.oneOf(LOG_LEVELS);
+  const rb = m.get('reconnect_backoff');
+  if (rb !== undefined) {
+    const rm = rb.map();
+    const b = out.reconnectBackoff;
+    const ini = rm.get('initial');
+    if (ini !== undefined) b.initialS = ini.num(0, 3600);
+    const mx = rm.get('max');
+    if (mx !== undefined) b.maxS = mx.num(0, 86400);
+    if (b.maxS < b.initialS)
+      (mx ?? ini ?? rb).fail(`max (${b.maxS}) is below initial (${b.initialS})`);
+    rm.end();
+  }
   const bog = m.get('bogons');
   if (bog !== undefined) filtering.bogons = prefixRules(bog);
   const bfd = m.get('rs_bfd');

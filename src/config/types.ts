@@ -116,6 +116,13 @@ export interface IxrsConfig {
   mrt: MrtConfig | null;
   /** cfg.ixrs.bmp: null when absent. */
   bmp: BmpConfig | null;
+  /**
+   * Reconnect damping (cfg.ixrs.reconnect_backoff): after a session that ended
+   * in an error or never reached Established, the client's connections are
+   * refused for `initialS` seconds, doubling per consecutive failure up to
+   * `maxS`. 0 disables it.
+   */
+  reconnectBackoff: { initialS: number; maxS: number };
 }
 
 export interface RsConfig {

@@ -255,6 +255,10 @@ export class Daemon {
           passive: client.passive,
           ...(localAddress !== null ? { localAddress } : {}),
           holdTime: cfg.ixrs.holdTime,
+          fsm: {
+            idleHoldTime: cfg.ixrs.reconnectBackoff.initialS,
+            idleHoldMax: cfg.ixrs.reconnectBackoff.maxS,
+          },
           families,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
           addPath: client.addPath ? families.map((f) => ({ ...f, mode: 2 as const })) : [],

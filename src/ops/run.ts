@@ -19,15 +19,25 @@ configuration: one BGP session per client address, IPv4 and IPv6 unicast,
 (RFC 8950), ADD-PATH send offered to clients with cfg.add_path (RFC 7911).
 Clients are external peers (RFC 7606 §7.5, §7.9, §7.10: LOCAL_PREF,
 ORIGINATOR_ID, CLUSTER_LIST discarded); UPDATEs for families not negotiated
-on a session are ignored (logged once). Clients with passive: True are waited for;
-the others are also connected to (TCP port 179). Not wired yet: RS-BFD
-(cfg.ixrs.rs_bfd, BGP-LS reachability sessions); every next hop counts as
-reachable.
+on a session are ignored (logged once). Attribute flags are sent as RFC 4271
+§4.3 requires whatever a client sent (docs/rfc7606.md). Clients with passive:
+True are waited for; the others are also connected to (TCP port 179). Not
+wired yet: RS-BFD (cfg.ixrs.rs_bfd, BGP-LS reachability sessions); every next
+hop counts as reachable.
+
+Reconnect backoff (cfg.ixrs.reconnect_backoff, initial 5 s, max 120 s): after
+a session that ended in an error (a NOTIFICATION sent, or received other than
+Cease; hold timer expiry; garbage or no OPEN on a new connection) or never
+reached Established, the client's connections are refused (Cease 6/5, logged
+at warn with the time they are taken again) for the initial time, doubling
+per consecutive failure up to the max. A session the client closed with a
+Cease or a plain TCP close is no failure: it may reconnect at once. The count
+is forgotten once a session stayed Established for one hold time.
 
 Options:
   --general PATH     general.yml (cfg.rs_as, cfg.router_id, filtering, communities,
                      cfg.ixrs: listen, control, local_address, ip_ver, hold_time,
-                     log_level, allow_unauthenticated)
+                     log_level, allow_unauthenticated, reconnect_backoff)
   --clients PATH     clients.yml
   --control PATH     the control socket (instead of cfg.ixrs.control.path), e.g.
                      one per instance with --ip-ver

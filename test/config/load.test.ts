@@ -183,6 +183,15 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
     expect(c.communities['reject_cause']).toEqual({ lrg: { a: 64500, b: 65520, c: 'dyn_val' } });
   });
 
+  it('ixrs.reconnect_backoff: initial and max idle hold in seconds (default 5 and 120)', () => {
+    expect(config.ixrs.reconnectBackoff).toEqual({ initialS: 5, maxS: 120 });
+    const g = `${IRR_OFF}  ixrs:\n    reconnect_backoff:\n      initial: 0.5\n      max: 30\n`;
+    expect(parseConfig(g, CLIENTS_MIN).config.ixrs.reconnectBackoff).toEqual({
+      initialS: 0.5,
+      maxS: 30,
+    });
+  });
+
   it('ixrs.bogons replaces the default bogon list', () => {
     const g = `${IRR_OFF}  ixrs:\n    bogons: ["10.0.0.0/8", {prefix: "0.0.0.0", length: 0, exact: true}]\n`;
     const { config: c } = parseConfig(g, CLIENTS_MIN);
@@ -217,8 +226,8 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
     expect(ids(reversed)).toEqual(before);
     const cl = (a: string, b: string) =>
       `clients:\n  - asn: 65551\n    ip: "${a}"\n  - asn: 65551\n    ip: "${b}"\n`;
-    const one = parseConfig(GENERAL_MIN, cl('192.0.2.9', '192.0.2.10')).config.clients;
-    const two = parseConfig(GENERAL_MIN, cl('192.0.2.10', '192.0.2.9')).config.clients;
+    const one = parseConfig(IRR_OFF, cl('192.0.2.9', '192.0.2.10')).config.clients;
+    const two = parseConfig(IRR_OFF, cl('192.0.2.10', '192.0.2.9')).config.clients;
     const byId = (l: typeof one) => Object.fromEntries(l.map((c) => [c.id, c.addresses[0]]));
     expect(byId(one)).toEqual({ 'AS65551-1': '192.0.2.9', 'AS65551-2': '192.0.2.10' });
     expect(byId(two)).toEqual(byId(one));
@@ -356,6 +365,12 @@ describe('loadConfig: errors name the file, the key path, the line and the probl
       `${GENERAL_MIN}  ixrs:\n    rs_bfd:\n      damping:\n        reuse_threshold: 3000\n`,
       CLIENTS_MIN,
       'general.yml: cfg.ixrs.rs_bfd.damping.reuse_threshold (line 7): reuse_threshold (3000) must be below suppress_threshold (2000)',
+    ],
+    [
+      'reconnect backoff max below initial',
+      `${GENERAL_MIN}  ixrs:\n    reconnect_backoff:\n      initial: 200\n`,
+      CLIENTS_MIN,
+      'general.yml: cfg.ixrs.reconnect_backoff.initial (line 6): max (120) is below initial (200)',
     ],
     [
       'listen address',

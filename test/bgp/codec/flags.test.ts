@@ -222,3 +222,27 @@ describe('RFC 7606 §7.5, §7.9, §7.10: attributes an external peer must not se
     expect(toHex(again.attrs!.wire)).toBe(toHex(hex(BASE)));
   });
 });
+
+describe('RFC 7606 §7: rules the main table did not test yet', () => {
+  it('RFC 7606 §7.2: AS_PATH with a single octet after the last segment is treat-as-withdraw', () => {
+    const u = dec(update(ORIGIN + attr(0x40, 2, '02 01 0000fbf4 02') + NEXT_HOP));
+    expect(worstAction(u.errors)).toBe('treat-as-withdraw');
+    expect(u.errors[0]!.subcode).toBe(11);
+  });
+
+  it('RFC 7606 §7.13, §7.15: Traffic Engineering (24) and IPv6 Address Specific Extended Community (25) are not recognised: passed on with the Partial bit, unchecked', () => {
+    // lengths the RFC calls malformed for a speaker that recognises them
+    const u = dec(update(BASE + attr(0xc0, 24, '0102') + attr(0xc0, 25, '01020304')));
+    expect(u.errors).toEqual([]);
+    expect(toHex(u.attrs!.wire)).toBe(
+      toHex(hex(BASE + attr(0xe0, 24, '0102') + attr(0xe0, 25, '01020304'))),
+    );
+  });
+
+  it('RFC 9552 §8.2.2: an empty BGP-LS attribute is attribute-discard', () => {
+    const u = dec(update(BASE + attr(0x80, 29, '')));
+    expect(worstAction(u.errors)).toBe('attribute-discard');
+    expect(u.errors[0]!.discarded).toEqual([29]);
+    expect(toHex(u.attrs!.wire)).toBe(toHex(hex(BASE)));
+  });
+});
