@@ -269,16 +269,62 @@ export function decodeNlriField(
 }
 
 // ---------------------------------------------------------------- encoding
+//
+// One pass into a scratch buffer (copied out once per NLRI): TLVs are written
+// in ascending type order as they are known, unknown ones merged in by type.
 
-function tlv(type: number, value: Uint8Array): Tlv {
-  return { type, value };
+const buf = new Uint8Array(4 + 0xffff);
+let w = 0;
+
+function room(n: number): void {
+  if (w + n > buf.length) throw new BgpLsError('NLRI too long', S_NLRI);
 }
 
-function u32Bytes(v: number, what: string): Uint8Array {
+function put16(v: number): void {
+  room(2);
+  buf[w] = v >> 8;
+  buf[w + 1] = v & 0xff;
+  w += 2;
+}
+
+function put32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
     throw new BgpLsError(`${what} ${v} is not a 32-bit unsigned integer`, S_NLRI);
   }
-  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  room(4);
+  buf[w] = v >>> 24;
+  buf[w + 1] = (v >>> 16) & 0xff;
+  buf[w + 2] = (v >>> 8) & 0xff;
+  buf[w + 3] = v & 0xff;
+  w += 4;
+}
+
+function putTlv(type: number, value: Uint8Array): void {
+  if (value.length > 0xffff) throw new BgpLsError(`TLV ${type} value too long`, S_NLRI);
+  put16(type);
+  put16(value.length);
+  room(value.length);
+  buf.set(value, w);
+  w += value.length;
+}
+
+/** Starts a TLV whose length is filled in by endTlv. */
+function startTlv(type: number): number {
+  put16(type);
+  put16(0);
+  return w;
+}
+
+function endTlv(start: number): void {
+  const len = w - start;
+  buf[start - 2] = len >> 8;
+  buf[start - 1] = len & 0xff;
+}
+
+function putU32Tlv(type: number, v: number, what: string): void {
+  put16(type);
+  put16(4);
+  put32(v, what);
 }
 
 function addressBytes(text: string, octets: 4 | 16, what: string): Uint8Array {
@@ -294,116 +340,122 @@ function addressBytes(text: string, octets: 4 | 16, what: string): Uint8Array {
   return bytes;
 }
 
-/** Serialise TLVs sorted as RFC 9552 §5.1 requires. */
-function writeTlvs(list: Tlv[]): Uint8Array {
-  list.sort(compareTlv);
-  let n = 0;
-  for (const t of list) {
-    if (t.value.length > 0xffff) throw new BgpLsError(`TLV ${t.type} value too long`, S_NLRI);
-    n += 4 + t.value.length;
+/** Writes the unknown TLVs (sorted) whose type is below `below`; returns the next index. */
+function flush(unknown: Tlv[] | undefined, i: number, below: number): number {
+  if (unknown === undefined) return i;
+  while (i < unknown.length && unknown[i]!.type < below) {
+    putTlv(unknown[i]!.type, unknown[i]!.value);
+    i++;
   }
-  const out = new Uint8Array(n);
-  let p = 0;
-  for (const t of list) {
-    out[p] = t.type >> 8;
-    out[p + 1] = t.type & 0xff;
-    out[p + 2] = t.value.length >> 8;
-    out[p + 3] = t.value.length & 0xff;
-    out.set(t.value, p + 4);
-    p += 4 + t.value.length;
-  }
-  return out;
+  return i;
 }
 
-function nodeDescriptorTlvs(d: NodeDescriptor): Tlv[] {
-  const l: Tlv[] = [];
-  if (d.asn !== undefined) l.push(tlv(TLV.AS, u32Bytes(d.asn, 'AS')));
-  if (d.bgpLsId !== undefined) l.push(tlv(TLV.BGP_LS_ID, u32Bytes(d.bgpLsId, 'BGP-LS Identifier')));
-  if (d.ospfArea !== undefined) l.push(tlv(TLV.OSPF_AREA, u32Bytes(d.ospfArea, 'OSPF Area')));
+function sortedUnknown(list: Tlv[] | undefined): Tlv[] | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  return list.length === 1 ? list : [...list].sort(compareTlv);
+}
+
+function writeNodeDescriptor(type: number, d: NodeDescriptor): void {
+  const start = startTlv(type);
+  const u = sortedUnknown(d.unknown);
+  let i = 0;
+  i = flush(u, i, TLV.AS + 1);
+  if (d.asn !== undefined) putU32Tlv(TLV.AS, d.asn, 'AS');
+  i = flush(u, i, TLV.BGP_LS_ID + 1);
+  if (d.bgpLsId !== undefined) putU32Tlv(TLV.BGP_LS_ID, d.bgpLsId, 'BGP-LS Identifier');
+  i = flush(u, i, TLV.OSPF_AREA + 1);
+  if (d.ospfArea !== undefined) putU32Tlv(TLV.OSPF_AREA, d.ospfArea, 'OSPF Area');
+  i = flush(u, i, TLV.IGP_ROUTER_ID + 1);
   if (d.igpRouterId !== undefined) {
     needLen(TLV.IGP_ROUTER_ID, d.igpRouterId.length, [4, 6, 7, 8], S_NODE);
-    l.push(tlv(TLV.IGP_ROUTER_ID, d.igpRouterId));
+    putTlv(TLV.IGP_ROUTER_ID, d.igpRouterId);
   }
+  i = flush(u, i, TLV.BGP_ROUTER_ID + 1);
   if (d.bgpRouterId !== undefined) {
-    l.push(tlv(TLV.BGP_ROUTER_ID, addressBytes(d.bgpRouterId, 4, 'BGP Router-ID')));
+    putTlv(TLV.BGP_ROUTER_ID, addressBytes(d.bgpRouterId, 4, 'BGP Router-ID'));
   }
-  if (d.memberAsn !== undefined) l.push(tlv(TLV.MEMBER_ASN, u32Bytes(d.memberAsn, 'Member-ASN')));
-  for (const u of d.unknown ?? []) l.push(u);
-  return l;
+  i = flush(u, i, TLV.MEMBER_ASN + 1);
+  if (d.memberAsn !== undefined) putU32Tlv(TLV.MEMBER_ASN, d.memberAsn, 'Member-ASN');
+  flush(u, i, 0x10000);
+  endTlv(start);
 }
 
-function linkDescriptorTlvs(d: LinkDescriptor): Tlv[] {
-  const l: Tlv[] = [];
+function writeLinkDescriptor(d: LinkDescriptor, u: Tlv[] | undefined, i: number): void {
+  i = flush(u, i, TLV.LINK_IDS + 1);
   if (d.linkIds !== undefined) {
-    const v = new Uint8Array(8);
-    v.set(u32Bytes(d.linkIds.local, 'Link Local Identifier'), 0);
-    v.set(u32Bytes(d.linkIds.remote, 'Link Remote Identifier'), 4);
-    l.push(tlv(TLV.LINK_IDS, v));
+    put16(TLV.LINK_IDS);
+    put16(8);
+    put32(d.linkIds.local, 'Link Local Identifier');
+    put32(d.linkIds.remote, 'Link Remote Identifier');
   }
+  i = flush(u, i, TLV.IPV4_INTERFACE + 1);
   if (d.ipv4Interface !== undefined) {
-    l.push(tlv(TLV.IPV4_INTERFACE, addressBytes(d.ipv4Interface, 4, 'IPv4 interface address')));
+    putTlv(TLV.IPV4_INTERFACE, addressBytes(d.ipv4Interface, 4, 'IPv4 interface address'));
   }
+  i = flush(u, i, TLV.IPV4_NEIGHBOR + 1);
   if (d.ipv4Neighbor !== undefined) {
-    l.push(tlv(TLV.IPV4_NEIGHBOR, addressBytes(d.ipv4Neighbor, 4, 'IPv4 neighbor address')));
+    putTlv(TLV.IPV4_NEIGHBOR, addressBytes(d.ipv4Neighbor, 4, 'IPv4 neighbor address'));
   }
+  i = flush(u, i, TLV.IPV6_INTERFACE + 1);
   if (d.ipv6Interface !== undefined) {
-    l.push(tlv(TLV.IPV6_INTERFACE, addressBytes(d.ipv6Interface, 16, 'IPv6 interface address')));
+    putTlv(TLV.IPV6_INTERFACE, addressBytes(d.ipv6Interface, 16, 'IPv6 interface address'));
   }
+  i = flush(u, i, TLV.IPV6_NEIGHBOR + 1);
   if (d.ipv6Neighbor !== undefined) {
-    l.push(tlv(TLV.IPV6_NEIGHBOR, addressBytes(d.ipv6Neighbor, 16, 'IPv6 neighbor address')));
+    putTlv(TLV.IPV6_NEIGHBOR, addressBytes(d.ipv6Neighbor, 16, 'IPv6 neighbor address'));
   }
+  i = flush(u, i, TLV.MULTI_TOPOLOGY + 1);
   if (d.multiTopology !== undefined) {
     const ids = d.multiTopology;
     if (ids.length === 0) throw new BgpLsError('TLV 263 without an MT-ID', S_LINK);
-    const v = new Uint8Array(2 * ids.length);
-    ids.forEach((x, i) => {
+    put16(TLV.MULTI_TOPOLOGY);
+    put16(2 * ids.length);
+    for (const x of ids) {
       if (!Number.isInteger(x) || x < 0 || x > 0xffff) {
         throw new BgpLsError(`MT-ID field ${x} is not 16 bits`, S_LINK);
       }
-      v[2 * i] = x >> 8;
-      v[2 * i + 1] = x & 0xff;
-    });
-    l.push(tlv(TLV.MULTI_TOPOLOGY, v));
+      put16(x);
+    }
   }
-  for (const u of d.unknown ?? []) l.push(u);
-  return l;
+  flush(u, i, 0x10000);
 }
 
 /** Encode one NLRI (type, length, value). Throws BgpLsError on values that cannot be sent. */
 export function encodeNlri(n: LsNlri): Uint8Array {
-  let value: Uint8Array;
-  let type: number;
+  w = 0;
   if (n.kind === 'opaque') {
-    type = n.nlriType;
-    value = n.value;
-  } else {
-    if (!Number.isInteger(n.protocolId) || n.protocolId < 0 || n.protocolId > 255) {
-      throw new BgpLsError(`Protocol-ID ${n.protocolId} is not one octet`, S_NLRI);
-    }
-    if (n.identifier < 0n || n.identifier > 0xffffffffffffffffn) {
-      throw new BgpLsError(`Identifier ${n.identifier} is not 64 bits`, S_NLRI);
-    }
-    const top: Tlv[] = [tlv(TLV.LOCAL_NODE, writeTlvs(nodeDescriptorTlvs(n.local)))];
-    if (n.kind === 'link') {
-      top.push(tlv(TLV.REMOTE_NODE, writeTlvs(nodeDescriptorTlvs(n.remote))));
-      top.push(...linkDescriptorTlvs(n.link));
-    }
-    const body = writeTlvs(top);
-    type = n.kind === 'node' ? NLRI_TYPE.NODE : NLRI_TYPE.LINK;
-    value = new Uint8Array(9 + body.length);
-    value[0] = n.protocolId;
-    const id = n.identifier;
-    for (let i = 0; i < 8; i++) value[1 + i] = Number((id >> BigInt(56 - 8 * i)) & 0xffn);
-    value.set(body, 9);
+    put16(n.nlriType);
+    put16(n.value.length);
+    room(n.value.length);
+    buf.set(n.value, w);
+    w += n.value.length;
+    return buf.slice(0, w);
   }
-  if (value.length > 0xffff) throw new BgpLsError('NLRI too long', S_NLRI);
-  const out = new Uint8Array(4 + value.length);
-  out[0] = type >> 8;
-  out[1] = type & 0xff;
-  out[2] = value.length >> 8;
-  out[3] = value.length & 0xff;
-  out.set(value, 4);
-  return out;
+  if (!Number.isInteger(n.protocolId) || n.protocolId < 0 || n.protocolId > 255) {
+    throw new BgpLsError(`Protocol-ID ${n.protocolId} is not one octet`, S_NLRI);
+  }
+  const id = n.identifier;
+  const zero = id === 0n; // the common case, without BigInt arithmetic
+  if (!zero && (typeof id !== 'bigint' || id < 0n || id > 0xffffffffffffffffn)) {
+    throw new BgpLsError(`Identifier ${id} is not 64 bits`, S_NLRI);
+  }
+  put16(n.kind === 'node' ? NLRI_TYPE.NODE : NLRI_TYPE.LINK);
+  const start = w + 2;
+  put16(0);
+  buf[w++] = n.protocolId;
+  put32(zero ? 0 : Number(id >> 32n), 'Identifier');
+  put32(zero ? 0 : Number(id & 0xffffffffn), 'Identifier');
+  // Link descriptor unknown TLVs may sort before 256 (types 0-255): write them first.
+  const u = n.kind === 'link' ? sortedUnknown(n.link.unknown) : undefined;
+  let i = flush(u, 0, TLV.LOCAL_NODE + 1);
+  writeNodeDescriptor(TLV.LOCAL_NODE, n.local);
+  if (n.kind === 'link') {
+    i = flush(u, i, TLV.REMOTE_NODE + 1);
+    writeNodeDescriptor(TLV.REMOTE_NODE, n.remote);
+    writeLinkDescriptor(n.link, u, i);
+  }
+  endTlv(start);
+  return buf.slice(0, w);
 }
 
 /**
