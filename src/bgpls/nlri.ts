@@ -16,6 +16,7 @@
 // framing and field sizes: a TLV overrunning its container, a known (sub-)TLV
 // of the wrong length, a duplicate known (sub-)TLV, or a Node/Link NLRI
 // without its Node Descriptors is malformed (RFC 9552 §8.2.2 items 3-5).
+// TLVs with no meaning at their place are kept byte-exact in `unknown`.
 
 import { formatIPv4, formatIPv6, parseAddress } from '../bgp/prefix.ts';
 import {
@@ -197,6 +198,7 @@ export function decodeNlri(b: Uint8Array, s = 0, e = b.length): LsNlri {
   let local: NodeDescriptor | null = null;
   let remote: NodeDescriptor | null = null;
   const link: LinkDescriptor = {};
+  const nodeUnknown: Tlv[] = [];
   const seen = new Set<number>();
   eachTlv(b, vs + 9, e, `NLRI type ${nlriType}`, (type, ts, te) => {
     const known =
@@ -208,16 +210,16 @@ export function decodeNlri(b: Uint8Array, s = 0, e = b.length): LsNlri {
       seen.add(type);
     }
     if (type === TLV.LOCAL_NODE) local = decodeNodeDescriptor(b, ts, te, type);
-    else if (type === TLV.REMOTE_NODE && nlriType === NLRI_TYPE.LINK) {
-      remote = decodeNodeDescriptor(b, ts, te, type);
-    } else if (nlriType === NLRI_TYPE.LINK) decodeLinkTlv(link, b, type, ts, te);
-    else throw new BgpLsError(`Node NLRI with TLV ${type}`, S_NLRI);
+    else if (nlriType === NLRI_TYPE.NODE) nodeUnknown.push({ type, value: b.slice(ts, te) });
+    else if (type === TLV.REMOTE_NODE) remote = decodeNodeDescriptor(b, ts, te, type);
+    else decodeLinkTlv(link, b, type, ts, te);
   });
   if (local === null) {
     throw new BgpLsError(`NLRI type ${nlriType} without Local Node Descriptors (256)`, S_NLRI);
   }
   if (nlriType === NLRI_TYPE.NODE) {
     const n: NodeNlri = { kind: 'node', protocolId, identifier, local };
+    if (nodeUnknown.length > 0) n.unknown = nodeUnknown.sort(compareTlv);
     return n;
   }
   if (remote === null) {
@@ -446,14 +448,14 @@ export function encodeNlri(n: LsNlri): Uint8Array {
   put32(zero ? 0 : Number(id >> 32n), 'Identifier');
   put32(zero ? 0 : Number(id & 0xffffffffn), 'Identifier');
   // Link descriptor unknown TLVs may sort before 256 (types 0-255): write them first.
-  const u = n.kind === 'link' ? sortedUnknown(n.link.unknown) : undefined;
+  const u = sortedUnknown(n.kind === 'link' ? n.link.unknown : n.unknown);
   let i = flush(u, 0, TLV.LOCAL_NODE + 1);
   writeNodeDescriptor(TLV.LOCAL_NODE, n.local);
   if (n.kind === 'link') {
     i = flush(u, i, TLV.REMOTE_NODE + 1);
     writeNodeDescriptor(TLV.REMOTE_NODE, n.remote);
     writeLinkDescriptor(n.link, u, i);
-  }
+  } else flush(u, i, 0x10000);
   endTlv(start);
   return buf.slice(0, w);
 }

@@ -197,7 +197,7 @@ export function parseReport(
   if (!h.ok) return h;
   const m = attr?.igpMetric;
   if (m === undefined) {
-    return { ok: false, reason: `report without IGP Metric (1095) (${S.replace('§4', '§5')})` };
+    return { ok: false, reason: 'report without IGP Metric (1095) (docs/rs-bfd-profile.md §5)' };
   }
   const state: ReachState = m === METRIC_UNREACHABLE ? 'unreachable' : 'reachable';
   return { ok: true, value: { ...h.value, state, metric: m } };

@@ -82,12 +82,15 @@ const linkDescriptor: fc.Arbitrary<LinkDescriptor> = fc
 const identifier = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
 
 const lsNlri: fc.Arbitrary<LsNlri> = fc.oneof(
-  fc.record({
-    kind: fc.constant('node' as const),
-    protocolId: fc.nat({ max: 255 }),
-    identifier,
-    local: nodeDescriptor,
-  }),
+  fc
+    .record({
+      kind: fc.constant('node' as const),
+      protocolId: fc.nat({ max: 255 }),
+      identifier,
+      local: nodeDescriptor,
+      unknown: unknownTlvs((t) => t === 256),
+    })
+    .map(withoutUndefined),
   fc.record({
     kind: fc.constant('link' as const),
     protocolId: fc.nat({ max: 255 }),
