@@ -91,6 +91,28 @@ describe('decodeLsUpdate', () => {
     expect(decodeLsUpdate(d)!.attribute).toBeNull();
   });
 
+  it('RFC 9552 §5.4: src/bgp takes a BGP-LS next hop of 0, 4, 16 or 32 octets; the NLRI decode the same', () => {
+    for (const nextHop of [
+      { global: '' },
+      { global: '192.0.2.1' },
+      { global: '2001:db8::1' },
+      { global: '2001:db8::1', linkLocal: 'fe80::1' },
+    ]) {
+      const m: UpdateMessage = {
+        type: 'update',
+        withdrawn: [],
+        attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }] }),
+        nlri: [],
+        mpReach: { afi: 16388, safi: 71, nextHop, nlri: [], raw: encodeNlri(link(1)) },
+        mpUnreach: null,
+        errors: [],
+      };
+      const ls = decodeLsUpdate(decodeMessage(encodeMessage(m, OPTS), OPTS) as UpdateMessage)!;
+      expect(ls.nextHop).toBe(nextHop.global);
+      expect(keys(ls.announced)).toEqual(keys([link(1)]));
+    }
+  });
+
   it('other families: an UPDATE without BGP-LS gives null', () => {
     const m: UpdateMessage = {
       type: 'update',
