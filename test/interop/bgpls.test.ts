@@ -3,7 +3,9 @@
 // (test/interop/lib/bgpls.ts). A announces request-style Link NLRI (RS-BFD
 // profile §4, §5.1) for IPv4 and IPv6 next hops, over an IPv4 and an IPv6
 // session; B announces reports (§5.3). Checks: GoBGP accepts them (adj-in),
-// GoBGP's own re-encoding decodes to the same NLRI and attributes, a withdraw
+// GoBGP's own parse of them (gRPC ListPath, since its CLI cannot show LS
+// descriptors) is what was sent, GoBGP's re-encoding decodes to the same NLRI
+// and attributes, a withdraw
 // goes through, and tshark decodes the whole capture with the same
 // descriptors and no malformed packet or expert error. Needs root.
 
@@ -125,6 +127,44 @@ describe('BGP-LS codec against GoBGP 3.10 and tshark 4.0', () => {
     expect(await adjIn(lab, A.v6)).toEqual([link(A.v6, B.v6)]);
     await waitFor('GoBGP adj-in from B', async () => (await adjIn(lab, B.v4)).length === 2);
     expect(await adjIn(lab, B.v4)).toEqual([link(B.v4, A.v4), link(B.v6, A.v6)].sort());
+  });
+
+  it('RFC 9552 §5.2.1.4, §5.2.2, §5.3, §5.4: GoBGP parses every descriptor, the Identifier, the attribute and the next hop as sent (its gRPC ListPath)', async () => {
+    const expected = (items: LsItemSpec[], nextHop: string) =>
+      items
+        .map((i) => {
+          const h = i.halfLink;
+          const v6 = h.localAddress.includes(':');
+          const node = (n: { asn: number; routerId: string }) => ({
+            asn: n.asn,
+            bgpLsId: 0,
+            bgpRouterId: n.routerId,
+            igpRouterId: '',
+          });
+          return {
+            nlriType: 2,
+            protocolId: 7,
+            identifier: h.instanceId,
+            local: node(h.local),
+            remote: node(h.remote),
+            link: v6
+              ? { ipv6Interface: h.localAddress, ipv6Neighbor: h.nextHop }
+              : { ipv4Interface: h.localAddress, ipv4Neighbor: h.nextHop },
+            ...(i.name !== undefined ? { linkName: i.name } : {}),
+            ...(i.state !== undefined
+              ? { igpMetric: i.state === 'unreachable' ? 0xffffff : 1 }
+              : {}),
+            nextHops: [nextHop],
+          };
+        })
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    const got = async (neighbor: string) =>
+      (await lab.gobgpPaths(neighbor))
+        .map(({ prefix: _p, nlriMessage: _m, ...rest }) => rest)
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    expect(await got(A.v4)).toEqual(expected(REQUESTS_V4, A.v4));
+    expect(await got(A.v6)).toEqual(expected(REQUESTS_V6, A.v6));
+    expect(await got(B.v4)).toEqual(expected(REPORTS, B.v4));
   });
 
   it('RFC 9552 §5.2, §5.3: GoBGP re-encodes them with the same descriptors, Identifier and attribute', async () => {

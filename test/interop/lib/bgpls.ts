@@ -17,6 +17,22 @@ import { Lan, type Member, waitFor } from './netns.ts';
 export type { LsItemSpec } from '../bin/ls-speaker.ts';
 
 const PROGRAM = new URL('../bin/ls-speaker.ts', import.meta.url).pathname;
+const PATHS = new URL('../bin/gobgp-ls-paths.ts', import.meta.url).pathname;
+
+/** One BGP-LS path as gobgpd parsed it (its gRPC ListPath; test/interop/bin/gobgp-ls-paths.ts). */
+export interface GoBgpLsPath {
+  prefix: string;
+  nlriType: number;
+  nlriMessage: string;
+  protocolId: number;
+  identifier: string;
+  local: { asn: number; bgpLsId: number; bgpRouterId: string; igpRouterId: string };
+  remote?: { asn: number; bgpLsId: number; bgpRouterId: string; igpRouterId: string };
+  link?: Record<string, string>;
+  linkName?: string;
+  igpMetric?: number;
+  nextHops?: string[];
+}
 
 export interface LsEvent {
   event: string;
@@ -153,6 +169,8 @@ export interface LsLab {
   a: LsSpeaker;
   b: LsSpeaker;
   gobgp(args: string[]): Promise<string>;
+  /** BGP-LS paths as gobgpd parsed them: a neighbor's Adj-RIB-In, or 'global'. */
+  gobgpPaths(neighbor: string): Promise<GoBgpLsPath[]>;
   /** Stops the capture (file complete) and everything else. */
   stopCapture(): Promise<void>;
   destroy(): void;
@@ -253,6 +271,10 @@ export async function startLsLab(): Promise<LsLab> {
       a,
       b,
       gobgp,
+      async gobgpPaths(neighbor: string) {
+        const out = await nsRun(g.ns, process.execPath, [PATHS, String(API), neighbor]);
+        return JSON.parse(out) as GoBgpLsPath[];
+      },
       async stopCapture() {
         if (tshark.pid !== undefined && tshark.exitCode === null) {
           const exited = new Promise<void>((r) => tshark.once('exit', () => r()));
