@@ -53,31 +53,29 @@ export function compareTlv(a: Tlv, b: Tlv): number {
   return a.value.length - b.value.length;
 }
 
-/** Calls fn(type, valueStart, valueEnd) for each TLV in [s, e); throws when one overruns. */
-function eachTlv(
-  b: Uint8Array,
-  s: number,
-  e: number,
-  what: string,
-  fn: (type: number, vs: number, ve: number) => void,
-): void {
-  let p = s;
-  while (p < e) {
-    if (p + 4 > e)
-      throw new BgpLsError(`${what}: ${e - p} stray octets after the last TLV`, S_FAULT);
-    const type = u16(b, p);
-    const len = u16(b, p + 2);
-    if (p + 4 + len > e) {
-      throw new BgpLsError(`${what}: TLV ${type} length ${len} overruns its container`, S_FAULT);
-    }
-    fn(type, p + 4, p + 4 + len);
-    p += 4 + len;
+/**
+ * Checks the TLV header at p inside [p, e) and returns where its value ends;
+ * throws when the header or the value overruns (RFC 9552 §8.2.2).
+ */
+function tlvEnd(b: Uint8Array, p: number, e: number, what: string): number {
+  if (p + 4 > e) throw new BgpLsError(`${what}: ${e - p} stray octets after the last TLV`, S_FAULT);
+  const end = p + 4 + u16(b, p + 2);
+  if (end > e) {
+    throw new BgpLsError(
+      `${what}: TLV ${u16(b, p)} length ${u16(b, p + 2)} overruns its container`,
+      S_FAULT,
+    );
   }
+  return end;
 }
 
-function needLen(type: number, got: number, ok: readonly number[], section: string): void {
-  if (!ok.includes(got)) {
-    throw new BgpLsError(`TLV ${type} length ${got}, expected ${ok.join(' or ')}`, section);
+function needLen(type: number, got: number, want: number, section: string): void {
+  if (got !== want) throw new BgpLsError(`TLV ${type} length ${got}, expected ${want}`, section);
+}
+
+function needIgpRouterIdLen(got: number): void {
+  if (got !== 4 && got !== 6 && got !== 7 && got !== 8) {
+    throw new BgpLsError(`TLV 515 length ${got}, expected 4, 6, 7 or 8`, S_NODE);
   }
 }
 
@@ -85,44 +83,49 @@ function needLen(type: number, got: number, ok: readonly number[], section: stri
 
 function decodeNodeDescriptor(b: Uint8Array, s: number, e: number, which: number): NodeDescriptor {
   const d: NodeDescriptor = {};
-  const seen = new Set<number>();
-  eachTlv(b, s, e, `Node Descriptors ${which}`, (type, vs, ve) => {
+  let seen = 0; // bit (type - 512) for 512-517
+  for (let p = s; p < e; ) {
+    const ve = tlvEnd(b, p, e, `Node Descriptors ${which}`);
+    const type = u16(b, p);
+    const vs = p + 4;
     const len = ve - vs;
+    p = ve;
     if (type >= TLV.AS && type <= TLV.MEMBER_ASN) {
-      if (seen.has(type)) {
+      const bit = 1 << (type - TLV.AS);
+      if (seen & bit) {
         throw new BgpLsError(`Node Descriptors ${which}: sub-TLV ${type} twice`, S_NODE);
       }
-      seen.add(type);
+      seen |= bit;
     }
     switch (type) {
       case TLV.AS:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.asn = u32(b, vs);
         break;
       case TLV.BGP_LS_ID:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.bgpLsId = u32(b, vs);
         break;
       case TLV.OSPF_AREA:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.ospfArea = u32(b, vs);
         break;
       case TLV.IGP_ROUTER_ID:
-        needLen(type, len, [4, 6, 7, 8], S_NODE);
+        needIgpRouterIdLen(len);
         d.igpRouterId = b.slice(vs, ve);
         break;
       case TLV.BGP_ROUTER_ID:
-        needLen(type, len, [4], 'RFC 9086 §4.2');
+        needLen(type, len, 4, 'RFC 9086 §4.2');
         d.bgpRouterId = formatIPv4(b, vs);
         break;
       case TLV.MEMBER_ASN:
-        needLen(type, len, [4], 'RFC 9086 §4.2');
+        needLen(type, len, 4, 'RFC 9086 §4.2');
         d.memberAsn = u32(b, vs);
         break;
       default:
         (d.unknown ??= []).push({ type, value: b.slice(vs, ve) });
     }
-  });
+  }
   d.unknown?.sort(compareTlv);
   return d;
 }
@@ -137,23 +140,23 @@ function decodeLinkTlv(
   const len = ve - vs;
   switch (type) {
     case TLV.LINK_IDS:
-      needLen(type, len, [8], S_LINK);
+      needLen(type, len, 8, S_LINK);
       d.linkIds = { local: u32(b, vs), remote: u32(b, vs + 4) };
       break;
     case TLV.IPV4_INTERFACE:
-      needLen(type, len, [4], S_LINK);
+      needLen(type, len, 4, S_LINK);
       d.ipv4Interface = formatIPv4(b, vs);
       break;
     case TLV.IPV4_NEIGHBOR:
-      needLen(type, len, [4], S_LINK);
+      needLen(type, len, 4, S_LINK);
       d.ipv4Neighbor = formatIPv4(b, vs);
       break;
     case TLV.IPV6_INTERFACE:
-      needLen(type, len, [16], S_LINK);
+      needLen(type, len, 16, S_LINK);
       d.ipv6Interface = formatIPv6(b, vs);
       break;
     case TLV.IPV6_NEIGHBOR:
-      needLen(type, len, [16], S_LINK);
+      needLen(type, len, 16, S_LINK);
       d.ipv6Neighbor = formatIPv6(b, vs);
       break;
     case TLV.MULTI_TOPOLOGY: {
@@ -171,7 +174,10 @@ function decodeLinkTlv(
 }
 
 function readIdentifier(b: Uint8Array, p: number): bigint {
-  return (BigInt(u32(b, p)) << 32n) | BigInt(u32(b, p + 4));
+  const hi = u32(b, p);
+  const lo = u32(b, p + 4);
+  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /**
@@ -199,21 +205,22 @@ export function decodeNlri(b: Uint8Array, s = 0, e = b.length): LsNlri {
   let remote: NodeDescriptor | null = null;
   const link: LinkDescriptor = {};
   const nodeUnknown: Tlv[] = [];
-  const seen = new Set<number>();
-  eachTlv(b, vs + 9, e, `NLRI type ${nlriType}`, (type, ts, te) => {
-    const known =
-      type === TLV.LOCAL_NODE ||
-      type === TLV.REMOTE_NODE ||
-      (type >= TLV.LINK_IDS && type <= TLV.MULTI_TOPOLOGY);
-    if (known) {
-      if (seen.has(type)) throw new BgpLsError(`TLV ${type} twice in one NLRI`, S_NLRI);
-      seen.add(type);
+  let seen = 0; // bit (type - 256) for 256-263
+  for (let p = vs + 9; p < e; ) {
+    const te = tlvEnd(b, p, e, `NLRI type ${nlriType}`);
+    const type = u16(b, p);
+    const ts = p + 4;
+    p = te;
+    if (type >= TLV.LOCAL_NODE && type <= TLV.MULTI_TOPOLOGY) {
+      const bit = 1 << (type - TLV.LOCAL_NODE);
+      if (seen & bit) throw new BgpLsError(`TLV ${type} twice in one NLRI`, S_NLRI);
+      seen |= bit;
     }
     if (type === TLV.LOCAL_NODE) local = decodeNodeDescriptor(b, ts, te, type);
     else if (nlriType === NLRI_TYPE.NODE) nodeUnknown.push({ type, value: b.slice(ts, te) });
     else if (type === TLV.REMOTE_NODE) remote = decodeNodeDescriptor(b, ts, te, type);
     else decodeLinkTlv(link, b, type, ts, te);
-  });
+  }
   if (local === null) {
     throw new BgpLsError(`NLRI type ${nlriType} without Local Node Descriptors (256)`, S_NLRI);
   }
@@ -369,7 +376,7 @@ function writeNodeDescriptor(type: number, d: NodeDescriptor): void {
   if (d.ospfArea !== undefined) putU32Tlv(TLV.OSPF_AREA, d.ospfArea, 'OSPF Area');
   i = flush(u, i, TLV.IGP_ROUTER_ID + 1);
   if (d.igpRouterId !== undefined) {
-    needLen(TLV.IGP_ROUTER_ID, d.igpRouterId.length, [4, 6, 7, 8], S_NODE);
+    needIgpRouterIdLen(d.igpRouterId.length);
     putTlv(TLV.IGP_ROUTER_ID, d.igpRouterId);
   }
   i = flush(u, i, TLV.BGP_ROUTER_ID + 1);
