@@ -431,6 +431,14 @@ function writeLinkDescriptor(d: LinkDescriptor, u: Tlv[] | undefined, i: number)
 
 /** Encode one NLRI (type, length, value). Throws BgpLsError on values that cannot be sent. */
 export function encodeNlri(n: LsNlri): Uint8Array {
+  return encodeNlriView(n).slice();
+}
+
+/**
+ * encodeNlri without the copy: a view into a scratch buffer, valid until the
+ * next call (for packers that copy it into a message at once).
+ */
+export function encodeNlriView(n: LsNlri): Uint8Array {
   w = 0;
   if (n.kind === 'opaque') {
     put16(n.nlriType);
@@ -438,7 +446,7 @@ export function encodeNlri(n: LsNlri): Uint8Array {
     room(n.value.length);
     buf.set(n.value, w);
     w += n.value.length;
-    return buf.slice(0, w);
+    return buf.subarray(0, w);
   }
   if (!Number.isInteger(n.protocolId) || n.protocolId < 0 || n.protocolId > 255) {
     throw new BgpLsError(`Protocol-ID ${n.protocolId} is not one octet`, S_NLRI);
@@ -464,7 +472,7 @@ export function encodeNlri(n: LsNlri): Uint8Array {
     writeLinkDescriptor(n.link, u, i);
   } else flush(u, i, 0x10000);
   endTlv(start);
-  return buf.slice(0, w);
+  return buf.subarray(0, w);
 }
 
 /**

@@ -319,6 +319,18 @@ describe('buildLsUpdates / encodeLsUpdates', () => {
     expect(keys(first.announced)).toEqual(keys([items[0]!.nlri, items[2]!.nlri]));
   });
 
+  it('RFC 9552 §8.2.2: an attribute without TLVs is not sent (an empty attribute 29 is malformed)', () => {
+    const [m] = encodeLsUpdates(OPTS, {
+      nextHop: '192.0.2.1',
+      asPath: [65001],
+      announce: [{ nlri: link(1), attribute: {} }],
+      withdraw: [],
+    });
+    const d = decodeMessage(m!, OPTS) as UpdateMessage;
+    expect(d.attrs!.bgpLs).toBeUndefined();
+    expect(decodeLsUpdate(d)!.problems).toEqual([]);
+  });
+
   it('a 2-octet-AS session gets AS_TRANS handling from src/bgp', () => {
     const o: CodecOptions = { as4: false };
     const [m] = encodeLsUpdates(o, {
