@@ -4,6 +4,8 @@
 //
 //   encodeNlri(n)            LsNlri -> bytes (type, length, value); TLVs sorted
 //                            by type then value (RFC 9552 §5.1)
+//   encodeNlriView(n)        the same as a view into a scratch buffer, valid
+//                            until the next call (the packer in update.ts)
 //   decodeNlri(b, s?, e?)    one NLRI -> LsNlri; throws BgpLsError only
 //   decodeNlriField(raw, where) the NLRI field of MP_REACH/MP_UNREACH ->
 //                            { nlri, problems } (RFC 9552 §8.2.2: a malformed
