@@ -368,6 +368,12 @@ export class BgpPeer extends EventEmitter {
   }
 
   /** The OPEN we send. */
+  /** Our address on the current connection (canonical), or null without one. */
+  get localAddress(): string | null {
+    const a = this.conn?.socket.localAddress;
+    return a === undefined ? null : peerKey(a);
+  }
+
   get localOpen(): OpenMessage {
     return this.ourOpen;
   }

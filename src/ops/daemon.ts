@@ -23,7 +23,9 @@ import type { HttpConfig, MrtConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
 import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
+import { Nhib } from '../nhib/nhib.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
+import { type LsChannel, RsBfd } from '../rs/rsbfd.ts';
 import {
   type MaxPrefixEvent,
   RouteServer,
@@ -58,6 +60,8 @@ const UNICAST = [
   { afi: AFI.IPV4, safi: SAFI.UNICAST },
   { afi: AFI.IPV6, safi: SAFI.UNICAST },
 ];
+const BGPLS = { afi: AFI.BGPLS, safi: SAFI.BGPLS };
+const BGPLS_KEY = familyKey(AFI.BGPLS, SAFI.BGPLS);
 
 /** RFC 8950 §4 for IPv4 unicast: we accept and send IPv4 NLRI with an IPv6 next hop where negotiated. */
 const EXTENDED_NEXT_HOP = {
@@ -164,6 +168,10 @@ export function tagRejectedViews(core: CoreQueries, rsAs: number): CoreQueries {
   };
 }
 
+export function u32ToIpv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
 export function ipv4ToU32(text: string): number {
   const b = parseAddress(text).bytes;
   if (b.length !== 4) throw new Error(`router id must be IPv4: ${text}`);
@@ -189,6 +197,8 @@ interface Binding {
   ignoredUpdates: number;
   /** Families already logged as ignored since the session came up. */
   ignoredLogged: Set<string>;
+  /** RS-BFD over this routing session (BGP-LS negotiated on it), while up. */
+  lsChannel: LsChannel | null;
 }
 
 export class Daemon {
@@ -206,6 +216,9 @@ export class Daemon {
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
+  /** RS-BFD (docs/rs-bfd-profile.md): the clients' NHIBs, requests and reports. */
+  readonly nhib: Nhib;
+  readonly rsbfd: RsBfd;
 
   constructor(opts: DaemonOptions) {
     const cfg = opts.config;
@@ -221,7 +234,39 @@ export class Daemon {
       ...(opts.inputHighWater !== undefined ? { inputHighWater: opts.inputHighWater } : {}),
       // Only called after construction (the gate is set below).
       onInputDrain: () => this.inputGate.drained(),
+      // Only called after construction (rsbfd is set below).
+      onNextHopUsage: (ev) => this.rsbfd.nextHopUsage(ev),
       log: this.log.child({ component: 'rs' }),
+    });
+    const rsBfd = cfg.ixrs.rsBfd;
+    this.nhib = new Nhib({ hiddenPaths: (c, nh) => this.core.hiddenPaths(c, nh) });
+    for (const c of cfg.clients) {
+      this.nhib.addClient({
+        id: c.id,
+        asn: c.asn,
+        addresses: c.addresses,
+        settings: { enabled: rsBfd.enabled, instanceId: rsBfd.instanceId, damping: rsBfd.damping },
+      });
+    }
+    this.rsbfd = new RsBfd({
+      core: this.core,
+      nhib: this.nhib,
+      clients: cfg.clients.map((c) => ({
+        id: c.id,
+        asn: c.asn,
+        description: c.description,
+        addresses: c.addresses,
+        enabled: rsBfd.enabled,
+      })),
+      rsAs: cfg.rsAs,
+      instanceId: rsBfd.instanceId,
+      routerIdOf: (id) => this.routerIdOf(id),
+      timers: {
+        now: () => Date.now(),
+        setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+      log: this.log.child({ component: 'rs-bfd' }),
     });
     const ipVer = cfg.ixrs.ipVersion;
     this.speaker = new BgpSpeaker({
@@ -259,7 +304,11 @@ export class Daemon {
             idleHoldTime: cfg.ixrs.reconnectBackoff.initialS,
             idleHoldMax: cfg.ixrs.reconnectBackoff.maxS,
           },
-          families,
+          // RS-BFD profile §2-3: BGP-LS offered on the routing session too, for a
+          // router that does the agent's job itself; an OPEN offering only
+          // BGP-LS from the client's address is its agent's reachability session.
+          families: rsBfd.enabled ? [...families, BGPLS] : families,
+          acceptLsSession: rsBfd.enabled,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
           addPath: client.addPath ? families.map((f) => ({ ...f, mode: 2 as const })) : [],
           // RFC 4724 helper: we announce the capability (restart time 0, no
@@ -279,6 +328,7 @@ export class Daemon {
           onDrain: null,
           ignoredUpdates: 0,
           ignoredLogged: new Set(),
+          lsChannel: null,
         };
         this.bindings.set(session.key, b);
         this.wire(b);
@@ -294,6 +344,7 @@ export class Daemon {
         log: this.log.child({ component: 'input' }),
       },
     );
+    this.speaker.on('ls-session', (ls: BgpPeer, owner: BgpPeer) => this.wireLs(ls, owner));
     const mrt = opts.mrt === undefined ? cfg.ixrs.mrt : opts.mrt;
     if (mrt !== null) {
       this.mrt = new MrtService(mrt, this.ribDumpSource(), this.log.child({ component: 'mrt' }));
@@ -352,6 +403,7 @@ export class Daemon {
           },
         },
       );
+      this.mainLsUp(b, n);
     });
     peer.on('drain', () => b.onDrain?.());
     peer.on('update', (msg: UpdateMessage) => {
@@ -376,6 +428,8 @@ export class Daemon {
       const n = b.negotiated;
       b.negotiated = null;
       b.onDrain = null;
+      if (b.lsChannel !== null) this.rsbfd.channelDown(b.client.id, b.lsChannel);
+      b.lsChannel = null;
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = this.gracefulRestartTime(n, d);
@@ -414,9 +468,91 @@ export class Daemon {
       }
     }
     if (update === null) return;
+    let routes: UpdateMessage | null = update;
+    if (n.families.has(BGPLS_KEY) && this.rsbfd.receive(b.client.id, update)) {
+      // The BGP-LS part went to RS-BFD; what is left (if anything) is routes.
+      routes = negotiatedPart(update, this.routingFamilies(n)).update;
+      if (routes === null) return;
+    }
     // False: the core's input queue is full; stop reading every client until it drains.
-    if (!this.core.receiveUpdate(b.session, applyExternalPeerRules(update)))
+    if (!this.core.receiveUpdate(b.session, applyExternalPeerRules(routes)))
       this.inputGate.full(b.peer);
+  }
+
+  private routingFamilies(n: Negotiated): Set<string> {
+    const f = new Set(n.families);
+    f.delete(BGPLS_KEY);
+    return f;
+  }
+
+  /**
+   * RS-BFD over a client's routing session (profile §2: a router that does
+   * the agent's job itself): active while BGP-LS is negotiated on it and no
+   * agent's reachability session is (the agent's is preferred).
+   */
+  private mainLsUp(b: Binding, n: Negotiated): void {
+    if (!n.families.has(BGPLS_KEY) || this.rsbfd.hasChannel(b.client.id)) return;
+    const ch: LsChannel = {
+      kind: 'main',
+      codec: n.codec,
+      localAddress: b.peer.localAddress ?? this.config.routerId,
+      peerRouterId: u32ToIpv4(n.peerBgpId),
+      send: (msgs) => {
+        for (const m of msgs) b.peer.sendRaw(m);
+      },
+    };
+    b.lsChannel = ch;
+    this.rsbfd.channelUp(b.client.id, ch);
+  }
+
+  /**
+   * The client's agent connected: its BGP-LS-only session (speaker
+   * 'ls-session', profile §3) becomes the client's reachability channel.
+   */
+  private wireLs(ls: BgpPeer, owner: BgpPeer): void {
+    const b = [...this.bindings.values()].find((x) => x.peer === owner);
+    if (b === undefined) return;
+    const id = b.client.id;
+    const log = this.log.child({ peer: `${b.session.key}/ls` });
+    let ch: LsChannel | null = null;
+    ls.on('established', (n: Negotiated) => {
+      if (!n.families.has(BGPLS_KEY)) return;
+      log.warn({ asn: b.client.asn, routerId: u32ToIpv4(n.peerBgpId) }, 'reachability session up');
+      ch = {
+        kind: 'agent',
+        codec: n.codec,
+        localAddress: ls.localAddress ?? this.config.routerId,
+        peerRouterId: u32ToIpv4(n.peerBgpId),
+        send: (msgs) => {
+          for (const m of msgs) ls.sendRaw(m);
+        },
+      };
+      // The routing session's channel (if any) gives way to the agent's.
+      for (const x of this.bindings.values()) if (x.client.id === id) x.lsChannel = null;
+      this.rsbfd.channelUp(id, ch);
+    });
+    ls.on('update', (msg: UpdateMessage) => {
+      if (ch !== null) this.rsbfd.receive(id, msg);
+    });
+    ls.on('down', (d: PeerDown) => {
+      if (ch === null) return;
+      log.warn({ reason: d.reason }, 'reachability session down: fail open');
+      this.rsbfd.channelDown(id, ch);
+      ch = null;
+      // Back to the routing session's BGP-LS, where negotiated.
+      for (const x of this.bindings.values()) {
+        if (x.client.id === id && x.negotiated !== null) this.mainLsUp(x, x.negotiated);
+      }
+    });
+  }
+
+  /** The BGP Identifier of the client's routing session (else its agent's, else 0.0.0.0). */
+  private routerIdOf(clientId: string): string {
+    for (const b of this.bindings.values()) {
+      if (b.client.id === clientId && b.negotiated !== null)
+        return u32ToIpv4(b.negotiated.peerBgpId);
+    }
+    return '0.0.0.0';
   }
 
   /** UPDATEs (or parts of them) ignored on the session to `address` (families not negotiated). */
@@ -567,6 +703,7 @@ export class Daemon {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.core.shutdown();
+        this.rsbfd.close();
         this.inputGate.stop();
         await this.speaker.stop(message);
         await this.http?.close();
