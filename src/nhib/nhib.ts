@@ -779,7 +779,7 @@ export class Nhib {
         break;
       case 'invalid':
         why = rec.addresses.has(nextHop)
-          ? 'the next hop is the client’s own address'
+          ? "the next hop is the client's own address"
           : `next hop and local address ${r.localAddress} are of different families`;
         break;
       case 'limit':

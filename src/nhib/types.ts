@@ -174,7 +174,7 @@ export const MATRIX_LEGEND: Readonly<Record<string, string>> = Object.freeze({
   '.': 'reachable',
   '?': 'unknown (requested, no report yet, or session down)',
   X: 'unreachable',
-  x: 'some of the owner’s next hops unreachable',
+  x: "some of the owner's next hops unreachable",
   D: 'damped: held unreachable although reported reachable or withdrawn',
   '-': 'nothing requested or reported',
   '\\': 'the client itself',

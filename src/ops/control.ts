@@ -6,6 +6,8 @@
 //   {"id":2,"cmd":"routes","prefix":"198.51.100.0/24","client":"64503"}
 //   {"id":3,"cmd":"client","client":"127.0.0.11"}
 //   {"id":4,"cmd":"rib","client":"AS64502"}
+//   {"id":5,"cmd":"nhib","client":"AS64501"}      one client's NHIB (RS-BFD)
+//   {"id":6,"cmd":"nhib-matrix"}                 client × next-hop owner
 //
 //   {"id":1,"ok":true,"result":[...]}           or   {"id":1,"ok":false,"error":"..."}
 //
@@ -21,6 +23,9 @@ import type { ClientConfig } from '../rs/policy-api.ts';
 import {
   type ClientResult,
   type CoreQueries,
+  type NhibClientView,
+  type NhibMatrixView,
+  type NhibQueries,
   type ReasonTexts,
   type RibResult,
   type RoutesResult,
@@ -31,7 +36,7 @@ import {
   sessionRow,
 } from './model.ts';
 
-export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib';
+export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib' | 'nhib' | 'nhib-matrix';
 
 export interface ControlRequest {
   id?: number | string | null;
@@ -50,6 +55,8 @@ export interface ControlResults {
   routes: RoutesResult;
   client: ClientResult;
   rib: RibResult;
+  nhib: NhibClientView;
+  'nhib-matrix': NhibMatrixView;
 }
 
 export interface ControlContext {
@@ -59,7 +66,11 @@ export interface ControlContext {
   reasons: ReasonTexts;
   /** BGP FSM state of the session to `address`, when known. */
   bgpState?: (address: string) => string | null;
+  /** The NHIB, when RS-BFD runs (the `nhib` commands answer an error without it). */
+  nhib?: NhibQueries;
 }
+
+const NO_NHIB = 'RS-BFD is not running in this route server (no NHIB to show)';
 
 /** Longest accepted request line. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -147,9 +158,19 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
         };
         return { id, ok: true, result };
       }
+      case 'nhib': {
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        const sel = selectClient(ctx.clients, str('client', true)!);
+        const result = ctx.nhib.nhibClient(sel.client.id);
+        if (result === null) throw new Error(`${sel.client.id} has no NHIB`);
+        return { id, ok: true, result };
+      }
+      case 'nhib-matrix':
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        return { id, ok: true, result: ctx.nhib.nhibMatrix() };
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib)`,
+          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, nhib, nhib-matrix)`,
         );
     }
   } catch (err) {
