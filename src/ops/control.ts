@@ -7,6 +7,8 @@
 //   {"id":3,"cmd":"client","client":"127.0.0.11"}
 //   {"id":4,"cmd":"rib","client":"AS64502"}
 //   {"id":5,"cmd":"dump","what":"rib","file":"/var/tmp/rib.mrt"}   (MRT, src/mrt/)
+//   {"id":6,"cmd":"nhib","client":"AS64501"}      one client's NHIB (RS-BFD)
+//   {"id":7,"cmd":"nhib-matrix"}                 client × next-hop owner
 //
 //   {"id":1,"ok":true,"result":[...]}           or   {"id":1,"ok":false,"error":"..."}
 //
@@ -22,6 +24,9 @@ import type { ClientConfig } from '../rs/policy-api.ts';
 import {
   type ClientResult,
   type CoreQueries,
+  type NhibClientView,
+  type NhibMatrixView,
+  type NhibQueries,
   type ReasonTexts,
   type RibResult,
   type RoutesResult,
@@ -32,7 +37,14 @@ import {
   sessionRow,
 } from './model.ts';
 
-export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib' | 'dump';
+export type ControlCommand =
+  | 'sessions'
+  | 'routes'
+  | 'client'
+  | 'rib'
+  | 'dump'
+  | 'nhib'
+  | 'nhib-matrix';
 
 export interface ControlRequest {
   id?: number | string | null;
@@ -54,6 +66,8 @@ export interface ControlResults {
   routes: RoutesResult;
   client: ClientResult;
   rib: RibResult;
+  nhib: NhibClientView;
+  'nhib-matrix': NhibMatrixView;
   dump: DumpResult;
 }
 
@@ -75,7 +89,11 @@ export interface ControlContext {
   bgpState?: (address: string) => string | null;
   /** Write an MRT RIB dump to `file` (absolute path); absent: 'dump' is refused. */
   dumpRib?: (file: string) => Promise<DumpResult>;
+  /** The NHIB, when RS-BFD runs (the `nhib` commands answer an error without it). */
+  nhib?: NhibQueries;
 }
+
+const NO_NHIB = 'RS-BFD is not running in this route server (no NHIB to show)';
 
 /** Longest accepted request line. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -165,9 +183,19 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
       }
       case 'dump':
         throw new Error("'dump' is answered asynchronously (handleAsync)");
+      case 'nhib': {
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        const sel = selectClient(ctx.clients, str('client', true)!);
+        const result = ctx.nhib.nhibClient(sel.client.id);
+        if (result === null) throw new Error(`${sel.client.id} has no NHIB`);
+        return { id, ok: true, result };
+      }
+      case 'nhib-matrix':
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        return { id, ok: true, result: ctx.nhib.nhibMatrix() };
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, dump)`,
+          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, dump, nhib, nhib-matrix)`,
         );
     }
   } catch (err) {

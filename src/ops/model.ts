@@ -5,9 +5,16 @@
 
 import { canonicalAddress } from '../bgp/prefix.ts';
 import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
+import type { NhibClientView, NhibMatrixView } from '../nhib/types.ts';
 import { sessionKey } from '../rs/model.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
 import type { ClientSummary, RouteView, SessionSnapshot } from '../rs/server.ts';
+
+export type {
+  NhibClientView,
+  NhibEntryRow,
+  NhibMatrixView,
+} from '../nhib/types.ts';
 
 /** What the control socket needs of the core (RouteServer implements it; tests fake it). */
 export interface CoreQueries {
@@ -15,6 +22,17 @@ export interface CoreQueries {
   clientSummary(clientId: string): ClientSummary;
   ribCount(clientId: string): number;
   sessions(): SessionSnapshot[];
+}
+
+/**
+ * What the control socket needs of the NHIB (src/nhib/nhib.ts `Nhib`
+ * implements it; the daemon passes it when RS-BFD runs).
+ */
+export interface NhibQueries {
+  /** One client's NHIB (`ixrs show nhib C`), null when the NHIB does not know the client. */
+  nhibClient(clientId: string): NhibClientView | null;
+  /** Client × next-hop owner (`ixrs show nhib --matrix`). */
+  nhibMatrix(): NhibMatrixView;
 }
 
 /** Reject reason texts (code -> text); the policy's table is passed in by the daemon. */

@@ -4,10 +4,19 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
 import { type ControlRequest, controlRequest } from './control.ts';
-import type { ClientResult, RibResult, RoutesResult, SessionRow } from './model.ts';
+import type {
+  ClientResult,
+  NhibClientView,
+  NhibMatrixView,
+  RibResult,
+  RoutesResult,
+  SessionRow,
+} from './model.ts';
 import {
   renderClient,
   renderJson,
+  renderNhibClient,
+  renderNhibMatrix,
   renderRibCount,
   renderRoutes,
   renderSessions,
@@ -25,6 +34,13 @@ export const SHOW_HELP = `Usage: ixrs show <what> [options]
                                     sessions
   rib --client C --count            how many prefixes the route server announces
                                     to C
+  nhib C                            C's next-hop information base (RS-BFD): per
+                                    next hop its owner, state, since when, paths
+                                    it hides from C, flaps, damping, last report
+  nhib --matrix                     client x next-hop owner, one character per
+                                    cell (. reachable, ? unknown, X unreachable,
+                                    x partly, D damped, - nothing); beyond 80
+                                    columns only what is unreachable, with counts
 
   C is an ASN (64501 or AS64501), a client id (AS64501-2) or an IP address of
   the client (then: that one session).
@@ -56,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         client: { type: 'string' },
         count: { type: 'boolean', default: false },
+        matrix: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -100,6 +117,18 @@ export async function main(argv: string[]): Promise<number> {
       req = { cmd: 'rib', client: c };
       break;
     }
+    case 'nhib': {
+      if (values.matrix) {
+        if (arg !== undefined) return usageError(`nhib --matrix takes no client ('${arg}')`);
+        req = { cmd: 'nhib-matrix' };
+        break;
+      }
+      const c = arg ?? values.client;
+      if (c === undefined) return usageError('nhib needs a client C, or --matrix');
+      if (extra.length > 0) return usageError(`unexpected argument '${extra[0]}'`);
+      req = { cmd: 'nhib', client: c };
+      break;
+    }
     case undefined:
       return usageError('what to show?');
     default:
@@ -130,6 +159,14 @@ export async function main(argv: string[]): Promise<number> {
       break;
     case 'rib':
       process.stdout.write(renderRibCount(result as RibResult));
+      break;
+    case 'nhib':
+      process.stdout.write(renderNhibClient(result as NhibClientView, now));
+      break;
+    case 'nhib-matrix':
+      process.stdout.write(
+        renderNhibMatrix(result as NhibMatrixView, { width: process.stdout.columns || 80 }),
+      );
       break;
   }
   return 0;
