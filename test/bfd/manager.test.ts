@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { controlPacket, encode, State } from '../../src/bfd/codec.ts';
 import { BfdManager, type BfdManagerOptions, type BfdStateEvent } from '../../src/bfd/manager.ts';
+import type { UdpSocketFactory } from '../../src/bfd/transport.ts';
 
 // Loopback only, a port of our own so parallel runs and real daemons on 3784
 // are not disturbed.
@@ -234,5 +235,54 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(a.events.filter((e) => e.state === 'Down')).toEqual([]);
     expect(b.events.filter((e) => e.state === 'Down')).toEqual([]);
+  });
+});
+
+describe('BFD transport seam (socket factory)', () => {
+  it('RFC 5880 §6.8.4: a socket factory that drops one pair’s packets (a cut link, no root) — that pair goes Down, the other stays Up', async () => {
+    const cut = new Set<string>();
+    const factory: UdpSocketFactory = (type) => {
+      const s = dgram.createSocket({ type, reuseAddr: false });
+      const send = s.send.bind(s) as (...a: unknown[]) => void;
+      (s as unknown as { send: (...a: unknown[]) => void }).send = (...args: unknown[]) => {
+        let pair = '';
+        try {
+          pair = `${s.address().address}|${s.remoteAddress().address}`;
+        } catch {
+          // not connected yet
+        }
+        if (cut.has(pair)) {
+          const cb = args.find((x) => typeof x === 'function') as ((e: null) => void) | undefined;
+          cb?.(null);
+          return;
+        }
+        send(...args);
+      };
+      return s;
+    };
+    const p = port();
+    const a = await manager({
+      local: '127.0.0.1',
+      port: p,
+      intervalMs: 50,
+      socketFactory: factory,
+    });
+    const b = await manager({ local: '127.0.0.2', port: p, intervalMs: 50 });
+    const c = await manager({ local: '127.0.0.3', port: p, intervalMs: 50 });
+    a.m.addPeer('127.0.0.2');
+    a.m.addPeer('127.0.0.3');
+    b.m.addPeer('127.0.0.1');
+    c.m.addPeer('127.0.0.1');
+    const up = (m: BfdManager, peer: string) => m.session(peer)?.state === 'Up';
+    await until(() => up(a.m, '127.0.0.2') && up(a.m, '127.0.0.3') && up(b.m, '127.0.0.1'));
+    cut.add('127.0.0.1|127.0.0.2');
+    // A's packets to B are lost: B detects it; B still reaches A, which hears
+    // B's Down (RFC 5880 §6.8.6) and goes Down too. C never notices.
+    await until(() => b.m.session('127.0.0.1')?.state === 'Down');
+    await until(() => !up(a.m, '127.0.0.2'));
+    expect(up(a.m, '127.0.0.3')).toBe(true);
+    expect(up(c.m, '127.0.0.1')).toBe(true);
+    cut.clear();
+    await until(() => up(a.m, '127.0.0.2') && up(b.m, '127.0.0.1'));
   });
 });
