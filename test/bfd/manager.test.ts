@@ -203,7 +203,12 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     const a3 = await manager({ local: '127.0.0.3', port: p, intervalMs: 50 });
     const a9 = await manager({ local: '127.0.1.9', port: p, intervalMs: 50 });
     a1.m.addPeer('127.0.0.2');
-    await until(() => a1.m.session('127.0.0.2')?.state === 'Up');
+    // B goes Up a packet after A (A's Up reaches B next): wait for both, not a race.
+    await until(
+      () =>
+        a1.m.session('127.0.0.2')?.state === 'Up' &&
+        b.m.session('127.0.0.1', '127.0.0.2')?.state === 'Up',
+    );
     expect(b.m.session('127.0.0.1', '127.0.0.2')).toMatchObject({ state: 'Up', passive: true });
     expect(b.events.at(-1)).toMatchObject({ peer: '127.0.0.1', state: 'Up', passive: true });
     a3.m.addPeer('127.0.0.2'); // over the cap
