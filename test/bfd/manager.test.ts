@@ -230,6 +230,18 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     await until(() => a.m.session('::1')?.state === 'Up' && b.m.session('::1')?.state === 'Up');
   });
 
+  it('RFC 5952: IPv6 peers are canonicalised — a session added as 0:0:0:0:0:0:0:1 is ::1, packets from ::1 find it', async () => {
+    const p = port();
+    const q = port();
+    const a = await manager({ local: '0:0::1', port: p, peerPort: q, intervalMs: 50 });
+    const b = await manager({ local: '::1', port: q, peerPort: p, intervalMs: 50 });
+    a.m.addPeer('0:0:0:0:0:0:0:1');
+    b.m.addPeer('::1');
+    await until(() => a.m.session('::1')?.state === 'Up' && b.m.session('::1')?.state === 'Up');
+    expect(a.m.session('0000::0001')?.state).toBe('Up');
+    expect(a.events.at(-1)).toMatchObject({ peer: '::1', state: 'Up' });
+  });
+
   it('RFC 5880 §6.8.3: timers changed on a running session via Poll, no false Down', async () => {
     const { a, b } = await pair(50);
     a.m.setTimers('127.0.0.2', { intervalMs: 200 });
