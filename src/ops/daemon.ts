@@ -1,20 +1,28 @@
 // The process wiring of `ixrs run` (and `ixrs demo`): configuration -> policy
 // -> route-server core (src/rs/server.ts) <-> BGP sessions (src/bgp/speaker.ts),
 // plus the control socket (control.ts). No protocol logic lives here: peer
-// events become core calls, core output goes to the peer's socket. Input flow
+// events become core calls, core output goes to the peer's socket; the
+// protocol decisions it needs are the BGP modules' (negotiate.ts: RFC 4760,
+// 4724, 8950; notification.ts: RFC 4486). Input flow
 // control (input-gate.ts): while the core's input queue is full, no client
 // socket is read.
 
 import type pino from 'pino';
 import { applyExternalPeerRules, encodeMessage } from '../bgp/codec.ts';
 import { describeNotification } from '../bgp/fsm.ts';
-import type { Negotiated } from '../bgp/negotiate.ts';
+import {
+  extendedNextHopFamilies,
+  gracefulRestartFamilies,
+  helperRestartTime,
+  type Negotiated,
+  negotiatedPart,
+} from '../bgp/negotiate.ts';
+import { maxPrefixCease } from '../bgp/notification.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
 import {
   AFI,
   type CodecOptions,
-  familyKey,
   type PathAttributes,
   SAFI,
   type UpdateMessage,
@@ -64,81 +72,6 @@ const EXTENDED_NEXT_HOP = {
   kind: 'extended-next-hop' as const,
   entries: [{ afi: AFI.IPV4, safi: SAFI.UNICAST, nextHopAfi: AFI.IPV6 }],
 };
-
-/** RFC 8950: the families whose NLRI may be sent to this session with an IPv6 next hop. */
-export function extendedNextHopFamilies(n: Pick<Negotiated, 'extendedNextHop'>): Set<string> {
-  return new Set(
-    n.extendedNextHop.filter((e) => e.nextHopAfi === AFI.IPV6).map((e) => familyKey(e.afi, e.safi)),
-  );
-}
-
-/**
- * RFC 4724 §4.2: the families of the client's Graceful Restart capability with
- * the Forwarding State bit set (their stale paths wait for End-of-RIB; the
- * others go at once). Undefined when the client sent no GR capability.
- */
-export function gracefulRestartFamilies(
-  n: Pick<Negotiated, 'gracefulRestart'>,
-): Set<string> | undefined {
-  const gr = n.gracefulRestart;
-  if (gr === null) return undefined;
-  return new Set(
-    gr.families.filter((f) => f.forwardingPreserved).map((f) => familyKey(f.afi, f.safi)),
-  );
-}
-
-/**
- * An UPDATE with the parts for families not negotiated on the session removed
- * (RFC 4760 §6: multiprotocol routes only for the families both sides
- * announced). `update` is null when nothing is left to process; `dropped`
- * lists the families ignored. An empty UPDATE is the IPv4 End-of-RIB.
- */
-export function negotiatedPart(
-  u: UpdateMessage,
-  families: ReadonlySet<string>,
-): { update: UpdateMessage | null; dropped: string[] } {
-  const dropped: string[] = [];
-  const v4 = familyKey(AFI.IPV4, SAFI.UNICAST);
-  const empty =
-    u.attrs === null &&
-    u.withdrawn.length === 0 &&
-    u.nlri.length === 0 &&
-    u.mpReach === null &&
-    u.mpUnreach === null;
-  if (empty) return families.has(v4) ? { update: u, dropped } : { update: null, dropped: [v4] };
-  let out = u;
-  const copy = (): UpdateMessage => {
-    if (out === u) out = { ...u };
-    return out;
-  };
-  if ((u.withdrawn.length > 0 || u.nlri.length > 0) && !families.has(v4)) {
-    dropped.push(v4);
-    const c = copy();
-    c.withdrawn = [];
-    c.nlri = [];
-  }
-  if (u.mpReach !== null) {
-    const f = familyKey(u.mpReach.afi, u.mpReach.safi);
-    if (!families.has(f)) {
-      if (!dropped.includes(f)) dropped.push(f);
-      copy().mpReach = null;
-    }
-  }
-  if (u.mpUnreach !== null) {
-    const f = familyKey(u.mpUnreach.afi, u.mpUnreach.safi);
-    if (!families.has(f)) {
-      if (!dropped.includes(f)) dropped.push(f);
-      copy().mpUnreach = null;
-    }
-  }
-  if (out === u) return { update: u, dropped };
-  const left =
-    out.withdrawn.length > 0 ||
-    out.nlri.length > 0 ||
-    out.mpReach !== null ||
-    out.mpUnreach !== null;
-  return { update: left ? out : null, dropped };
-}
 
 /**
  * reject_policy 'tag' (arouteserver): rejected paths are kept and shown by the
@@ -378,7 +311,7 @@ export class Daemon {
       b.onDrain = null;
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
-      const restartTime = this.gracefulRestartTime(n, d);
+      const restartTime = helperRestartTime(n, d);
       log.warn(
         {
           reason: d.reason,
@@ -427,30 +360,11 @@ export class Daemon {
     return 0;
   }
 
-  /**
-   * RFC 4724 §4.2 helper: keep the client's paths (stale) for its restart time
-   * when the session ended without a NOTIFICATION (TCP loss, hold timer on the
-   * client's side). We do not set the RFC 8538 N bit, so any NOTIFICATION, sent
-   * or received, ends graceful restart (RFC 4724 §4.2, RFC 8538 §2).
-   */
-  private gracefulRestartTime(n: Negotiated | null, d: PeerDown): number {
-    const gr = n?.gracefulRestart;
-    if (gr === null || gr === undefined || gr.restartTime === 0) return 0;
-    if (d.sent !== undefined || d.received !== undefined) return 0;
-    return gr.restartTime;
-  }
-
   private onMaxPrefix(ev: MaxPrefixEvent): void {
     // The core has logged it (warn); here the session layer acts.
     const b = this.bindings.get(ev.session);
     if (b === undefined || (ev.action !== 'shutdown' && ev.action !== 'restart')) return;
-    // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached; data AFI, SAFI, limit.
-    const data = new Uint8Array(7);
-    const dv = new DataView(data.buffer);
-    dv.setUint16(0, ev.afi);
-    data[2] = SAFI.UNICAST;
-    dv.setUint32(3, ev.limit);
-    const n = { code: 6, subcode: 1, data };
+    const n = maxPrefixCease(ev.afi, SAFI.UNICAST, ev.limit);
     // 'restart': AutomaticStop, the BGP layer restarts the session by itself
     // (idle hold time with backoff); 'shutdown': stays down until ixrs restarts.
     if (ev.action === 'restart') b.peer.reset(n);

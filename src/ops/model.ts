@@ -98,23 +98,14 @@ export interface RoutesResult {
   routes: RouteRow[];
 }
 
-export interface ClientResult {
-  id: string;
+/** The core's counters of a client (ClientSummary), with its configuration and reject reasons named. */
+export interface ClientResult extends Omit<ClientSummary, 'rejectedByReason'> {
   asn: number;
   description: string;
   addresses: string[];
   passive: boolean;
   addPath: boolean;
-  received: number;
-  accepted: number;
-  rejected: number;
   rejectedByReason: (Reason & { count: number })[];
-  blocked: number;
-  withdrawnReceived: number;
-  treatAsWithdraw: number;
-  acceptedByAfi: Record<string, number>;
-  sentUpdates: number;
-  sentNlri: number;
   /** Prefixes currently announced to the client. */
   rib: number;
   sessions: SessionRow[];

@@ -5,6 +5,11 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
 import { encodeMessage } from '../../src/bgp/codec.ts';
+import {
+  extendedNextHopFamilies,
+  gracefulRestartFamilies,
+  negotiatedPart,
+} from '../../src/bgp/negotiate.ts';
 import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
@@ -12,11 +17,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import {
   type Daemon,
   type DaemonOptions,
-  extendedNextHopFamilies,
-  gracefulRestartFamilies,
   groupKeyOf,
   ipv4ToU32,
-  negotiatedPart,
   startDaemon,
 } from '../../src/ops/daemon.ts';
 
