@@ -503,6 +503,11 @@ export class Daemon {
             input: this.inputGate,
             rsAs: this.config.rsAs,
             routerId: this.config.routerId,
+            table: this.core.entries,
+            prefLen: {
+              ipv4: this.config.filtering.ipv4PrefLen,
+              ipv6: this.config.filtering.ipv6PrefLen,
+            },
           },
           this.log.child({ component: 'http' }),
         );

@@ -1,8 +1,11 @@
 // Wiring of the HTTP listener: which pages it serves, from what.
 
+import { readFileSync } from 'node:fs';
 import type pino from 'pino';
 import type { HttpConfig } from '../../config/observability.ts';
 import type { ControlContext } from '../control.ts';
+import type { RibTable } from '../rib-walk.ts';
+import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
 import { HttpServer, jsonReply } from './server.ts';
 
@@ -14,6 +17,20 @@ export interface HttpSources {
   /** Route-server AS (birdwatcher API). */
   rsAs: number;
   routerId: string;
+  /** The prefix table (RouteServer.entries), for the looking-glass route lists. */
+  table: RibTable;
+  prefLen: { ipv4: { min: number; max: number }; ipv6: { min: number; max: number } };
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    return `ixrs ${pkg.version}`;
+  } catch {
+    return 'ixrs';
+  }
 }
 
 /** Listen on cfg.ixrs.http and serve /metrics (and the pages plugged in by `extra`). */
@@ -52,10 +69,30 @@ export async function startHttp(
     bgpState: src.ctx.bgpState ?? (() => null),
   });
   server.route('/metrics', () => metricsReply(metrics));
+  new Birdwatcher({
+    ctx: src.ctx,
+    table: src.table,
+    rsAs: src.rsAs,
+    routerId: src.routerId,
+    version: version(),
+    prefLen: src.prefLen,
+    startedAt: Date.now(),
+  }).mount(server);
   server.route('/', () =>
     jsonReply({
-      ixrs: true,
-      pages: ['/metrics'],
+      ixrs: version(),
+      pages: [
+        '/metrics',
+        '/status',
+        '/protocols/bgp',
+        '/protocols/short',
+        '/routes/protocol/:id',
+        '/routes/filtered/:id',
+        '/routes/noexport/:id',
+        '/routes/prefix?prefix=',
+        '/routes/table/master',
+        '/routes/table/master/filtered',
+      ],
     }),
   );
   extra?.(server);
