@@ -588,6 +588,8 @@ export class Daemon {
             rsAs: this.config.rsAs,
             routerId: this.config.routerId,
             table: this.core.entries,
+            bmp: this.bmp,
+            mrt: this.mrt,
             prefLen: {
               ipv4: this.config.filtering.ipv4PrefLen,
               ipv6: this.config.filtering.ipv6PrefLen,

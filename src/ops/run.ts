@@ -25,7 +25,8 @@ reachable.
 
 Options:
   --general PATH     general.yml (cfg.rs_as, cfg.router_id, filtering, communities,
-                     cfg.ixrs: listen, control_socket, hold_time, log_level)
+                     cfg.ixrs: listen, control_socket, hold_time, log_level,
+                     http, mrt, bmp)
   --clients PATH     clients.yml
   --log-level L      fatal | error | warn | info | debug | trace | silent
                      (default: cfg.ixrs.log_level, itself 'warn'); 'info' adds
@@ -34,7 +35,12 @@ Options:
   -h, --help         this text
 
 Control socket: cfg.ixrs.control_socket (default /run/ixrs/ixrs.sock); query it
-with 'ixrs show'.
+with 'ixrs show', ask for an MRT RIB dump with 'ixrs dump rib FILE'.
+
+Observability, each off unless configured (docs/observability.md):
+cfg.ixrs.http (GET /metrics for Prometheus, a birdwatcher API for Alice-LG;
+loopback unless 'listen' says otherwise), cfg.ixrs.mrt (periodic TABLE_DUMP_V2
+RIB dumps, BGP4MP update logs), cfg.ixrs.bmp (BMP to a collector).
 
 Signals: SIGINT and SIGTERM shut down gracefully: every client gets a Cease /
 Administrative Shutdown NOTIFICATION (RFC 4486) with a shutdown message
