@@ -27,7 +27,9 @@ import {
   SAFI,
   type UpdateMessage,
 } from '../bgp/types.ts';
-import type { HttpConfig, MrtConfig } from '../config/observability.ts';
+import { PEER_DOWN } from '../bmp/codec.ts';
+import { BmpExporter, type BmpPeer, type BmpSource } from '../bmp/exporter.ts';
+import type { BmpConfig, HttpConfig, MrtConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
 import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
@@ -60,6 +62,8 @@ export interface DaemonOptions {
   http?: HttpConfig | null;
   /** MRT settings instead of cfg.ixrs.mrt (tests); null: none. */
   mrt?: MrtConfig | null;
+  /** BMP settings instead of cfg.ixrs.bmp (tests); null: none. */
+  bmp?: BmpConfig | null;
 }
 
 const UNICAST = [
@@ -120,6 +124,8 @@ interface Binding {
   onDrain: (() => void) | null;
   /** UPDATEs (or parts) ignored: families not negotiated on this session. */
   ignoredUpdates: number;
+  /** When the session last came up (BMP Peer Up), ms since the epoch. */
+  upSince: number;
   /** Families already logged as ignored since the session came up. */
   ignoredLogged: Set<string>;
 }
@@ -136,6 +142,8 @@ export class Daemon {
   private readonly httpConfig: HttpConfig | null;
   /** cfg.ixrs.mrt (src/mrt/): periodic RIB dumps and the update log, when configured. */
   mrt: MrtService | null = null;
+  /** cfg.ixrs.bmp (src/bmp/): the BMP exporter, when configured. */
+  bmp: BmpExporter | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -211,6 +219,7 @@ export class Daemon {
           negotiated: null,
           onDrain: null,
           ignoredUpdates: 0,
+          upSince: 0,
           ignoredLogged: new Set(),
         };
         this.bindings.set(session.key, b);
@@ -227,6 +236,10 @@ export class Daemon {
         log: this.log.child({ component: 'input' }),
       },
     );
+    const bmp = opts.bmp === undefined ? cfg.ixrs.bmp : opts.bmp;
+    if (bmp !== null) {
+      this.bmp = new BmpExporter(bmp, this.bmpSource(bmp), this.log.child({ component: 'bmp' }));
+    }
     const mrt = opts.mrt === undefined ? cfg.ixrs.mrt : opts.mrt;
     if (mrt !== null) {
       this.mrt = new MrtService(mrt, this.ribDumpSource(), this.log.child({ component: 'mrt' }));
@@ -252,6 +265,7 @@ export class Daemon {
     const log = this.log.child({ peer: b.session.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
+      b.upSince = Date.now();
       b.ignoredLogged.clear();
       log.warn(
         {
@@ -262,6 +276,8 @@ export class Daemon {
         },
         'session up',
       );
+      // BMP Peer Up first: the core's first writes to the session are Adj-RIB-Out.
+      this.bmp?.peerUp(this.bmpPeer(b, n));
       this.core.sessionUp(
         b.session,
         {
@@ -279,7 +295,10 @@ export class Daemon {
             : {}),
         },
         {
-          write: (bytes) => peer.sendRaw(bytes),
+          write: (bytes) => {
+            this.bmp?.sent(b.session.key, bytes);
+            return peer.sendRaw(bytes);
+          },
           onDrain: (cb) => {
             b.onDrain = cb;
           },
@@ -288,9 +307,13 @@ export class Daemon {
     });
     peer.on('drain', () => b.onDrain?.());
     peer.on('update', (msg: UpdateMessage) => {
-      // The update log (MRT BGP4MP): the message as received, re-encoded with the session's options.
-      if (this.mrt?.logging && b.negotiated !== null) {
-        this.mrt.message(this.mrtEndpoints(b), encodeMessage(msg, b.negotiated.codec));
+      // The update log (MRT BGP4MP) and BMP pre-policy Route Monitoring: the
+      // message as received, re-encoded with the session's options.
+      const mrt = this.mrt?.logging === true;
+      if ((mrt || this.bmp?.connected) && b.negotiated !== null) {
+        const bytes = encodeMessage(msg, b.negotiated.codec);
+        if (mrt) this.mrt!.message(this.mrtEndpoints(b), bytes);
+        this.bmp?.received(b.session.key, bytes);
       }
       this.onUpdate(b, msg, log);
     });
@@ -306,6 +329,25 @@ export class Daemon {
       if (msg.subtype === 0) this.core.routeRefresh(b.session, msg.afi, msg.safi);
     });
     peer.on('down', (d: PeerDown) => {
+      if (d.wasEstablished && this.bmp !== null) {
+        // RFC 7854 §4.9: who closed it, with the NOTIFICATION when there was one.
+        const codec = b.negotiated?.codec ?? { as4: true };
+        if (d.sent !== undefined) {
+          this.bmp.peerDown(
+            b.session.key,
+            PEER_DOWN.LOCAL_NOTIFICATION,
+            encodeMessage(d.sent, codec),
+          );
+        } else if (d.received !== undefined) {
+          this.bmp.peerDown(
+            b.session.key,
+            PEER_DOWN.REMOTE_NOTIFICATION,
+            encodeMessage(d.received, codec),
+          );
+        } else {
+          this.bmp.peerDown(b.session.key, PEER_DOWN.REMOTE_NO_DATA);
+        }
+      }
       const n = b.negotiated;
       b.negotiated = null;
       b.onDrain = null;
@@ -385,6 +427,55 @@ export class Daemon {
     };
   }
 
+  /** A session as BMP shows it: its OPENs (ours as sent, the client's re-encoded from what it announced). */
+  private bmpPeer(b: Binding, n: Negotiated): BmpPeer {
+    const open = {
+      type: 'open' as const,
+      version: 4,
+      myAs: n.peerAs > 0xffff ? 23456 : n.peerAs,
+      holdTime: n.holdTime,
+      bgpId: n.peerBgpId,
+      capabilities: n.peerCapabilities,
+      otherParams: [],
+    };
+    return {
+      key: b.session.key,
+      address: b.address,
+      asn: b.client.asn,
+      bgpId: n.peerBgpId,
+      sentOpen: encodeMessage(b.peer.localOpen, n.codec),
+      receivedOpen: encodeMessage(open, n.codec),
+      families: [...n.families].sort(),
+      as4: n.as4,
+      addPathTx: n.addPathTx.size > 0,
+      since: b.upSince,
+    };
+  }
+
+  private bmpSource(cfg: BmpConfig): BmpSource {
+    return {
+      rib: this.core,
+      peers: () => {
+        const out: BmpPeer[] = [];
+        for (const b of this.bindings.values()) {
+          if (b.negotiated !== null && b.peer.state === 'Established') {
+            out.push(this.bmpPeer(b, b.negotiated));
+          }
+        }
+        return out;
+      },
+      local: (peerAddress) => {
+        const e = this.mrtEndpoints(
+          [...this.bindings.values()].find((b) => b.address === peerAddress) ??
+            [...this.bindings.values()][0]!,
+        );
+        return { address: e.localAddress, port: this.config.ixrs.listen[0]?.port ?? 179 };
+      },
+      sysName: cfg.sysName ?? `ixrs ${this.config.routerId}`,
+      sysDescr: `ixrs route server (RFC 7947), AS${this.config.rsAs}, router id ${this.config.routerId}`,
+    };
+  }
+
   /** What an MRT RIB dump reads: the core, and every configured session as a peer. */
   ribDumpSource(): RibDumpSource {
     return {
@@ -438,6 +529,7 @@ export class Daemon {
     }
     try {
       this.mrt?.start();
+      this.bmp?.start();
       if (this.httpConfig !== null) {
         this.http = await startHttp(
           this.httpConfig,
@@ -447,6 +539,13 @@ export class Daemon {
             input: this.inputGate,
             rsAs: this.config.rsAs,
             routerId: this.config.routerId,
+            table: this.core.entries,
+            bmp: this.bmp,
+            mrt: this.mrt,
+            prefLen: {
+              ipv4: this.config.filtering.ipv4PrefLen,
+              ipv6: this.config.filtering.ipv6PrefLen,
+            },
           },
           this.log.child({ component: 'http' }),
         );
@@ -458,6 +557,7 @@ export class Daemon {
       await this.http?.close();
       this.http = null;
       await this.mrt?.close();
+      await this.bmp?.close();
       await this.control?.close();
       this.control = null;
       throw err;
@@ -485,6 +585,7 @@ export class Daemon {
         await this.speaker.stop(message);
         await this.http?.close();
         await this.mrt?.close();
+        await this.bmp?.close();
         await this.control?.close();
         this.log.info({ message }, 'route server stopped');
       })();

@@ -37,7 +37,8 @@ is forgotten once a session stayed Established for one hold time.
 Options:
   --general PATH     general.yml (cfg.rs_as, cfg.router_id, filtering, communities,
                      cfg.ixrs: listen, control, local_address, ip_ver, hold_time,
-                     log_level, allow_unauthenticated, reconnect_backoff)
+                     log_level, allow_unauthenticated, reconnect_backoff,
+                     rs_bfd, http, mrt, bmp)
   --clients PATH     clients.yml
   --control PATH     the control socket (instead of cfg.ixrs.control.path), e.g.
                      one per instance with --ip-ver
@@ -64,7 +65,12 @@ cfg.filtering.irrdb.prefixes/origins (ixrs fetches no IRR data).
 
 Control socket: cfg.ixrs.control.path (default /run/ixrs/ixrs.sock), mode
 (default "0660") and group: the group may run 'ixrs show', only the owner
-'ixrs session ...'.
+'ixrs session ...'. 'ixrs dump rib FILE' asks for an MRT RIB dump.
+
+Observability, each off unless configured (docs/observability.md):
+cfg.ixrs.http (GET /metrics for Prometheus, a birdwatcher API for Alice-LG;
+loopback unless 'listen' says otherwise), cfg.ixrs.mrt (periodic TABLE_DUMP_V2
+RIB dumps, BGP4MP update logs), cfg.ixrs.bmp (BMP to a collector).
 
 Signals: SIGINT and SIGTERM shut down gracefully: every client gets a Cease /
 Administrative Shutdown NOTIFICATION (RFC 4486) with a shutdown message
