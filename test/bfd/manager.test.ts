@@ -220,24 +220,24 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     expect(a9.m.session('127.0.0.2')!.state).toBe('Down');
   });
 
-  it('RFC 5881 §4: IPv6 on ::1 comes Up', async () => {
+  /** Two managers on ::1 (two ports); A's local and peer written as `aText`. */
+  async function v6pair(aText: string) {
     const p = port();
     const q = port();
-    const a = await manager({ local: '::1', port: p, peerPort: q, intervalMs: 50 });
+    const a = await manager({ local: aText, port: p, peerPort: q, intervalMs: 50 });
     const b = await manager({ local: '::1', port: q, peerPort: p, intervalMs: 50 });
-    a.m.addPeer('::1');
+    a.m.addPeer(aText);
     b.m.addPeer('::1');
     await until(() => a.m.session('::1')?.state === 'Up' && b.m.session('::1')?.state === 'Up');
+    return a;
+  }
+
+  it('RFC 5881 §4: IPv6 on ::1 comes Up', async () => {
+    await v6pair('::1');
   });
 
   it('RFC 5952: IPv6 peers are canonicalised — a session added as 0:0:0:0:0:0:0:1 is ::1, packets from ::1 find it', async () => {
-    const p = port();
-    const q = port();
-    const a = await manager({ local: '0:0::1', port: p, peerPort: q, intervalMs: 50 });
-    const b = await manager({ local: '::1', port: q, peerPort: p, intervalMs: 50 });
-    a.m.addPeer('0:0:0:0:0:0:0:1');
-    b.m.addPeer('::1');
-    await until(() => a.m.session('::1')?.state === 'Up' && b.m.session('::1')?.state === 'Up');
+    const a = await v6pair('0:0:0:0:0:0:0:1');
     expect(a.m.session('0000::0001')?.state).toBe('Up');
     expect(a.events.at(-1)).toMatchObject({ peer: '::1', state: 'Up' });
   });
