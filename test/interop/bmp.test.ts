@@ -79,6 +79,7 @@ const GENERAL = `cfg:
   router_id: "127.0.0.1"
   filtering:
     reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
     next_hop:
       policy: "authorized_addresses"
     reject_policy:
