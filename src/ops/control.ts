@@ -12,8 +12,18 @@
 // `client` may be an ASN ("64501" or "AS64501"), a client id ("AS64501-2") or
 // one of the client's addresses (then the query is about that session).
 // `id` is echoed back as given (null when absent).
+//
+// Access: two sockets. The query socket (cfg.ixrs.control: path, mode, group)
+// answers the read-only commands above, for its group; the admin socket beside
+// it (adminSocketPath: `.admin.sock`, mode 0600, the ixrs user only) also takes
+// the state-changing one:
+//
+//   {"id":5,"cmd":"session","action":"reset","client":"AS64502","message":"..."}
+//
+// actions: enable | disable | reset | refresh (Daemon.sessionAction).
 
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
@@ -31,13 +41,32 @@ import {
   sessionRow,
 } from './model.ts';
 
-export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib';
+export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib' | 'session';
+
+export const SESSION_ACTIONS = ['enable', 'disable', 'reset', 'refresh'] as const;
+export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
 export interface ControlRequest {
   id?: number | string | null;
   cmd: ControlCommand;
   prefix?: string;
   client?: string;
+  /** 'session': what to do. */
+  action?: SessionAction;
+  /** 'session' disable/reset: the RFC 9003 shutdown message. */
+  message?: string;
+}
+
+/** What a session action did, per session of the client. */
+export interface SessionActionResult {
+  client: string;
+  action: SessionAction;
+  sessions: { address: string; done: string; bgpState: string }[];
+}
+
+/** The admin socket beside a query socket: `x.sock` -> `x.admin.sock`. */
+export function adminSocketPath(path: string): string {
+  return path.endsWith('.sock') ? `${path.slice(0, -5)}.admin.sock` : `${path}.admin`;
 }
 
 export type ControlResponse =
@@ -50,6 +79,7 @@ export interface ControlResults {
   routes: RoutesResult;
   client: ClientResult;
   rib: RibResult;
+  session: SessionActionResult;
 }
 
 export interface ControlContext {
@@ -59,6 +89,16 @@ export interface ControlContext {
   reasons: ReasonTexts;
   /** BGP FSM state of the session to `address`, when known. */
   bgpState?: (address: string) => string | null;
+  /**
+   * State-changing session commands (admin socket only). `address` null: every
+   * session of the client. Rejects with an Error the client sees.
+   */
+  sessionAction?: (
+    client: ClientConfig,
+    address: string | null,
+    action: SessionAction,
+    message: string | undefined,
+  ) => Promise<SessionActionResult>;
 }
 
 /** Longest accepted request line. */
@@ -147,9 +187,13 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
         };
         return { id, ok: true, result };
       }
+      case 'session':
+        throw new Error(
+          "'session' changes state: it is taken only on the admin socket, by the ixrs user (this socket is read-only)",
+        );
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib)`,
+          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, session)`,
         );
     }
   } catch (err) {
@@ -157,9 +201,40 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
   }
 }
 
+/** The admin socket: 'session' actions, then everything the query socket answers. */
+export async function handleAdminRequest(
+  ctx: ControlContext,
+  raw: unknown,
+): Promise<ControlResponse> {
+  const req = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (req.cmd !== 'session') return handleRequest(ctx, raw);
+  const id = typeof req.id === 'number' || typeof req.id === 'string' ? req.id : null;
+  try {
+    const action = req.action;
+    if (typeof action !== 'string' || !(SESSION_ACTIONS as readonly string[]).includes(action)) {
+      throw new Error(`'session' needs 'action': one of ${SESSION_ACTIONS.join(', ')}`);
+    }
+    if (typeof req.client !== 'string') throw new Error("'session' needs 'client'");
+    const message = typeof req.message === 'string' ? req.message : undefined;
+    if (ctx.sessionAction === undefined) throw new Error('session actions are not available');
+    const sel = selectClient(ctx.clients, req.client);
+    const result = await ctx.sessionAction(
+      sel.client,
+      sel.address,
+      action as SessionAction,
+      message,
+    );
+    return { id, ok: true, result };
+  } catch (err) {
+    return { id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Serve one connection: split lines, answer each in order. */
-function serve(sock: net.Socket, ctx: ControlContext): void {
+function serve(sock: net.Socket, ctx: ControlContext, admin: boolean): void {
   let buf = '';
+  // Answers leave in request order, also when one (a session action) takes time.
+  let chain: Promise<void> = Promise.resolve();
   sock.setEncoding('utf8');
   sock.on('error', () => undefined);
   sock.on('data', (chunk: string) => {
@@ -170,13 +245,21 @@ function serve(sock: net.Socket, ctx: ControlContext): void {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (line === '') continue;
-      let res: ControlResponse;
+      let raw: unknown;
+      let bad = false;
       try {
-        res = handleRequest(ctx, JSON.parse(line) as unknown);
+        raw = JSON.parse(line) as unknown;
       } catch {
-        res = { id: null, ok: false, error: 'request is not valid JSON' };
+        bad = true;
       }
-      sock.write(`${JSON.stringify(res)}\n`);
+      chain = chain.then(async () => {
+        const res: ControlResponse = bad
+          ? { id: null, ok: false, error: 'request is not valid JSON' }
+          : admin
+            ? await handleAdminRequest(ctx, raw)
+            : handleRequest(ctx, raw);
+        if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
+      });
     }
     if (buf.length > MAX_REQUEST_BYTES) {
       sock.end(`${JSON.stringify({ id: null, ok: false, error: 'request line too long' })}\n`);
@@ -214,25 +297,53 @@ export class ControlServer {
   /**
    * Listen on `path`. A stale socket file (nothing answering) is removed; a live
    * one means another ixrs runs there: that is an error. Creates the directory.
+   * `mode` and `group` (name or gid) are applied to the socket file: who may
+   * connect is who may write to it. `admin`: also the state-changing commands.
+   * Errors are ControlSocketError, naming the path.
    */
-  static async listen(path: string, ctx: ControlContext): Promise<ControlServer> {
-    if (existsSync(path)) {
-      if (await probe(path)) {
-        throw new Error(`control socket ${path} is in use (is another ixrs running?)`);
+  static async listen(
+    path: string,
+    ctx: ControlContext,
+    opts: { mode?: number; group?: string | null; admin?: boolean } = {},
+  ): Promise<ControlServer> {
+    try {
+      if (existsSync(path)) {
+        if (await probe(path)) {
+          throw new ControlSocketError(path, 'is in use (is another ixrs running?)');
+        }
+        unlinkSync(path);
       }
-      unlinkSync(path);
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    const server = net.createServer((s) => serve(s, ctx));
-    const cs = new ControlServer(path, server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
+      mkdirSync(dirname(path), { recursive: true });
+      const server = net.createServer((s) => serve(s, ctx, opts.admin === true));
+      const cs = new ControlServer(path, server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    return cs;
+      try {
+        if (opts.group !== undefined && opts.group !== null) {
+          chownSync(path, -1, groupId(opts.group));
+        }
+        if (opts.mode !== undefined) chmodSync(path, opts.mode);
+      } catch (err) {
+        await cs.close();
+        throw err;
+      }
+      return cs;
+    } catch (err) {
+      if (err instanceof ControlSocketError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      const hint =
+        e.code === 'EPERM' && opts.group
+          ? ` (the ixrs user must be a member of group '${opts.group}': systemd SupplementaryGroups=)`
+          : e.code === 'EACCES' || e.code === 'ENOENT'
+            ? ' (its directory must exist or be creatable and writable by the ixrs user: systemd RuntimeDirectory=)'
+            : '';
+      throw new ControlSocketError(path, `${e.message}${hint}`, e.code);
+    }
   }
 
   async close(): Promise<void> {
@@ -245,6 +356,37 @@ export class ControlServer {
       // already gone
     }
   }
+}
+
+/** The control socket cannot be set up: names the socket's path (not a port). */
+export class ControlSocketError extends Error {
+  readonly code: string | undefined;
+  constructor(path: string, problem: string, code?: string) {
+    super(`control socket path ${path}: ${problem}`);
+    this.name = 'ControlSocketError';
+    this.code = code;
+  }
+}
+
+/** A group name (from /etc/group, else getent for NSS groups) or a numeric gid. */
+export function groupId(group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === group && gid !== undefined) return Number(gid);
+    }
+  } catch {
+    // no /etc/group: ask NSS
+  }
+  try {
+    const out = execFileSync('getent', ['group', group], { encoding: 'utf8' });
+    const gid = out.split(':')[2];
+    if (gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+  } catch {
+    // not found
+  }
+  throw new Error(`group '${group}' does not exist (cfg.ixrs.control.group)`);
 }
 
 /** Error answered by the server (as opposed to a transport failure). */
@@ -289,7 +431,9 @@ export async function controlRequests(
       const why =
         err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
           ? `cannot connect to control socket ${path} (is ixrs running? use --socket PATH)`
-          : `control socket ${path}: ${err.message}`;
+          : err.code === 'EACCES'
+            ? `control socket ${path}: permission denied (${path.includes('.admin') ? 'state-changing commands are for the ixrs user only' : "read access is for the socket's group, cfg.ixrs.control.group"})`
+            : `control socket ${path}: ${err.message}`;
       finish(new Error(why));
     });
     sock.on('data', (chunk: string) => {

@@ -23,7 +23,13 @@ import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
 import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
-import { type ControlContext, ControlServer } from './control.ts';
+import {
+  adminSocketPath,
+  type ControlContext,
+  ControlServer,
+  type SessionAction,
+  type SessionActionResult,
+} from './control.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
 
@@ -175,6 +181,11 @@ interface Binding {
   ignoredUpdates: number;
   /** Families already logged as ignored since the session came up. */
   ignoredLogged: Set<string>;
+  /** `ixrs session disable`: stays down until `enable`. */
+  disabled: boolean;
+  /** Stopped by max-prefix (shutdown, or restart until restartAt). */
+  maxPrefixStop: { afi: number; limit: number; at: Date; restartAt: Date | null } | null;
+  restartTimer: NodeJS.Timeout | null;
 }
 
 export class Daemon {
@@ -184,6 +195,8 @@ export class Daemon {
   /** Input flow control over the clients' routing sessions (not reachability sessions). */
   readonly inputGate: InputGate;
   control: ControlServer | null = null;
+  /** The owner-only socket beside `control` (state-changing commands). */
+  admin: ControlServer | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -254,6 +267,9 @@ export class Daemon {
           onDrain: null,
           ignoredUpdates: 0,
           ignoredLogged: new Set(),
+          disabled: false,
+          maxPrefixStop: null,
+          restartTimer: null,
         };
         this.bindings.set(b.key, b);
         this.wire(b);
@@ -410,10 +426,117 @@ export class Daemon {
     data[2] = SAFI.UNICAST;
     dv.setUint32(3, ev.limit);
     const n = { code: 6, subcode: 1, data };
-    // 'restart': AutomaticStop, the BGP layer restarts the session by itself
-    // (idle hold time with backoff); 'shutdown': stays down until ixrs restarts.
-    if (ev.action === 'restart') b.peer.reset(n);
-    else void b.peer.stopWith(n);
+    // 'shutdown': down until `ixrs session enable` (or a restart of ixrs);
+    // 'restart': down for max_prefix.restart_after minutes, then started again.
+    const now = new Date();
+    const afterMs = b.client.maxPrefixRestartAfter * 60_000;
+    b.maxPrefixStop = {
+      afi: ev.afi,
+      limit: ev.limit,
+      at: now,
+      restartAt: ev.action === 'restart' ? new Date(now.getTime() + afterMs) : null,
+    };
+    this.clearRestart(b);
+    void b.peer.stopWith(n);
+    if (ev.action === 'restart') {
+      b.restartTimer = setTimeout(() => {
+        b.restartTimer = null;
+        b.maxPrefixStop = null;
+        if (this.stopping === null && !b.disabled) b.peer.start();
+      }, afterMs);
+      b.restartTimer.unref?.();
+    }
+  }
+
+  private clearRestart(b: Binding): void {
+    if (b.restartTimer !== null) clearTimeout(b.restartTimer);
+    b.restartTimer = null;
+  }
+
+  /**
+   * `ixrs session ACTION C` (admin socket): on every session of the client, or
+   * the one at `address`.
+   *  - disable: Cease 6/2 with the shutdown message (RFC 9003); down until enable.
+   *  - enable: start again (also clears a max-prefix stop, without a restart of ixrs).
+   *  - reset: Cease 6/4 Administrative Reset with the message, then start at
+   *    once; only this session goes down (its paths are withdrawn from the
+   *    others as for any session loss).
+   *  - refresh: soft reset, nothing goes down: ROUTE-REFRESH to the client for
+   *    every negotiated family (RFC 2918) and our routes sent to it again.
+   */
+  async sessionAction(
+    client: RsClientConfig,
+    address: string | null,
+    action: SessionAction,
+    message: string | undefined,
+  ): Promise<SessionActionResult> {
+    const bs = [...this.bindings.values()].filter(
+      (b) => b.client.id === client.id && (address === null || b.address === address),
+    );
+    if (bs.length === 0) throw new Error(`${client.id} has no session in this instance`);
+    const text = message ?? `ixrs session ${action} by the operator`;
+    const out: SessionActionResult = { client: client.id, action, sessions: [] };
+    for (const b of bs) {
+      let done: string;
+      const was = b.peer.state;
+      switch (action) {
+        case 'disable':
+          b.disabled = true;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 2, shutdownMessage: text });
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/2 (Administrative Shutdown), disabled'
+              : 'disabled';
+          break;
+        case 'enable': {
+          const cleared = b.maxPrefixStop !== null;
+          b.disabled = false;
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          if (b.peer.state === 'Idle') b.peer.start();
+          done = cleared
+            ? 'max-prefix stop cleared, started'
+            : was === 'Idle'
+              ? 'started'
+              : 'already enabled';
+          break;
+        }
+        case 'reset':
+          if (b.disabled) {
+            done = 'disabled: not reset (enable it)';
+            break;
+          }
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 4, shutdownMessage: text });
+          b.peer.start();
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/4 (Administrative Reset), restarted'
+              : 'restarted';
+          break;
+        case 'refresh': {
+          const n = b.negotiated;
+          if (n === null || b.peer.state !== 'Established') {
+            done = 'not established: nothing to refresh';
+            break;
+          }
+          const fams = [...n.families].map((f) => f.split('/').map(Number) as [number, number]);
+          for (const [afi, safi] of fams) {
+            b.peer.sendRouteRefresh(afi, safi);
+            this.core.routeRefresh(b.key, afi, safi);
+          }
+          done = n.routeRefresh
+            ? 'ROUTE-REFRESH sent, routes re-sent'
+            : 'routes re-sent (the client did not negotiate route refresh)';
+          break;
+        }
+      }
+      this.log.warn({ peer: b.key, action, message: text }, `session ${action} (operator)`);
+      out.sessions.push({ address: b.address, done, bgpState: b.peer.state });
+    }
+    return out;
   }
 
   /** BGP FSM state of the session to `address`. */
@@ -430,13 +553,29 @@ export class Daemon {
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
+      sessionAction: (c, a, action, msg) => this.sessionAction(c as RsClientConfig, a, action, msg),
     };
   }
 
   /** Open the control socket (unless null), then listeners and sessions. */
   async start(controlSocket: string | null): Promise<void> {
     if (controlSocket !== null) {
-      this.control = await ControlServer.listen(controlSocket, this.controlContext());
+      const ctl = this.config.ixrs.control;
+      const ctx = this.controlContext();
+      this.control = await ControlServer.listen(controlSocket, ctx, {
+        mode: ctl.mode,
+        group: ctl.group,
+      });
+      try {
+        this.admin = await ControlServer.listen(adminSocketPath(controlSocket), ctx, {
+          mode: 0o600,
+          admin: true,
+        });
+      } catch (err) {
+        await this.control.close();
+        this.control = null;
+        throw err;
+      }
     }
     try {
       await this.speaker.start();
@@ -444,7 +583,9 @@ export class Daemon {
       // Close the listeners that did bind, so the process can exit.
       await this.speaker.stop();
       await this.control?.close();
+      await this.admin?.close();
       this.control = null;
+      this.admin = null;
       throw err;
     }
     this.log.info(
@@ -467,8 +608,10 @@ export class Daemon {
       this.stopping = (async () => {
         this.core.shutdown();
         this.inputGate.stop();
+        for (const b of this.bindings.values()) this.clearRestart(b);
         await this.speaker.stop(message);
         await this.control?.close();
+        await this.admin?.close();
         this.log.info({ message }, 'route server stopped');
       })();
     }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, formatWarning, loadConfig, withIpVersion } from '../config/load.ts';
 import type { ConfigWarning, LogLevel, RsConfig } from '../config/types.ts';
+import { ControlSocketError } from './control.ts';
 import { type Daemon, startDaemon } from './daemon.ts';
 import { preflight } from './preflight.ts';
 
@@ -248,6 +249,10 @@ export async function main(argv: string[]): Promise<number> {
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof ControlSocketError) {
+      process.stderr.write(`ixrs run: cannot start: ${e.message}\n`);
+      return 1;
+    }
     const hint =
       e.code === 'EACCES'
         ? ' (ports below 1024 need CAP_NET_BIND_SERVICE; or set cfg.ixrs.listen to another port)'

@@ -155,7 +155,7 @@ describe('handleRequest', () => {
     expect(handleRequest(ctx(), { id: 3, cmd: 'reboot' })).toEqual({
       id: 3,
       ok: false,
-      error: 'unknown command "reboot" (known: sessions, routes, client, rib)',
+      error: 'unknown command "reboot" (known: sessions, routes, client, rib, session)',
     });
     expect(handleRequest(ctx(), { cmd: 'routes' })).toMatchObject({
       ok: false,
@@ -222,7 +222,7 @@ describe('ControlServer over a unix socket', () => {
       {
         id: 'z',
         ok: false,
-        error: 'unknown command "nope" (known: sessions, routes, client, rib)',
+        error: 'unknown command "nope" (known: sessions, routes, client, rib, session)',
       },
     ]);
   });
