@@ -17,11 +17,13 @@ Run the route server (RFC 7947) for the clients of an arouteserver-style
 configuration: one BGP session per client address, IPv4 and IPv6 unicast,
 4-octet AS, route refresh (RFC 2918, enhanced RFC 7313), extended messages
 (RFC 8654), graceful restart helper (RFC 4724), extended next hop for IPv4
-(RFC 8950), ADD-PATH send offered to clients with cfg.add_path (RFC 7911).
+(RFC 8950) offered to clients with rfc8950: True (arouteserver's default
+False), ADD-PATH send offered to clients with cfg.add_path (RFC 7911).
 Clients are external peers (RFC 7606 §7.5, §7.9, §7.10: LOCAL_PREF,
 ORIGINATOR_ID, CLUSTER_LIST discarded); UPDATEs for families not negotiated
 on a session are ignored (logged once). Clients with passive: True are waited for;
-the others are also connected to (TCP port 179). Not wired yet: RS-BFD
+the others are also connected to (TCP port 179, from cfg.ixrs.local_address).
+A wrong peer AS gets NOTIFICATION 2/2. Not wired yet: RS-BFD
 (cfg.ixrs.rs_bfd, BGP-LS reachability sessions); every next hop counts as
 reachable.
 

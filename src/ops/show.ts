@@ -32,7 +32,9 @@ export const SHOW_HELP = `Usage: ixrs show <what> [options]
 Options:
   --socket PATH   control socket of the running ixrs (default: $IXRS_CONTROL_SOCKET,
                   else ${DEFAULT_CONTROL_SOCKET}; 'ixrs run' listens on
-                  cfg.ixrs.control_socket)
+                  cfg.ixrs.control.path or --control). Members of the socket's
+                  group (cfg.ixrs.control.group) may read; changes are
+                  'ixrs session', for the ixrs user only
   --json          print the answer as JSON instead of a table
   -h, --help      this text
 
