@@ -3,7 +3,7 @@
 // cleared without a restart, state changes only on the owner's admin socket.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import {
   adminSocketPath,
   ControlError,
+  ControlSocketError,
   controlRequest,
   type SessionActionResult,
 } from '../../src/ops/control.ts';
@@ -244,6 +245,23 @@ describe('ixrs session (admin socket)', () => {
     expect(q.mode & 0o777).toBe(0o640);
     expect(q.gid).toBe(65534);
     expect(statSync(adminSocketPath(sock)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a control socket that cannot be created: the error names its path (not a port)', async () => {
+    const { config } = parseConfig(GENERAL, CLIENTS);
+    writeFileSync(join(dir, 'a-file'), '');
+    const bad = join(dir, 'a-file', 'ixrs.sock'); // its "directory" is a file
+    await expect(
+      startDaemon({
+        config,
+        logger: silent,
+        listen: [{ address: '127.0.0.1', port: 0 }],
+        controlSocket: bad,
+      }),
+    ).rejects.toThrow(/^control socket path \/\S+\/a-file\/ixrs\.sock: E[A-Z]+: /);
+    await expect(
+      startDaemon({ config, logger: silent, listen: [], controlSocket: bad }),
+    ).rejects.toThrow(ControlSocketError);
   });
 
   it.skipIf(process.getuid?.() !== 0)(
