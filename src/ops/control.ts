@@ -64,6 +64,35 @@ export interface SessionActionResult {
   sessions: { address: string; done: string; bgpState: string }[];
 }
 
+/**
+ * Why a session is (not) Established, from the session layer: admin state,
+ * the last session loss with its NOTIFICATIONs, the last connect failure,
+ * what was negotiated, message counters. Part of the 'client' result.
+ */
+export interface SessionStatus {
+  address: string;
+  bgpState: string;
+  /** 'enabled', 'disabled' (ixrs session disable), 'max-prefix stop'. */
+  admin: 'enabled' | 'disabled' | 'max-prefix stop';
+  /** Max-prefix stop: AFI, limit, since, and when it restarts (null: shutdown, until enable). */
+  maxPrefixStop: { afi: number; limit: number; since: string; restartAt: string | null } | null;
+  establishedSince: string | null;
+  lastDown: { at: string; reason: string; sent: string | null; received: string | null } | null;
+  lastConnectError: string | null;
+  negotiated: {
+    holdTime: number;
+    families: string[];
+    as4: boolean;
+    routeRefresh: boolean;
+    enhancedRouteRefresh: boolean;
+    extendedMessage: boolean;
+    gracefulRestart: boolean;
+    addPathTx: string[];
+    extendedNextHop: boolean;
+  } | null;
+  messages: { in: number; out: number; updatesIn: number };
+}
+
 /** The admin socket beside a query socket: `x.sock` -> `x.admin.sock`. */
 export function adminSocketPath(path: string): string {
   return path.endsWith('.sock') ? `${path.slice(0, -5)}.admin.sock` : `${path}.admin`;
@@ -77,7 +106,7 @@ export type ControlResponse =
 export interface ControlResults {
   sessions: SessionRow[];
   routes: RoutesResult;
-  client: ClientResult;
+  client: ClientResult & { status?: SessionStatus[] };
   rib: RibResult;
   session: SessionActionResult;
 }
@@ -89,6 +118,8 @@ export interface ControlContext {
   reasons: ReasonTexts;
   /** BGP FSM state of the session to `address`, when known. */
   bgpState?: (address: string) => string | null;
+  /** Session-layer status of the session to `address` (see SessionStatus). */
+  sessionStatus?: (address: string) => SessionStatus | null;
   /**
    * State-changing session commands (admin socket only). `address` null: every
    * session of the client. Rejects with an Error the client sees.
@@ -176,6 +207,15 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
           rib: ctx.core.ribCount(c.id),
           sessions: sessionsOf(ctx, byId).filter((s) => s.client === c.id),
         };
+        const status = ctx.sessionStatus;
+        if (status !== undefined) {
+          const st: SessionStatus[] = [];
+          for (const a of c.addresses) {
+            const s = status(a);
+            if (s !== null) st.push(s);
+          }
+          return { id, ok: true, result: { ...result, status: st } };
+        }
         return { id, ok: true, result };
       }
       case 'rib': {

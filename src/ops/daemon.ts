@@ -29,6 +29,7 @@ import {
   ControlServer,
   type SessionAction,
   type SessionActionResult,
+  type SessionStatus,
 } from './control.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
@@ -186,6 +187,8 @@ interface Binding {
   /** Stopped by max-prefix (shutdown, or restart until restartAt). */
   maxPrefixStop: { afi: number; limit: number; at: Date; restartAt: Date | null } | null;
   restartTimer: NodeJS.Timeout | null;
+  establishedAt: Date | null;
+  lastDown: { at: Date; reason: string; sent: string | null; received: string | null } | null;
 }
 
 export class Daemon {
@@ -270,6 +273,8 @@ export class Daemon {
           disabled: false,
           maxPrefixStop: null,
           restartTimer: null,
+          establishedAt: null,
+          lastDown: null,
         };
         this.bindings.set(b.key, b);
         this.wire(b);
@@ -306,6 +311,7 @@ export class Daemon {
     const log = this.log.child({ peer: b.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
+      b.establishedAt = new Date();
       b.ignoredLogged.clear();
       log.warn(
         {
@@ -351,6 +357,13 @@ export class Daemon {
       const n = b.negotiated;
       b.negotiated = null;
       b.onDrain = null;
+      b.establishedAt = null;
+      b.lastDown = {
+        at: new Date(),
+        reason: d.reason,
+        sent: d.sent !== undefined ? describeNotification(d.sent) : null,
+        received: d.received !== undefined ? describeNotification(d.received) : null,
+      };
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = this.gracefulRestartTime(n, d);
@@ -544,6 +557,59 @@ export class Daemon {
     return this.speaker.getPeer(address)?.state ?? null;
   }
 
+  /** Session-layer status of the session to `address` (ixrs show client). */
+  sessionStatus(address: string): SessionStatus | null {
+    let b: Binding | undefined;
+    for (const x of this.bindings.values()) if (x.address === address) b = x;
+    if (b === undefined) return null;
+    const n = b.negotiated;
+    const mp = b.maxPrefixStop;
+    return {
+      address,
+      bgpState: b.peer.state,
+      admin: b.disabled ? 'disabled' : mp !== null ? 'max-prefix stop' : 'enabled',
+      maxPrefixStop:
+        mp === null
+          ? null
+          : {
+              afi: mp.afi,
+              limit: mp.limit,
+              since: mp.at.toISOString(),
+              restartAt: mp.restartAt?.toISOString() ?? null,
+            },
+      establishedSince: b.establishedAt?.toISOString() ?? null,
+      lastDown:
+        b.lastDown === null
+          ? null
+          : {
+              at: b.lastDown.at.toISOString(),
+              reason: b.lastDown.reason,
+              sent: b.lastDown.sent,
+              received: b.lastDown.received,
+            },
+      lastConnectError: b.peer.lastConnectFailure,
+      negotiated:
+        n === null
+          ? null
+          : {
+              holdTime: n.holdTime,
+              families: [...n.families],
+              as4: n.as4,
+              routeRefresh: n.routeRefresh,
+              enhancedRouteRefresh: n.enhancedRouteRefresh,
+              extendedMessage: n.extendedMessage,
+              gracefulRestart: n.gracefulRestart !== null,
+              addPathTx: [...n.addPathTx],
+              extendedNextHop: n.extendedNextHop.length > 0,
+            },
+      messages: {
+        in: b.peer.stats.messagesIn,
+        out: b.peer.stats.messagesOut,
+        updatesIn: b.peer.stats.updatesIn,
+      },
+    };
+  }
+
   controlContext(): ControlContext {
     return {
       core:
@@ -553,6 +619,7 @@ export class Daemon {
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
+      sessionStatus: (a) => this.sessionStatus(a),
       sessionAction: (c, a, action, msg) => this.sessionAction(c as RsClientConfig, a, action, msg),
     };
   }

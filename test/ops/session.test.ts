@@ -21,6 +21,7 @@ import {
   type SessionActionResult,
 } from '../../src/ops/control.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import { renderSessionStatus } from '../../src/ops/show.ts';
 import { ixrsArgv, NODE } from './subprocess.ts';
 
 const silent = pino({ level: 'silent' });
@@ -159,6 +160,11 @@ describe('ixrs session (admin socket)', () => {
     });
     await established(c);
     await until(() => cGot.has('193.0.10.0/24')); // C gets its routes again
+    const st = (await controlRequest(sock, { cmd: 'client', client: 'AS64603' })).status![0]!;
+    expect(st.negotiated).toMatchObject({ holdTime: 90, families: ['1/1'], as4: true });
+    expect(st.lastDown!.sent).toBe(
+      '6/4 (Cease / Administrative Reset): "maintenance of AS64603, back in a minute"',
+    );
     await sleep(500);
     expect(seen).toEqual({ a: 0, b: 0 });
     expect(aDown).toBe(false);
@@ -180,6 +186,25 @@ describe('ixrs session (admin socket)', () => {
     await sleep(1500); // C keeps trying: refused while disabled
     expect(daemon!.bgpState('127.0.0.63')).toBe('Idle');
     expect(c.state).not.toBe('Established');
+    // ixrs show client: why it is not Established.
+    const info = await controlRequest(sock, { cmd: 'client', client: 'AS64603' });
+    expect(info.status).toEqual([
+      expect.objectContaining({
+        address: '127.0.0.63',
+        bgpState: 'Idle',
+        admin: 'disabled',
+        lastDown: expect.objectContaining({
+          sent: '6/2 (Cease / Administrative Shutdown): "moved to the new port"',
+          received: null,
+        }),
+        negotiated: null,
+      }),
+    ]);
+    const text = renderSessionStatus(info.status!);
+    expect(text).toMatch(/\n {2}state: +Idle, disabled\n/);
+    expect(text).toMatch(
+      /NOTIFICATION sent: +6\/2 \(Cease \/ Administrative Shutdown\): "moved to the new port"/,
+    );
     expect((await session('enable', '64603')).sessions[0]!.done).toBe('started');
     await established(c);
   });
@@ -200,6 +225,15 @@ describe('ixrs session (admin socket)', () => {
     expect((await down).received).toMatchObject({ code: 6, subcode: 1 });
     await sleep(1500);
     expect(daemon!.bgpState('127.0.0.71')).toBe('Idle');
+    const info = await controlRequest(sock, { cmd: 'client', client: 'AS64611' });
+    expect(info.status![0]).toMatchObject({
+      admin: 'max-prefix stop',
+      maxPrefixStop: { afi: 1, limit: 1, restartAt: null },
+    });
+    expect(info.status![0]!.lastDown!.sent).toMatch(/^6\/1 /);
+    expect(renderSessionStatus(info.status!)).toMatch(
+      /max-prefix stop: +ipv4 limit 1, since \S+, until 'ixrs session enable'/,
+    );
     const r = await session('enable', 'AS64611');
     expect(r.sessions[0]!.done).toBe('max-prefix stop cleared, started');
     await established(p);
