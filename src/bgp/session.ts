@@ -372,6 +372,11 @@ export class BgpPeer extends EventEmitter {
     return this.fsm.name;
   }
 
+  /** The last failed connect attempt's error since the session was last Established, or null. */
+  get lastConnectFailure(): string | null {
+    return this.lastConnectError;
+  }
+
   /** The OPEN we send. */
   get localOpen(): OpenMessage {
     return this.ourOpen;

@@ -487,7 +487,7 @@ function parseGeneralFiltering(
     }
     m.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
     const ra = m.get('restart_after');
-    if (ra !== undefined) out.maxPrefix.restartAfter = ra.int(1, 100_000);
+    if (ra !== undefined) out.maxPrefix.restartAfter = ra.num(0.01, 100_000);
     m.unimplemented(['count_rejected_routes']);
     m.end();
   }
@@ -994,7 +994,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
         if (l6 !== undefined) limit6 = l6.int(0, 0xffffffff);
         mm.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
         const ra = mm.get('restart_after');
-        if (ra !== undefined) client.maxPrefixRestartAfter = ra.int(1, 100_000);
+        if (ra !== undefined) client.maxPrefixRestartAfter = ra.num(0.01, 100_000);
         mm.unimplemented(['count_rejected_routes']);
         mm.end();
       }

@@ -41,7 +41,14 @@ import {
   type SessionHandle,
 } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
-import { type ControlContext, ControlServer } from './control.ts';
+import {
+  adminSocketPath,
+  type ControlContext,
+  ControlServer,
+  type SessionAction,
+  type SessionActionResult,
+  type SessionStatus,
+} from './control.ts';
 import { startHttp } from './http/index.ts';
 import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
@@ -128,6 +135,13 @@ interface Binding {
   upSince: number;
   /** Families already logged as ignored since the session came up. */
   ignoredLogged: Set<string>;
+  /** `ixrs session disable`: stays down until `enable`. */
+  disabled: boolean;
+  /** Stopped by max-prefix (shutdown, or restart until restartAt). */
+  maxPrefixStop: { afi: number; limit: number; at: Date; restartAt: Date | null } | null;
+  restartTimer: NodeJS.Timeout | null;
+  establishedAt: Date | null;
+  lastDown: { at: Date; reason: string; sent: string | null; received: string | null } | null;
 }
 
 export class Daemon {
@@ -144,6 +158,8 @@ export class Daemon {
   mrt: MrtService | null = null;
   /** cfg.ixrs.bmp (src/bmp/): the BMP exporter, when configured. */
   bmp: BmpExporter | null = null;
+  /** The owner-only socket beside `control` (state-changing commands). */
+  admin: ControlServer | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -221,6 +237,11 @@ export class Daemon {
           ignoredUpdates: 0,
           upSince: 0,
           ignoredLogged: new Set(),
+          disabled: false,
+          maxPrefixStop: null,
+          restartTimer: null,
+          establishedAt: null,
+          lastDown: null,
         };
         this.bindings.set(session.key, b);
         this.wire(b);
@@ -266,6 +287,7 @@ export class Daemon {
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.upSince = Date.now();
+      b.establishedAt = new Date();
       b.ignoredLogged.clear();
       log.warn(
         {
@@ -351,6 +373,13 @@ export class Daemon {
       const n = b.negotiated;
       b.negotiated = null;
       b.onDrain = null;
+      b.establishedAt = null;
+      b.lastDown = {
+        at: new Date(),
+        reason: d.reason,
+        sent: d.sent !== undefined ? describeNotification(d.sent) : null,
+        received: d.received !== undefined ? describeNotification(d.received) : null,
+      };
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = helperRestartTime(n, d);
@@ -407,10 +436,117 @@ export class Daemon {
     const b = this.bindings.get(ev.session);
     if (b === undefined || (ev.action !== 'shutdown' && ev.action !== 'restart')) return;
     const n = maxPrefixCease(ev.afi, SAFI.UNICAST, ev.limit);
-    // 'restart': AutomaticStop, the BGP layer restarts the session by itself
-    // (idle hold time with backoff); 'shutdown': stays down until ixrs restarts.
-    if (ev.action === 'restart') b.peer.reset(n);
-    else void b.peer.stopWith(n);
+    // 'shutdown': down until `ixrs session enable` (or a restart of ixrs);
+    // 'restart': down for max_prefix.restart_after minutes, then started again.
+    const now = new Date();
+    const afterMs = b.client.maxPrefixRestartAfter * 60_000;
+    b.maxPrefixStop = {
+      afi: ev.afi,
+      limit: ev.limit,
+      at: now,
+      restartAt: ev.action === 'restart' ? new Date(now.getTime() + afterMs) : null,
+    };
+    this.clearRestart(b);
+    void b.peer.stopWith(n);
+    if (ev.action === 'restart') {
+      b.restartTimer = setTimeout(() => {
+        b.restartTimer = null;
+        b.maxPrefixStop = null;
+        if (this.stopping === null && !b.disabled) b.peer.start();
+      }, afterMs);
+      b.restartTimer.unref?.();
+    }
+  }
+
+  private clearRestart(b: Binding): void {
+    if (b.restartTimer !== null) clearTimeout(b.restartTimer);
+    b.restartTimer = null;
+  }
+
+  /**
+   * `ixrs session ACTION C` (admin socket): on every session of the client, or
+   * the one at `address`.
+   *  - disable: Cease 6/2 with the shutdown message (RFC 9003); down until enable.
+   *  - enable: start again (also clears a max-prefix stop, without a restart of ixrs).
+   *  - reset: Cease 6/4 Administrative Reset with the message, then start at
+   *    once; only this session goes down (its paths are withdrawn from the
+   *    others as for any session loss).
+   *  - refresh: soft reset, nothing goes down: ROUTE-REFRESH to the client for
+   *    every negotiated family (RFC 2918) and our routes sent to it again.
+   */
+  async sessionAction(
+    client: RsClientConfig,
+    address: string | null,
+    action: SessionAction,
+    message: string | undefined,
+  ): Promise<SessionActionResult> {
+    const bs = [...this.bindings.values()].filter(
+      (b) => b.client.id === client.id && (address === null || b.address === address),
+    );
+    if (bs.length === 0) throw new Error(`${client.id} has no session in this instance`);
+    const text = message ?? `ixrs session ${action} by the operator`;
+    const out: SessionActionResult = { client: client.id, action, sessions: [] };
+    for (const b of bs) {
+      let done: string;
+      const was = b.peer.state;
+      switch (action) {
+        case 'disable':
+          b.disabled = true;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 2, shutdownMessage: text });
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/2 (Administrative Shutdown), disabled'
+              : 'disabled';
+          break;
+        case 'enable': {
+          const cleared = b.maxPrefixStop !== null;
+          b.disabled = false;
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          if (b.peer.state === 'Idle') b.peer.start();
+          done = cleared
+            ? 'max-prefix stop cleared, started'
+            : was === 'Idle'
+              ? 'started'
+              : 'already enabled';
+          break;
+        }
+        case 'reset':
+          if (b.disabled) {
+            done = 'disabled: not reset (enable it)';
+            break;
+          }
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 4, shutdownMessage: text });
+          b.peer.start();
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/4 (Administrative Reset), restarted'
+              : 'restarted';
+          break;
+        case 'refresh': {
+          const n = b.negotiated;
+          if (n === null || b.peer.state !== 'Established') {
+            done = 'not established: nothing to refresh';
+            break;
+          }
+          const fams = [...n.families].map((f) => f.split('/').map(Number) as [number, number]);
+          for (const [afi, safi] of fams) {
+            b.peer.sendRouteRefresh(afi, safi);
+            this.core.routeRefresh(b.session, afi, safi);
+          }
+          done = n.routeRefresh
+            ? 'ROUTE-REFRESH sent, routes re-sent'
+            : 'routes re-sent (the client did not negotiate route refresh)';
+          break;
+        }
+      }
+      this.log.warn({ peer: b.session.key, action, message: text }, `session ${action} (operator)`);
+      out.sessions.push({ address: b.address, done, bgpState: b.peer.state });
+    }
+    return out;
   }
 
   /** BGP4MP endpoints of a session: our address is the listen address of its family, if specific. */
@@ -509,6 +645,59 @@ export class Daemon {
     return this.speaker.getPeer(address)?.state ?? null;
   }
 
+  /** Session-layer status of the session to `address` (ixrs show client). */
+  sessionStatus(address: string): SessionStatus | null {
+    let b: Binding | undefined;
+    for (const x of this.bindings.values()) if (x.address === address) b = x;
+    if (b === undefined) return null;
+    const n = b.negotiated;
+    const mp = b.maxPrefixStop;
+    return {
+      address,
+      bgpState: b.peer.state,
+      admin: b.disabled ? 'disabled' : mp !== null ? 'max-prefix stop' : 'enabled',
+      maxPrefixStop:
+        mp === null
+          ? null
+          : {
+              afi: mp.afi,
+              limit: mp.limit,
+              since: mp.at.toISOString(),
+              restartAt: mp.restartAt?.toISOString() ?? null,
+            },
+      establishedSince: b.establishedAt?.toISOString() ?? null,
+      lastDown:
+        b.lastDown === null
+          ? null
+          : {
+              at: b.lastDown.at.toISOString(),
+              reason: b.lastDown.reason,
+              sent: b.lastDown.sent,
+              received: b.lastDown.received,
+            },
+      lastConnectError: b.peer.lastConnectFailure,
+      negotiated:
+        n === null
+          ? null
+          : {
+              holdTime: n.holdTime,
+              families: [...n.families],
+              as4: n.as4,
+              routeRefresh: n.routeRefresh,
+              enhancedRouteRefresh: n.enhancedRouteRefresh,
+              extendedMessage: n.extendedMessage,
+              gracefulRestart: n.gracefulRestart !== null,
+              addPathTx: [...n.addPathTx],
+              extendedNextHop: n.extendedNextHop.length > 0,
+            },
+      messages: {
+        in: b.peer.stats.messagesIn,
+        out: b.peer.stats.messagesOut,
+        updatesIn: b.peer.stats.updatesIn,
+      },
+    };
+  }
+
   controlContext(): ControlContext {
     return {
       core:
@@ -519,13 +708,30 @@ export class Daemon {
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
       dumpRib: (file) => this.dumpRib(file),
+      sessionStatus: (a) => this.sessionStatus(a),
+      sessionAction: (c, a, action, msg) => this.sessionAction(c as RsClientConfig, a, action, msg),
     };
   }
 
   /** Open the control socket (unless null), then listeners and sessions. */
   async start(controlSocket: string | null): Promise<void> {
     if (controlSocket !== null) {
-      this.control = await ControlServer.listen(controlSocket, this.controlContext());
+      const ctl = this.config.ixrs.control;
+      const ctx = this.controlContext();
+      this.control = await ControlServer.listen(controlSocket, ctx, {
+        mode: ctl.mode,
+        group: ctl.group,
+      });
+      try {
+        this.admin = await ControlServer.listen(adminSocketPath(controlSocket), ctx, {
+          mode: 0o600,
+          admin: true,
+        });
+      } catch (err) {
+        await this.control.close();
+        this.control = null;
+        throw err;
+      }
     }
     try {
       this.mrt?.start();
@@ -559,7 +765,9 @@ export class Daemon {
       await this.mrt?.close();
       await this.bmp?.close();
       await this.control?.close();
+      await this.admin?.close();
       this.control = null;
+      this.admin = null;
       throw err;
     }
     this.log.info(
@@ -582,11 +790,13 @@ export class Daemon {
       this.stopping = (async () => {
         this.core.shutdown();
         this.inputGate.stop();
+        for (const b of this.bindings.values()) this.clearRestart(b);
         await this.speaker.stop(message);
         await this.http?.close();
         await this.mrt?.close();
         await this.bmp?.close();
         await this.control?.close();
+        await this.admin?.close();
         this.log.info({ message }, 'route server stopped');
       })();
     }

@@ -186,7 +186,7 @@ describe('handleRequest', () => {
       id: 3,
       ok: false,
       error:
-        'unknown command "reboot" (known: sessions, routes, client, rib, dump, nhib, nhib-matrix)',
+        'unknown command "reboot" (known: sessions, routes, client, rib, nhib, nhib-matrix, dump, session)',
     });
     expect(handleRequest(ctx(), { cmd: 'routes' })).toMatchObject({
       ok: false,
@@ -254,7 +254,7 @@ describe('ControlServer over a unix socket', () => {
         id: 'z',
         ok: false,
         error:
-          'unknown command "nope" (known: sessions, routes, client, rib, dump, nhib, nhib-matrix)',
+          'unknown command "nope" (known: sessions, routes, client, rib, nhib, nhib-matrix, dump, session)',
       },
     ]);
   });

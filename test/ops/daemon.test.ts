@@ -220,6 +220,7 @@ describe('daemon wiring', () => {
         max_prefix:
           limit_ipv4: 1
           action: "restart"
+          restart_after: 0.05
 `);
     const peer = sim(64532, '127.0.0.32', port, { fsm: { idleHoldTime: 1 } });
     await new Promise((r) => peer.once('established', r));
@@ -227,8 +228,10 @@ describe('daemon wiring', () => {
     peer.sendUpdate(announce('193.0.10.0/24', 64532, '127.0.0.32'));
     peer.sendUpdate(announce('193.0.11.0/24', 64532, '127.0.0.32'));
     expect((await down).received).toMatchObject({ code: 6, subcode: 1 });
-    // After the idle hold time the route server takes the client again.
+    const at = Date.now();
+    // max_prefix.restart_after (minutes; 0.05 = 3 s) later the route server takes the client again.
     await new Promise((r) => peer.once('established', r));
+    expect(Date.now() - at).toBeGreaterThanOrEqual(2900);
     await until(() => daemon!.bgpState('127.0.0.32') === 'Established');
     await until(() => daemon!.core.sessions()[0]!.state === 'up');
   }, 20_000);
