@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
-    `ixrs needs Node.js >= 22.18 (this is ${process.versions.node}); run it through npm (npx ixrs, npm run ...), which uses the Node 24 from node_modules.\n`,
+    `ixrs needs Node.js >= 22.18 (this is ${process.versions.node}); run it with the Node 24 that npm installs with it (a dependency): node_modules/.bin/node bin/ixrs.js ..., or through npm (npx ixrs, npm run ...).\n`,
   );
   process.exit(1);
 }

@@ -19,6 +19,10 @@ const commands: Record<string, Command> = {
     summary: 'ask a running route server for an MRT RIB dump: dump rib FILE',
     load: () => import('./ops/dump.ts'),
   },
+  session: {
+    summary: 'change a session: enable | disable | reset | refresh C (the ixrs user only)',
+    load: () => import('./ops/session.ts'),
+  },
   demo: {
     summary: 'see it work: route server + four simulated clients on loopback',
     load: () => import('./ops/demo.ts'),

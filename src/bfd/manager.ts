@@ -26,6 +26,7 @@ import {
   familyOf,
   SOURCE_PORT_MAX,
   SOURCE_PORT_MIN,
+  type UdpSocketFactory,
 } from './transport.ts';
 
 export interface BfdStateEvent {
@@ -96,6 +97,8 @@ export interface BfdManagerOptions {
   wallNow?: () => number;
   random?: () => number;
   onError?: (err: Error, context: { peer?: string; local?: string }) => void;
+  /** Makes the UDP sockets (default node:dgram; transport.ts UdpSocketFactory). */
+  socketFactory?: UdpSocketFactory;
 }
 
 export interface SessionInfo {
@@ -218,6 +221,7 @@ export class BfdManager {
       this.port,
       (data, address) => this.onPacket(local, data, address),
       (err) => this.opts.onError?.(err, { local }),
+      this.opts.socketFactory,
     );
     await r.start();
     this.receivers.set(local, r);
@@ -366,7 +370,7 @@ export class BfdManager {
       adminDown: o.adminDown,
     });
     const range = this.opts.sourcePortRange ?? [SOURCE_PORT_MIN, SOURCE_PORT_MAX];
-    const sender = new BfdSender(local, peer, this.peerPort, range);
+    const sender = new BfdSender(local, peer, this.peerPort, range, this.opts.socketFactory);
     const e: Entry = {
       key: addrKey(local, peer),
       peer,

@@ -19,6 +19,18 @@ export function familyOf(address: string): Family {
   return isIPv6(bare) ? 'udp6' : 'udp4';
 }
 
+/**
+ * The BFD transport seam: makes the UDP sockets (default node:dgram). A test
+ * or a loopback scenario passes another factory, for example one whose
+ * sockets drop what one pair of addresses sends each other (a cut link)
+ * without root.
+ */
+export type UdpSocketFactory = (type: Family) => dgram.Socket;
+
+/** The default: node:dgram. */
+export const dgramFactory: UdpSocketFactory = (type) =>
+  dgram.createSocket({ type, reuseAddr: false });
+
 export interface ReceivedDatagram {
   data: Buffer;
   address: string;
@@ -39,10 +51,11 @@ export class BfdReceiver {
     port: number,
     onPacket: (data: Buffer, address: string, port: number) => void,
     onError?: (err: Error) => void,
+    factory: UdpSocketFactory = dgramFactory,
   ) {
     this.local = local;
     this.port = port;
-    this.socket = dgram.createSocket({ type: familyOf(local), reuseAddr: false });
+    this.socket = factory(familyOf(local));
     this.socket.on('message', (msg, rinfo) => onPacket(msg, rinfo.address, rinfo.port));
     this.socket.on('error', (err) => {
       this.errors++;
@@ -103,6 +116,7 @@ export class BfdSender {
   private ready = false;
   private closed = false;
   private pending: Uint8Array[] = [];
+  private readonly factory: UdpSocketFactory;
   private readonly onSent = (err: Error | null) => {
     if (err) this.sendErrors++;
   };
@@ -112,11 +126,13 @@ export class BfdSender {
     peer: string,
     peerPort: number,
     range: readonly [number, number] = [SOURCE_PORT_MIN, SOURCE_PORT_MAX],
+    factory: UdpSocketFactory = dgramFactory,
   ) {
     this.local = local;
     this.peer = peer;
     this.peerPort = peerPort;
-    this.socket = dgram.createSocket({ type: familyOf(local), reuseAddr: false });
+    this.factory = factory;
+    this.socket = factory(familyOf(local));
     // ICMP unreachable arrives as an error on a connected socket; a dead peer is
     // BFD's business, not a crash.
     this.socket.on('error', () => {
@@ -159,10 +175,7 @@ export class BfdSender {
 
   private retry(range: readonly [number, number], attempt: number): void {
     // Re-create the socket in place.
-    this.socket = dgram.createSocket({
-      type: familyOf(this.local),
-      reuseAddr: false,
-    });
+    this.socket = this.factory(familyOf(this.local));
     this.socket.on('error', () => {
       this.sendErrors++;
     });

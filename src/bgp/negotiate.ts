@@ -7,6 +7,10 @@
 //   negotiate(local, ours, theirs)       -> Negotiated (validates first)
 //   isBgpLsOnly(open)                    -> the OPEN offers only the BGP-LS family
 //                                           (RS-BFD reachability session, rs-bfd-profile.md §3)
+//   negotiatedPart(update, families)     -> the UPDATE without families not negotiated (RFC 4760 §6)
+//   extendedNextHopFamilies(n)           -> families sent with an IPv6 next hop (RFC 8950)
+//   gracefulRestartFamilies(n)           -> families whose stale paths wait for End-of-RIB (RFC 4724 §4.2)
+//   helperRestartTime(n, down)           -> how long a lost session's paths stay stale (RFC 4724 §4.2)
 
 import {
   AFI,
@@ -18,6 +22,7 @@ import {
   familyKey,
   type OpenMessage,
   SAFI,
+  type UpdateMessage,
 } from './types.ts';
 
 /** What the OPEN we send and the checks on theirs depend on. */
@@ -291,4 +296,98 @@ export function collisionKeep(
   const r = remoteId >>> 0;
   if (l !== r) return l > r ? 'local-initiated' : 'remote-initiated';
   return localAs >= remoteAs ? 'local-initiated' : 'remote-initiated';
+}
+
+// ---------------------------------------------------------------- what a session does with the negotiation
+
+/** RFC 8950: the families whose NLRI may be sent to this session with an IPv6 next hop. */
+export function extendedNextHopFamilies(n: Pick<Negotiated, 'extendedNextHop'>): Set<string> {
+  return new Set(
+    n.extendedNextHop.filter((e) => e.nextHopAfi === AFI.IPV6).map((e) => familyKey(e.afi, e.safi)),
+  );
+}
+
+/**
+ * RFC 4724 §4.2: the families of the client's Graceful Restart capability with
+ * the Forwarding State bit set (their stale paths wait for End-of-RIB; the
+ * others go at once). Undefined when the client sent no GR capability.
+ */
+export function gracefulRestartFamilies(
+  n: Pick<Negotiated, 'gracefulRestart'>,
+): Set<string> | undefined {
+  const gr = n.gracefulRestart;
+  if (gr === null) return undefined;
+  return new Set(
+    gr.families.filter((f) => f.forwardingPreserved).map((f) => familyKey(f.afi, f.safi)),
+  );
+}
+
+/**
+ * An UPDATE with the parts for families not negotiated on the session removed
+ * (RFC 4760 §6: multiprotocol routes only for the families both sides
+ * announced). `update` is null when nothing is left to process; `dropped`
+ * lists the families ignored. An empty UPDATE is the IPv4 End-of-RIB.
+ */
+export function negotiatedPart(
+  u: UpdateMessage,
+  families: ReadonlySet<string>,
+): { update: UpdateMessage | null; dropped: string[] } {
+  const dropped: string[] = [];
+  const v4 = familyKey(AFI.IPV4, SAFI.UNICAST);
+  const empty =
+    u.attrs === null &&
+    u.withdrawn.length === 0 &&
+    u.nlri.length === 0 &&
+    u.mpReach === null &&
+    u.mpUnreach === null;
+  if (empty) return families.has(v4) ? { update: u, dropped } : { update: null, dropped: [v4] };
+  let out = u;
+  const copy = (): UpdateMessage => {
+    if (out === u) out = { ...u };
+    return out;
+  };
+  if ((u.withdrawn.length > 0 || u.nlri.length > 0) && !families.has(v4)) {
+    dropped.push(v4);
+    const c = copy();
+    c.withdrawn = [];
+    c.nlri = [];
+  }
+  if (u.mpReach !== null) {
+    const f = familyKey(u.mpReach.afi, u.mpReach.safi);
+    if (!families.has(f)) {
+      if (!dropped.includes(f)) dropped.push(f);
+      copy().mpReach = null;
+    }
+  }
+  if (u.mpUnreach !== null) {
+    const f = familyKey(u.mpUnreach.afi, u.mpUnreach.safi);
+    if (!families.has(f)) {
+      if (!dropped.includes(f)) dropped.push(f);
+      copy().mpUnreach = null;
+    }
+  }
+  if (out === u) return { update: u, dropped };
+  const left =
+    out.withdrawn.length > 0 ||
+    out.nlri.length > 0 ||
+    out.mpReach !== null ||
+    out.mpUnreach !== null;
+  return { update: left ? out : null, dropped };
+}
+
+/**
+ * RFC 4724 §4.2 helper: how long to keep the client's paths (stale) after a
+ * session ended: its restart time when the session ended without a
+ * NOTIFICATION (TCP loss, hold timer on the client's side), else 0. We do not
+ * set the RFC 8538 N bit, so any NOTIFICATION, sent or received, ends
+ * graceful restart (RFC 4724 §4.2, RFC 8538 §2).
+ */
+export function helperRestartTime(
+  n: Pick<Negotiated, 'gracefulRestart'> | null,
+  down: { sent?: unknown; received?: unknown },
+): number {
+  const gr = n?.gracefulRestart;
+  if (gr === null || gr === undefined || gr.restartTime === 0) return 0;
+  if (down.sent !== undefined || down.received !== undefined) return 0;
+  return gr.restartTime;
 }

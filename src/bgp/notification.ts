@@ -136,3 +136,17 @@ export function encodeNotificationBody(m: NotificationMessage): Uint8Array {
   out.set(data, 2);
   return out;
 }
+
+/** RFC 4486 §4: Cease / Maximum Number of Prefixes Reached, with the AFI, SAFI and the limit as data. */
+export function maxPrefixCease(
+  afi: number,
+  safi: number,
+  limit: number,
+): Pick<NotificationMessage, 'code' | 'subcode' | 'data'> {
+  const data = new Uint8Array(7);
+  const dv = new DataView(data.buffer);
+  dv.setUint16(0, afi);
+  data[2] = safi;
+  dv.setUint32(3, limit);
+  return { code: 6, subcode: 1, data };
+}

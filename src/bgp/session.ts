@@ -31,7 +31,7 @@
 // earliest FSM deadline. Clock injected (`now`, milliseconds, monotonic).
 
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import pino from 'pino';
 import { decodeMessage, encodeMessage, KEEPALIVE } from './codec.ts';
 import { Framer } from './framing.ts';
@@ -57,6 +57,7 @@ import {
   openAs,
 } from './negotiate.ts';
 import { canonicalAddress } from './prefix.ts';
+import { type BgpTransport, netTransport } from './transport.ts';
 import {
   BgpError,
   type BgpMessage,
@@ -113,6 +114,8 @@ export interface PeerOptions {
   logger?: pino.Logger;
   /** Monotonic clock in milliseconds (default performance.now). */
   now?: () => number;
+  /** How to connect (default node:net; transport.ts). */
+  transport?: BgpTransport;
 }
 
 const CLOSE_GRACE_MS = 2000;
@@ -312,6 +315,7 @@ export class BgpPeer extends EventEmitter {
   readonly address: string;
   readonly log: pino.Logger;
   private readonly now: () => number;
+  private readonly transport: BgpTransport;
   private fsm: FsmState;
   private conn: Connection | null = null;
   private connecting: net.Socket | null = null;
@@ -347,6 +351,7 @@ export class BgpPeer extends EventEmitter {
     this.config = config;
     this.address = peerKey(config.peerAddress);
     this.now = opts.now ?? (() => performance.now());
+    this.transport = opts.transport ?? netTransport;
     this.log = (opts.logger ?? pino({ level: 'warn' })).child({
       peer: config.name ?? this.address,
     });
@@ -365,6 +370,11 @@ export class BgpPeer extends EventEmitter {
 
   get state(): FsmStateName {
     return this.fsm.name;
+  }
+
+  /** The last failed connect attempt's error since the session was last Established, or null. */
+  get lastConnectFailure(): string | null {
+    return this.lastConnectError;
   }
 
   /** The OPEN we send. */
@@ -763,7 +773,7 @@ export class BgpPeer extends EventEmitter {
       port: this.config.port ?? 179,
       ...(this.config.localAddress ? { localAddress: this.config.localAddress } : {}),
     };
-    const sock = net.connect(opts);
+    const sock = this.transport.connect(opts);
     this.connecting = sock;
     sock.once('connect', () => {
       if (this.connecting !== sock) {

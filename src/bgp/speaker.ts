@@ -26,12 +26,13 @@
 //    large hold time (4 min) passes.
 
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import pino from 'pino';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import { DEFAULT_FSM_CONFIG } from './fsm.ts';
 import { isBgpLsOnly } from './negotiate.ts';
 import { BgpPeer, Connection, type PeerConfig, peerKey } from './session.ts';
+import { type BgpTransport, netTransport } from './transport.ts';
 import { AFI, BgpError, type NotificationMessage, type OpenMessage, SAFI } from './types.ts';
 
 export { BgpPeer, Connection, type PeerConfig, type PeerDown } from './session.ts';
@@ -48,6 +49,8 @@ export interface SpeakerOptions {
   logger?: pino.Logger;
   /** Monotonic clock in milliseconds (default performance.now). */
   now?: () => number;
+  /** How to listen and connect (default node:net; transport.ts LinkCutter cuts pairs without root). */
+  transport?: BgpTransport;
 }
 
 interface PendingInbound {
@@ -61,6 +64,7 @@ export class BgpSpeaker extends EventEmitter {
   readonly log: pino.Logger;
   private readonly opts: SpeakerOptions;
   private readonly now: () => number;
+  private readonly transport: BgpTransport;
   private servers: net.Server[] = [];
   private readonly peers = new Map<string, BgpPeer>();
   private readonly lsSessions = new Map<string, BgpPeer>();
@@ -73,13 +77,14 @@ export class BgpSpeaker extends EventEmitter {
     this.opts = opts;
     this.log = opts.logger ?? pino({ level: 'warn' });
     this.now = opts.now ?? (() => performance.now());
+    this.transport = opts.transport ?? netTransport;
   }
 
   /** Configure a peer (started at once if the speaker runs). One peer per address. */
   addPeer(cfg: PeerConfig): BgpPeer {
     const addr = peerKey(cfg.peerAddress);
     if (this.peers.has(addr)) throw new Error(`peer ${addr} is already configured`);
-    const peer = new BgpPeer(cfg, { logger: this.log, now: this.now });
+    const peer = new BgpPeer(cfg, { logger: this.log, now: this.now, transport: this.transport });
     this.peers.set(addr, peer);
     if (this.running) peer.start();
     return peer;
@@ -116,7 +121,7 @@ export class BgpSpeaker extends EventEmitter {
   async start(): Promise<void> {
     if (this.running) return;
     for (const l of this.opts.listen) {
-      const server = net.createServer((s) => this.onInbound(s));
+      const server = this.transport.createServer((s) => this.onInbound(s));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         // "::" is dual-stack by default and would take the IPv4 port too: when
@@ -256,7 +261,7 @@ export class BgpSpeaker extends EventEmitter {
           acceptLsSession: false,
           fsm: { ...peer.config.fsm, autoRestart: false },
         },
-        { logger: this.log, now: this.now },
+        { logger: this.log, now: this.now, transport: this.transport },
       );
       this.lsSessions.set(peer.address, ls);
       ls.on('down', () => {

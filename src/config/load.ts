@@ -4,6 +4,7 @@
 // once as warnings; keys that are neither arouteserver's nor ixrs' are errors.
 
 import { readFileSync } from 'node:fs';
+import { dampingProblem } from '../nhib/damping.ts';
 import { DEFAULT_BOGONS, type PrefixRule, parseRangedPrefix } from '../rs/bogons.ts';
 import {
   COMMUNITY_SCHEMA,
@@ -28,6 +29,7 @@ import {
   type LogLevel,
   type NextHopPolicy,
   type PrefLen,
+  type RsBfdConfig,
   type RsClientConfig,
   type RsConfig,
   type RsFiltering,
@@ -485,7 +487,7 @@ function parseGeneralFiltering(
     }
     m.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
     const ra = m.get('restart_after');
-    if (ra !== undefined) out.maxPrefix.restartAfter = ra.int(1, 100_000);
+    if (ra !== undefined) out.maxPrefix.restartAfter = ra.num(0.01, 100_000);
     m.unimplemented(['count_rejected_routes']);
     m.end();
   }
@@ -583,7 +585,7 @@ function parseIxrs(
       bringUpTimeoutMs: 10_000,
       instanceId: 0,
       damping: {
-        enabled: false,
+        enabled: true,
         penalty: 1000,
         suppressThreshold: 2000,
         reuseThreshold: 750,
@@ -710,43 +712,60 @@ function parseIxrs(
   const bog = m.get('bogons');
   if (bog !== undefined) filtering.bogons = prefixRules(bog);
   const bfd = m.get('rs_bfd');
-  if (bfd !== undefined) {
-    const bm = bfd.map();
-    const en = bm.get('enabled');
-    if (en !== undefined) out.rsBfd.enabled = en.bool();
-    const bu = bm.get('bring_up_timeout');
-    if (bu !== undefined) out.rsBfd.bringUpTimeoutMs = Math.round(bu.num(0.01, 3600) * 1000);
-    const iid = bm.get('instance_id');
-    if (iid !== undefined) out.rsBfd.instanceId = iid.int(0, Number.MAX_SAFE_INTEGER);
-    const dv = bm.get('damping');
-    if (dv !== undefined) {
-      const dm = dv.map();
-      const d = out.rsBfd.damping;
-      const e = dm.get('enabled');
-      if (e !== undefined) d.enabled = e.bool();
-      const p = dm.get('penalty');
-      if (p !== undefined) d.penalty = p.int(1, 1_000_000);
-      const s = dm.get('suppress_threshold');
-      if (s !== undefined) d.suppressThreshold = s.int(1, 1_000_000);
-      const r = dm.get('reuse_threshold');
-      if (r !== undefined) d.reuseThreshold = r.int(1, 1_000_000);
-      const hl = dm.get('half_life');
-      if (hl !== undefined) d.halfLifeMs = Math.round(hl.num(0.1, 86400) * 1000);
-      const ms = dm.get('max_suppress_time');
-      if (ms !== undefined) d.maxSuppressMs = Math.round(ms.num(0.1, 86400) * 1000);
-      if (d.reuseThreshold >= d.suppressThreshold) {
-        (r ?? s ?? dv).fail(
-          `reuse_threshold (${d.reuseThreshold}) must be below suppress_threshold (${d.suppressThreshold})`,
-        );
-      }
-      dm.end();
-    }
-    bm.end();
-  }
+  if (bfd !== undefined) out.rsBfd = parseRsBfd(bfd, out.rsBfd, false);
   out.http = parseHttp(m.get('http'));
   out.mrt = parseMrt(m.get('mrt'));
   out.bmp = parseBmp(m.get('bmp'));
   m.end();
+  return out;
+}
+
+/**
+ * cfg.ixrs.rs_bfd (rs-bfd-profile): general.yml, or a client's override in
+ * clients.yml (`perClient`: no instance_id, which is the LAN's). Every key
+ * given replaces the one of `base`.
+ */
+function parseRsBfd(v: Val, base: RsBfdConfig, perClient: boolean): RsBfdConfig {
+  const out: RsBfdConfig = { ...base, damping: { ...base.damping } };
+  const bm = v.map();
+  const en = bm.get('enabled');
+  if (en !== undefined) out.enabled = en.bool();
+  const bu = bm.get('bring_up_timeout');
+  if (bu !== undefined) out.bringUpTimeoutMs = Math.round(bu.num(0.01, 3600) * 1000);
+  const iid = bm.get('instance_id');
+  if (iid !== undefined) {
+    if (perClient) {
+      iid.fail(
+        "the BGP-LS Identifier is the LAN's: set it in general.yml (cfg.ixrs.rs_bfd.instance_id)",
+      );
+    }
+    out.instanceId = iid.int(0, Number.MAX_SAFE_INTEGER);
+  }
+  const dv = bm.get('damping');
+  if (dv !== undefined) {
+    const dm = dv.map();
+    const d = out.damping;
+    const e = dm.get('enabled');
+    if (e !== undefined) d.enabled = e.bool();
+    const p = dm.get('penalty');
+    if (p !== undefined) d.penalty = p.int(1, 1_000_000);
+    const s = dm.get('suppress_threshold');
+    if (s !== undefined) d.suppressThreshold = s.int(1, 1_000_000);
+    const r = dm.get('reuse_threshold');
+    if (r !== undefined) d.reuseThreshold = r.int(1, 1_000_000);
+    const hl = dm.get('half_life');
+    if (hl !== undefined) d.halfLifeMs = Math.round(hl.num(0.1, 86400) * 1000);
+    const ms = dm.get('max_suppress_time');
+    if (ms !== undefined) d.maxSuppressMs = Math.round(ms.num(0.1, 86400) * 1000);
+    dm.end();
+    const problem = dampingProblem(d);
+    if (problem !== null) {
+      const at =
+        problem.key === 'reuse_threshold' ? (r ?? s ?? dv) : (ms ?? hl ?? r ?? s ?? e ?? dv);
+      at.fail(problem.problem);
+    }
+  }
+  bm.end();
   return out;
 }
 
@@ -849,6 +868,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
     rfc8950: g.rfc8950,
     maxPrefixRestartAfter: g.filtering.maxPrefix.restartAfter,
     source: { path: v.path, ...(v.line !== undefined ? { line: v.line } : {}) },
+    rsBfd: { ...g.ixrs.rsBfd, damping: { ...g.ixrs.rsBfd.damping } },
   };
   if (hasPassword) g.passwords.set(client, { path: pwV!.path, line: pwV!.line });
   let maxAction = g.filtering.maxPrefix.action;
@@ -892,6 +912,14 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
       const en = gm.get('enabled');
       if (en?.bool()) en.warn('graceful shutdown is not implemented by ixrs, ignored');
       gm.end();
+    }
+    const ixV = c.get('ixrs');
+    if (ixV !== undefined) {
+      // ixrs' own per-client keys: only the RS-BFD override.
+      const ix = ixV.map();
+      const bfd = ix.get('rs_bfd');
+      if (bfd !== undefined) client.rsBfd = parseRsBfd(bfd, client.rsBfd, true);
+      ix.end();
     }
     const fV = c.get('filtering');
     if (fV !== undefined) {
@@ -966,7 +994,7 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
         if (l6 !== undefined) limit6 = l6.int(0, 0xffffffff);
         mm.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
         const ra = mm.get('restart_after');
-        if (ra !== undefined) client.maxPrefixRestartAfter = ra.int(1, 100_000);
+        if (ra !== undefined) client.maxPrefixRestartAfter = ra.num(0.01, 100_000);
         mm.unimplemented(['count_rejected_routes']);
         mm.end();
       }

@@ -54,6 +54,8 @@ export interface RsClientConfig extends ClientConfig {
   maxPrefixRestartAfter: number;
   /** Where the client is configured: `clients[i]` and the line, for messages. */
   source: { path: string; line?: number };
+  /** general.yml cfg.ixrs.rs_bfd with the client's cfg.ixrs.rs_bfd override applied. */
+  rsBfd: RsBfdConfig;
 }
 
 export interface ListenAddress {
@@ -64,12 +66,13 @@ export interface ListenAddress {
 }
 
 export interface RsBfdConfig {
+  /** True (default): active for the client once its agent connects; false refuses BGP-LS from it. */
   enabled: boolean;
   /** A requested BFD session that is not Up within this time means a broken path (rs-bfd-profile §6). */
   bringUpTimeoutMs: number;
   /** BGP-LS Identifier of this LAN (rs-bfd-profile §4). */
   instanceId: number;
-  /** Per (client, next hop) flap damping at the RS (rs-bfd-profile §7). */
+  /** Per (client, next hop) flap damping at the RS (rs-bfd-profile §7; src/nhib/damping.ts). */
   damping: {
     enabled: boolean;
     /** Penalty added per transition to unreachable. */

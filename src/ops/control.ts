@@ -7,14 +7,26 @@
 //   {"id":3,"cmd":"client","client":"127.0.0.11"}
 //   {"id":4,"cmd":"rib","client":"AS64502"}
 //   {"id":5,"cmd":"dump","what":"rib","file":"/var/tmp/rib.mrt"}   (MRT, src/mrt/)
+//   {"id":6,"cmd":"nhib","client":"AS64501"}      one client's NHIB (RS-BFD)
+//   {"id":7,"cmd":"nhib-matrix"}                 client × next-hop owner
 //
 //   {"id":1,"ok":true,"result":[...]}           or   {"id":1,"ok":false,"error":"..."}
 //
 // `client` may be an ASN ("64501" or "AS64501"), a client id ("AS64501-2") or
 // one of the client's addresses (then the query is about that session).
 // `id` is echoed back as given (null when absent).
+//
+// Access: two sockets. The query socket (cfg.ixrs.control: path, mode, group)
+// answers the read-only commands above, for its group; the admin socket beside
+// it (adminSocketPath: `.admin.sock`, mode 0600, the ixrs user only) also takes
+// the state-changing one:
+//
+//   {"id":5,"cmd":"session","action":"reset","client":"AS64502","message":"..."}
+//
+// actions: enable | disable | reset | refresh (Daemon.sessionAction).
 
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
@@ -22,6 +34,9 @@ import type { ClientConfig } from '../rs/policy-api.ts';
 import {
   type ClientResult,
   type CoreQueries,
+  type NhibClientView,
+  type NhibMatrixView,
+  type NhibQueries,
   type ReasonTexts,
   type RibResult,
   type RoutesResult,
@@ -32,7 +47,18 @@ import {
   sessionRow,
 } from './model.ts';
 
-export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib' | 'dump';
+export type ControlCommand =
+  | 'sessions'
+  | 'routes'
+  | 'client'
+  | 'rib'
+  | 'dump'
+  | 'nhib'
+  | 'nhib-matrix'
+  | 'session';
+
+export const SESSION_ACTIONS = ['enable', 'disable', 'reset', 'refresh'] as const;
+export type SessionAction = (typeof SESSION_ACTIONS)[number];
 
 export interface ControlRequest {
   id?: number | string | null;
@@ -42,6 +68,51 @@ export interface ControlRequest {
   /** dump: what to dump ('rib') and the absolute file path the route server writes. */
   what?: string;
   file?: string;
+  /** 'session': what to do. */
+  action?: SessionAction;
+  /** 'session' disable/reset: the RFC 9003 shutdown message. */
+  message?: string;
+}
+
+/** What a session action did, per session of the client. */
+export interface SessionActionResult {
+  client: string;
+  action: SessionAction;
+  sessions: { address: string; done: string; bgpState: string }[];
+}
+
+/**
+ * Why a session is (not) Established, from the session layer: admin state,
+ * the last session loss with its NOTIFICATIONs, the last connect failure,
+ * what was negotiated, message counters. Part of the 'client' result.
+ */
+export interface SessionStatus {
+  address: string;
+  bgpState: string;
+  /** 'enabled', 'disabled' (ixrs session disable), 'max-prefix stop'. */
+  admin: 'enabled' | 'disabled' | 'max-prefix stop';
+  /** Max-prefix stop: AFI, limit, since, and when it restarts (null: shutdown, until enable). */
+  maxPrefixStop: { afi: number; limit: number; since: string; restartAt: string | null } | null;
+  establishedSince: string | null;
+  lastDown: { at: string; reason: string; sent: string | null; received: string | null } | null;
+  lastConnectError: string | null;
+  negotiated: {
+    holdTime: number;
+    families: string[];
+    as4: boolean;
+    routeRefresh: boolean;
+    enhancedRouteRefresh: boolean;
+    extendedMessage: boolean;
+    gracefulRestart: boolean;
+    addPathTx: string[];
+    extendedNextHop: boolean;
+  } | null;
+  messages: { in: number; out: number; updatesIn: number };
+}
+
+/** The admin socket beside a query socket: `x.sock` -> `x.admin.sock`. */
+export function adminSocketPath(path: string): string {
+  return path.endsWith('.sock') ? `${path.slice(0, -5)}.admin.sock` : `${path}.admin`;
 }
 
 export type ControlResponse =
@@ -52,9 +123,12 @@ export type ControlResponse =
 export interface ControlResults {
   sessions: SessionRow[];
   routes: RoutesResult;
-  client: ClientResult;
+  client: ClientResult & { status?: SessionStatus[] };
   rib: RibResult;
+  nhib: NhibClientView;
+  'nhib-matrix': NhibMatrixView;
   dump: DumpResult;
+  session: SessionActionResult;
 }
 
 /** `dump rib`: the MRT file written (TABLE_DUMP_V2, src/mrt/). */
@@ -75,7 +149,23 @@ export interface ControlContext {
   bgpState?: (address: string) => string | null;
   /** Write an MRT RIB dump to `file` (absolute path); absent: 'dump' is refused. */
   dumpRib?: (file: string) => Promise<DumpResult>;
+  /** The NHIB, when RS-BFD runs (the `nhib` commands answer an error without it). */
+  nhib?: NhibQueries;
+  /** Session-layer status of the session to `address` (see SessionStatus). */
+  sessionStatus?: (address: string) => SessionStatus | null;
+  /**
+   * State-changing session commands (admin socket only). `address` null: every
+   * session of the client. Rejects with an Error the client sees.
+   */
+  sessionAction?: (
+    client: ClientConfig,
+    address: string | null,
+    action: SessionAction,
+    message: string | undefined,
+  ) => Promise<SessionActionResult>;
 }
+
+const NO_NHIB = 'RS-BFD is not running in this route server (no NHIB to show)';
 
 /** Longest accepted request line. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -152,6 +242,15 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
           rib: ctx.core.ribCount(c.id),
           sessions: sessionsOf(ctx, byId).filter((s) => s.client === c.id),
         };
+        const status = ctx.sessionStatus;
+        if (status !== undefined) {
+          const st: SessionStatus[] = [];
+          for (const a of c.addresses) {
+            const s = status(a);
+            if (s !== null) st.push(s);
+          }
+          return { id, ok: true, result: { ...result, status: st } };
+        }
         return { id, ok: true, result };
       }
       case 'rib': {
@@ -164,10 +263,26 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
         return { id, ok: true, result };
       }
       case 'dump':
-        throw new Error("'dump' is answered asynchronously (handleAsync)");
+        throw new Error(
+          "'dump' writes a file as the route server's user: it is taken only on the admin socket (ixrs dump uses it)",
+        );
+      case 'nhib': {
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        const sel = selectClient(ctx.clients, str('client', true)!);
+        const result = ctx.nhib.nhibClient(sel.client.id);
+        if (result === null) throw new Error(`${sel.client.id} has no NHIB`);
+        return { id, ok: true, result };
+      }
+      case 'nhib-matrix':
+        if (ctx.nhib === undefined) throw new Error(NO_NHIB);
+        return { id, ok: true, result: ctx.nhib.nhibMatrix() };
+      case 'session':
+        throw new Error(
+          "'session' changes state: it is taken only on the admin socket, by the ixrs user (this socket is read-only)",
+        );
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, dump)`,
+          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, nhib, nhib-matrix, dump, session)`,
         );
     }
   } catch (err) {
@@ -175,7 +290,7 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
   }
 }
 
-/** Answer one request, including those that take a while ('dump'): never rejects. */
+/** Answer a 'dump' (admin socket), or any other request: never rejects. */
 export async function handleAsync(ctx: ControlContext, raw: unknown): Promise<ControlResponse> {
   if (typeof raw !== 'object' || raw === null || (raw as { cmd?: unknown }).cmd !== 'dump') {
     return handleRequest(ctx, raw);
@@ -195,11 +310,41 @@ export async function handleAsync(ctx: ControlContext, raw: unknown): Promise<Co
   }
 }
 
+/** The admin socket: 'session' actions, then everything the query socket answers. */
+export async function handleAdminRequest(
+  ctx: ControlContext,
+  raw: unknown,
+): Promise<ControlResponse> {
+  const req = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (req.cmd === 'dump') return handleAsync(ctx, raw);
+  if (req.cmd !== 'session') return handleRequest(ctx, raw);
+  const id = typeof req.id === 'number' || typeof req.id === 'string' ? req.id : null;
+  try {
+    const action = req.action;
+    if (typeof action !== 'string' || !(SESSION_ACTIONS as readonly string[]).includes(action)) {
+      throw new Error(`'session' needs 'action': one of ${SESSION_ACTIONS.join(', ')}`);
+    }
+    if (typeof req.client !== 'string') throw new Error("'session' needs 'client'");
+    const message = typeof req.message === 'string' ? req.message : undefined;
+    if (ctx.sessionAction === undefined) throw new Error('session actions are not available');
+    const sel = selectClient(ctx.clients, req.client);
+    const result = await ctx.sessionAction(
+      sel.client,
+      sel.address,
+      action as SessionAction,
+      message,
+    );
+    return { id, ok: true, result };
+  } catch (err) {
+    return { id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Serve one connection: split lines, answer each in order. */
-function serve(sock: net.Socket, ctx: ControlContext): void {
+function serve(sock: net.Socket, ctx: ControlContext, admin: boolean): void {
   let buf = '';
-  // Answers leave in request order, also when one takes a while ('dump').
-  let queue: Promise<void> = Promise.resolve();
+  // Answers leave in request order, also when one (a session action) takes time.
+  let chain: Promise<void> = Promise.resolve();
   sock.setEncoding('utf8');
   sock.on('error', () => undefined);
   sock.on('data', (chunk: string) => {
@@ -211,16 +356,18 @@ function serve(sock: net.Socket, ctx: ControlContext): void {
       buf = buf.slice(nl + 1);
       if (line === '') continue;
       let raw: unknown;
+      let bad = false;
       try {
         raw = JSON.parse(line) as unknown;
       } catch {
-        raw = undefined;
+        bad = true;
       }
-      queue = queue.then(async () => {
-        const res: ControlResponse =
-          raw === undefined
-            ? { id: null, ok: false, error: 'request is not valid JSON' }
-            : await handleAsync(ctx, raw);
+      chain = chain.then(async () => {
+        const res: ControlResponse = bad
+          ? { id: null, ok: false, error: 'request is not valid JSON' }
+          : admin
+            ? await handleAdminRequest(ctx, raw)
+            : handleRequest(ctx, raw);
         if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
       });
     }
@@ -260,25 +407,53 @@ export class ControlServer {
   /**
    * Listen on `path`. A stale socket file (nothing answering) is removed; a live
    * one means another ixrs runs there: that is an error. Creates the directory.
+   * `mode` and `group` (name or gid) are applied to the socket file: who may
+   * connect is who may write to it. `admin`: also the state-changing commands.
+   * Errors are ControlSocketError, naming the path.
    */
-  static async listen(path: string, ctx: ControlContext): Promise<ControlServer> {
-    if (existsSync(path)) {
-      if (await probe(path)) {
-        throw new Error(`control socket ${path} is in use (is another ixrs running?)`);
+  static async listen(
+    path: string,
+    ctx: ControlContext,
+    opts: { mode?: number; group?: string | null; admin?: boolean } = {},
+  ): Promise<ControlServer> {
+    try {
+      if (existsSync(path)) {
+        if (await probe(path)) {
+          throw new ControlSocketError(path, 'is in use (is another ixrs running?)');
+        }
+        unlinkSync(path);
       }
-      unlinkSync(path);
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    const server = net.createServer((s) => serve(s, ctx));
-    const cs = new ControlServer(path, server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
+      mkdirSync(dirname(path), { recursive: true });
+      const server = net.createServer((s) => serve(s, ctx, opts.admin === true));
+      const cs = new ControlServer(path, server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    return cs;
+      try {
+        if (opts.group !== undefined && opts.group !== null) {
+          chownSync(path, -1, groupId(opts.group));
+        }
+        if (opts.mode !== undefined) chmodSync(path, opts.mode);
+      } catch (err) {
+        await cs.close();
+        throw err;
+      }
+      return cs;
+    } catch (err) {
+      if (err instanceof ControlSocketError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      const hint =
+        e.code === 'EPERM' && opts.group
+          ? ` (the ixrs user must be a member of group '${opts.group}': systemd SupplementaryGroups=)`
+          : e.code === 'EACCES' || e.code === 'ENOENT'
+            ? ' (its directory must exist or be creatable and writable by the ixrs user: systemd RuntimeDirectory=)'
+            : '';
+      throw new ControlSocketError(path, `${e.message}${hint}`, e.code);
+    }
   }
 
   async close(): Promise<void> {
@@ -291,6 +466,37 @@ export class ControlServer {
       // already gone
     }
   }
+}
+
+/** The control socket cannot be set up: names the socket's path (not a port). */
+export class ControlSocketError extends Error {
+  readonly code: string | undefined;
+  constructor(path: string, problem: string, code?: string) {
+    super(`control socket path ${path}: ${problem}`);
+    this.name = 'ControlSocketError';
+    this.code = code;
+  }
+}
+
+/** A group name (from /etc/group, else getent for NSS groups) or a numeric gid. */
+export function groupId(group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === group && gid !== undefined) return Number(gid);
+    }
+  } catch {
+    // no /etc/group: ask NSS
+  }
+  try {
+    const out = execFileSync('getent', ['group', group], { encoding: 'utf8' });
+    const gid = out.split(':')[2];
+    if (gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+  } catch {
+    // not found
+  }
+  throw new Error(`group '${group}' does not exist (cfg.ixrs.control.group)`);
 }
 
 /** Error answered by the server (as opposed to a transport failure). */
@@ -335,7 +541,9 @@ export async function controlRequests(
       const why =
         err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
           ? `cannot connect to control socket ${path} (is ixrs running? use --socket PATH)`
-          : `control socket ${path}: ${err.message}`;
+          : err.code === 'EACCES'
+            ? `control socket ${path}: permission denied (${path.includes('.admin') ? 'state-changing commands are for the ixrs user only' : "read access is for the socket's group, cfg.ixrs.control.group"})`
+            : `control socket ${path}: ${err.message}`;
       finish(new Error(why));
     });
     sock.on('data', (chunk: string) => {

@@ -1,14 +1,23 @@
 // The process wiring of `ixrs run` (and `ixrs demo`): configuration -> policy
 // -> route-server core (src/rs/server.ts) <-> BGP sessions (src/bgp/speaker.ts),
 // plus the control socket (control.ts). No protocol logic lives here: peer
-// events become core calls, core output goes to the peer's socket. Input flow
+// events become core calls, core output goes to the peer's socket; the
+// protocol decisions it needs are the BGP modules' (negotiate.ts: RFC 4760,
+// 4724, 8950; notification.ts: RFC 4486). Input flow
 // control (input-gate.ts): while the core's input queue is full, no client
 // socket is read.
 
 import type pino from 'pino';
 import { applyExternalPeerRules, encodeMessage } from '../bgp/codec.ts';
 import { describeNotification } from '../bgp/fsm.ts';
-import type { Negotiated } from '../bgp/negotiate.ts';
+import {
+  extendedNextHopFamilies,
+  gracefulRestartFamilies,
+  helperRestartTime,
+  type Negotiated,
+  negotiatedPart,
+} from '../bgp/negotiate.ts';
+import { maxPrefixCease } from '../bgp/notification.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
 import {
@@ -19,7 +28,9 @@ import {
   SAFI,
   type UpdateMessage,
 } from '../bgp/types.ts';
-import type { HttpConfig, MrtConfig } from '../config/observability.ts';
+import { PEER_DOWN } from '../bmp/codec.ts';
+import { BmpExporter, type BmpPeer, type BmpSource } from '../bmp/exporter.ts';
+import type { BmpConfig, HttpConfig, MrtConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
 import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
 import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
@@ -33,7 +44,14 @@ import {
   type SessionHandle,
 } from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
-import { type ControlContext, ControlServer } from './control.ts';
+import {
+  adminSocketPath,
+  type ControlContext,
+  ControlServer,
+  type SessionAction,
+  type SessionActionResult,
+  type SessionStatus,
+} from './control.ts';
 import { startHttp } from './http/index.ts';
 import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
@@ -54,6 +72,8 @@ export interface DaemonOptions {
   http?: HttpConfig | null;
   /** MRT settings instead of cfg.ixrs.mrt (tests); null: none. */
   mrt?: MrtConfig | null;
+  /** BMP settings instead of cfg.ixrs.bmp (tests); null: none. */
+  bmp?: BmpConfig | null;
 }
 
 const UNICAST = [
@@ -68,81 +88,6 @@ const EXTENDED_NEXT_HOP = {
   kind: 'extended-next-hop' as const,
   entries: [{ afi: AFI.IPV4, safi: SAFI.UNICAST, nextHopAfi: AFI.IPV6 }],
 };
-
-/** RFC 8950: the families whose NLRI may be sent to this session with an IPv6 next hop. */
-export function extendedNextHopFamilies(n: Pick<Negotiated, 'extendedNextHop'>): Set<string> {
-  return new Set(
-    n.extendedNextHop.filter((e) => e.nextHopAfi === AFI.IPV6).map((e) => familyKey(e.afi, e.safi)),
-  );
-}
-
-/**
- * RFC 4724 §4.2: the families of the client's Graceful Restart capability with
- * the Forwarding State bit set (their stale paths wait for End-of-RIB; the
- * others go at once). Undefined when the client sent no GR capability.
- */
-export function gracefulRestartFamilies(
-  n: Pick<Negotiated, 'gracefulRestart'>,
-): Set<string> | undefined {
-  const gr = n.gracefulRestart;
-  if (gr === null) return undefined;
-  return new Set(
-    gr.families.filter((f) => f.forwardingPreserved).map((f) => familyKey(f.afi, f.safi)),
-  );
-}
-
-/**
- * An UPDATE with the parts for families not negotiated on the session removed
- * (RFC 4760 §6: multiprotocol routes only for the families both sides
- * announced). `update` is null when nothing is left to process; `dropped`
- * lists the families ignored. An empty UPDATE is the IPv4 End-of-RIB.
- */
-export function negotiatedPart(
-  u: UpdateMessage,
-  families: ReadonlySet<string>,
-): { update: UpdateMessage | null; dropped: string[] } {
-  const dropped: string[] = [];
-  const v4 = familyKey(AFI.IPV4, SAFI.UNICAST);
-  const empty =
-    u.attrs === null &&
-    u.withdrawn.length === 0 &&
-    u.nlri.length === 0 &&
-    u.mpReach === null &&
-    u.mpUnreach === null;
-  if (empty) return families.has(v4) ? { update: u, dropped } : { update: null, dropped: [v4] };
-  let out = u;
-  const copy = (): UpdateMessage => {
-    if (out === u) out = { ...u };
-    return out;
-  };
-  if ((u.withdrawn.length > 0 || u.nlri.length > 0) && !families.has(v4)) {
-    dropped.push(v4);
-    const c = copy();
-    c.withdrawn = [];
-    c.nlri = [];
-  }
-  if (u.mpReach !== null) {
-    const f = familyKey(u.mpReach.afi, u.mpReach.safi);
-    if (!families.has(f)) {
-      if (!dropped.includes(f)) dropped.push(f);
-      copy().mpReach = null;
-    }
-  }
-  if (u.mpUnreach !== null) {
-    const f = familyKey(u.mpUnreach.afi, u.mpUnreach.safi);
-    if (!families.has(f)) {
-      if (!dropped.includes(f)) dropped.push(f);
-      copy().mpUnreach = null;
-    }
-  }
-  if (out === u) return { update: u, dropped };
-  const left =
-    out.withdrawn.length > 0 ||
-    out.nlri.length > 0 ||
-    out.mpReach !== null ||
-    out.mpUnreach !== null;
-  return { update: left ? out : null, dropped };
-}
 
 /**
  * reject_policy 'tag' (arouteserver): rejected paths are kept and shown by the
@@ -195,10 +140,19 @@ interface Binding {
   onDrain: (() => void) | null;
   /** UPDATEs (or parts) ignored: families not negotiated on this session. */
   ignoredUpdates: number;
+  /** When the session last came up (BMP Peer Up), ms since the epoch. */
+  upSince: number;
   /** Families already logged as ignored since the session came up. */
   ignoredLogged: Set<string>;
   /** RS-BFD over this routing session (BGP-LS negotiated on it), while up. */
   lsChannel: LsChannel | null;
+  /** `ixrs session disable`: stays down until `enable`. */
+  disabled: boolean;
+  /** Stopped by max-prefix (shutdown, or restart until restartAt). */
+  maxPrefixStop: { afi: number; limit: number; at: Date; restartAt: Date | null } | null;
+  restartTimer: NodeJS.Timeout | null;
+  establishedAt: Date | null;
+  lastDown: { at: Date; reason: string; sent: string | null; received: string | null } | null;
 }
 
 export class Daemon {
@@ -213,6 +167,10 @@ export class Daemon {
   private readonly httpConfig: HttpConfig | null;
   /** cfg.ixrs.mrt (src/mrt/): periodic RIB dumps and the update log, when configured. */
   mrt: MrtService | null = null;
+  /** cfg.ixrs.bmp (src/bmp/): the BMP exporter, when configured. */
+  bmp: BmpExporter | null = null;
+  /** The owner-only socket beside `control` (state-changing commands). */
+  admin: ControlServer | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -245,7 +203,11 @@ export class Daemon {
         id: c.id,
         asn: c.asn,
         addresses: c.addresses,
-        settings: { enabled: rsBfd.enabled, instanceId: rsBfd.instanceId, damping: rsBfd.damping },
+        settings: {
+          enabled: c.rsBfd.enabled,
+          instanceId: rsBfd.instanceId,
+          damping: c.rsBfd.damping,
+        },
       });
     }
     this.rsbfd = new RsBfd({
@@ -256,7 +218,7 @@ export class Daemon {
         asn: c.asn,
         description: c.description,
         addresses: c.addresses,
-        enabled: rsBfd.enabled,
+        enabled: c.rsBfd.enabled,
       })),
       rsAs: cfg.rsAs,
       instanceId: rsBfd.instanceId,
@@ -307,8 +269,8 @@ export class Daemon {
           // RS-BFD profile §2-3: BGP-LS offered on the routing session too, for a
           // router that does the agent's job itself; an OPEN offering only
           // BGP-LS from the client's address is its agent's reachability session.
-          families: rsBfd.enabled ? [...families, BGPLS] : families,
-          acceptLsSession: rsBfd.enabled,
+          families: client.rsBfd.enabled ? [...families, BGPLS] : families,
+          acceptLsSession: client.rsBfd.enabled,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
           addPath: client.addPath ? families.map((f) => ({ ...f, mode: 2 as const })) : [],
           // RFC 4724 helper: we announce the capability (restart time 0, no
@@ -327,8 +289,14 @@ export class Daemon {
           negotiated: null,
           onDrain: null,
           ignoredUpdates: 0,
+          upSince: 0,
           ignoredLogged: new Set(),
           lsChannel: null,
+          disabled: false,
+          maxPrefixStop: null,
+          restartTimer: null,
+          establishedAt: null,
+          lastDown: null,
         };
         this.bindings.set(session.key, b);
         this.wire(b);
@@ -345,6 +313,10 @@ export class Daemon {
       },
     );
     this.speaker.on('ls-session', (ls: BgpPeer, owner: BgpPeer) => this.wireLs(ls, owner));
+    const bmp = opts.bmp === undefined ? cfg.ixrs.bmp : opts.bmp;
+    if (bmp !== null) {
+      this.bmp = new BmpExporter(bmp, this.bmpSource(bmp), this.log.child({ component: 'bmp' }));
+    }
     const mrt = opts.mrt === undefined ? cfg.ixrs.mrt : opts.mrt;
     if (mrt !== null) {
       this.mrt = new MrtService(mrt, this.ribDumpSource(), this.log.child({ component: 'mrt' }));
@@ -370,6 +342,8 @@ export class Daemon {
     const log = this.log.child({ peer: b.session.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
+      b.upSince = Date.now();
+      b.establishedAt = new Date();
       b.ignoredLogged.clear();
       log.warn(
         {
@@ -380,6 +354,8 @@ export class Daemon {
         },
         'session up',
       );
+      // BMP Peer Up first: the core's first writes to the session are Adj-RIB-Out.
+      this.bmp?.peerUp(this.bmpPeer(b, n));
       this.core.sessionUp(
         b.session,
         {
@@ -397,7 +373,10 @@ export class Daemon {
             : {}),
         },
         {
-          write: (bytes) => peer.sendRaw(bytes),
+          write: (bytes) => {
+            this.bmp?.sent(b.session.key, bytes);
+            return peer.sendRaw(bytes);
+          },
           onDrain: (cb) => {
             b.onDrain = cb;
           },
@@ -407,9 +386,13 @@ export class Daemon {
     });
     peer.on('drain', () => b.onDrain?.());
     peer.on('update', (msg: UpdateMessage) => {
-      // The update log (MRT BGP4MP): the message as received, re-encoded with the session's options.
-      if (this.mrt?.logging && b.negotiated !== null) {
-        this.mrt.message(this.mrtEndpoints(b), encodeMessage(msg, b.negotiated.codec));
+      // The update log (MRT BGP4MP) and BMP pre-policy Route Monitoring: the
+      // message as received, re-encoded with the session's options.
+      const mrt = this.mrt?.logging === true;
+      if ((mrt || this.bmp?.connected) && b.negotiated !== null) {
+        const bytes = encodeMessage(msg, b.negotiated.codec);
+        if (mrt) this.mrt!.message(this.mrtEndpoints(b), bytes);
+        this.bmp?.received(b.session.key, bytes);
       }
       this.onUpdate(b, msg, log);
     });
@@ -425,14 +408,40 @@ export class Daemon {
       if (msg.subtype === 0) this.core.routeRefresh(b.session, msg.afi, msg.safi);
     });
     peer.on('down', (d: PeerDown) => {
+      if (d.wasEstablished && this.bmp !== null) {
+        // RFC 7854 §4.9: who closed it, with the NOTIFICATION when there was one.
+        const codec = b.negotiated?.codec ?? { as4: true };
+        if (d.sent !== undefined) {
+          this.bmp.peerDown(
+            b.session.key,
+            PEER_DOWN.LOCAL_NOTIFICATION,
+            encodeMessage(d.sent, codec),
+          );
+        } else if (d.received !== undefined) {
+          this.bmp.peerDown(
+            b.session.key,
+            PEER_DOWN.REMOTE_NOTIFICATION,
+            encodeMessage(d.received, codec),
+          );
+        } else {
+          this.bmp.peerDown(b.session.key, PEER_DOWN.REMOTE_NO_DATA);
+        }
+      }
       const n = b.negotiated;
       b.negotiated = null;
       b.onDrain = null;
       if (b.lsChannel !== null) this.rsbfd.channelDown(b.client.id, b.lsChannel);
       b.lsChannel = null;
+      b.establishedAt = null;
+      b.lastDown = {
+        at: new Date(),
+        reason: d.reason,
+        sent: d.sent !== undefined ? describeNotification(d.sent) : null,
+        received: d.received !== undefined ? describeNotification(d.received) : null,
+      };
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
-      const restartTime = this.gracefulRestartTime(n, d);
+      const restartTime = helperRestartTime(n, d);
       log.warn(
         {
           reason: d.reason,
@@ -563,34 +572,122 @@ export class Daemon {
     return 0;
   }
 
-  /**
-   * RFC 4724 §4.2 helper: keep the client's paths (stale) for its restart time
-   * when the session ended without a NOTIFICATION (TCP loss, hold timer on the
-   * client's side). We do not set the RFC 8538 N bit, so any NOTIFICATION, sent
-   * or received, ends graceful restart (RFC 4724 §4.2, RFC 8538 §2).
-   */
-  private gracefulRestartTime(n: Negotiated | null, d: PeerDown): number {
-    const gr = n?.gracefulRestart;
-    if (gr === null || gr === undefined || gr.restartTime === 0) return 0;
-    if (d.sent !== undefined || d.received !== undefined) return 0;
-    return gr.restartTime;
-  }
-
   private onMaxPrefix(ev: MaxPrefixEvent): void {
     // The core has logged it (warn); here the session layer acts.
     const b = this.bindings.get(ev.session);
     if (b === undefined || (ev.action !== 'shutdown' && ev.action !== 'restart')) return;
-    // RFC 4486 §4: Cease / Maximum Number of Prefixes Reached; data AFI, SAFI, limit.
-    const data = new Uint8Array(7);
-    const dv = new DataView(data.buffer);
-    dv.setUint16(0, ev.afi);
-    data[2] = SAFI.UNICAST;
-    dv.setUint32(3, ev.limit);
-    const n = { code: 6, subcode: 1, data };
-    // 'restart': AutomaticStop, the BGP layer restarts the session by itself
-    // (idle hold time with backoff); 'shutdown': stays down until ixrs restarts.
-    if (ev.action === 'restart') b.peer.reset(n);
-    else void b.peer.stopWith(n);
+    const n = maxPrefixCease(ev.afi, SAFI.UNICAST, ev.limit);
+    // 'shutdown': down until `ixrs session enable` (or a restart of ixrs);
+    // 'restart': down for max_prefix.restart_after minutes, then started again.
+    const now = new Date();
+    const afterMs = b.client.maxPrefixRestartAfter * 60_000;
+    b.maxPrefixStop = {
+      afi: ev.afi,
+      limit: ev.limit,
+      at: now,
+      restartAt: ev.action === 'restart' ? new Date(now.getTime() + afterMs) : null,
+    };
+    this.clearRestart(b);
+    void b.peer.stopWith(n);
+    if (ev.action === 'restart') {
+      b.restartTimer = setTimeout(() => {
+        b.restartTimer = null;
+        b.maxPrefixStop = null;
+        if (this.stopping === null && !b.disabled) b.peer.start();
+      }, afterMs);
+      b.restartTimer.unref?.();
+    }
+  }
+
+  private clearRestart(b: Binding): void {
+    if (b.restartTimer !== null) clearTimeout(b.restartTimer);
+    b.restartTimer = null;
+  }
+
+  /**
+   * `ixrs session ACTION C` (admin socket): on every session of the client, or
+   * the one at `address`.
+   *  - disable: Cease 6/2 with the shutdown message (RFC 9003); down until enable.
+   *  - enable: start again (also clears a max-prefix stop, without a restart of ixrs).
+   *  - reset: Cease 6/4 Administrative Reset with the message, then start at
+   *    once; only this session goes down (its paths are withdrawn from the
+   *    others as for any session loss).
+   *  - refresh: soft reset, nothing goes down: ROUTE-REFRESH to the client for
+   *    every negotiated family (RFC 2918) and our routes sent to it again.
+   */
+  async sessionAction(
+    client: RsClientConfig,
+    address: string | null,
+    action: SessionAction,
+    message: string | undefined,
+  ): Promise<SessionActionResult> {
+    const bs = [...this.bindings.values()].filter(
+      (b) => b.client.id === client.id && (address === null || b.address === address),
+    );
+    if (bs.length === 0) throw new Error(`${client.id} has no session in this instance`);
+    const text = message ?? `ixrs session ${action} by the operator`;
+    const out: SessionActionResult = { client: client.id, action, sessions: [] };
+    for (const b of bs) {
+      let done: string;
+      const was = b.peer.state;
+      switch (action) {
+        case 'disable':
+          b.disabled = true;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 2, shutdownMessage: text });
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/2 (Administrative Shutdown), disabled'
+              : 'disabled';
+          break;
+        case 'enable': {
+          const cleared = b.maxPrefixStop !== null;
+          b.disabled = false;
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          if (b.peer.state === 'Idle') b.peer.start();
+          done = cleared
+            ? 'max-prefix stop cleared, started'
+            : was === 'Idle'
+              ? 'started'
+              : 'already enabled';
+          break;
+        }
+        case 'reset':
+          if (b.disabled) {
+            done = 'disabled: not reset (enable it)';
+            break;
+          }
+          b.maxPrefixStop = null;
+          this.clearRestart(b);
+          await b.peer.stopWith({ code: 6, subcode: 4, shutdownMessage: text });
+          b.peer.start();
+          done =
+            was === 'Established'
+              ? 'sent Cease 6/4 (Administrative Reset), restarted'
+              : 'restarted';
+          break;
+        case 'refresh': {
+          const n = b.negotiated;
+          if (n === null || b.peer.state !== 'Established') {
+            done = 'not established: nothing to refresh';
+            break;
+          }
+          const fams = [...n.families].map((f) => f.split('/').map(Number) as [number, number]);
+          for (const [afi, safi] of fams) {
+            b.peer.sendRouteRefresh(afi, safi);
+            this.core.routeRefresh(b.session, afi, safi);
+          }
+          done = n.routeRefresh
+            ? 'ROUTE-REFRESH sent, routes re-sent'
+            : 'routes re-sent (the client did not negotiate route refresh)';
+          break;
+        }
+      }
+      this.log.warn({ peer: b.session.key, action, message: text }, `session ${action} (operator)`);
+      out.sessions.push({ address: b.address, done, bgpState: b.peer.state });
+    }
+    return out;
   }
 
   /** BGP4MP endpoints of a session: our address is the listen address of its family, if specific. */
@@ -604,6 +701,55 @@ export class Daemon {
       localAs: this.config.rsAs,
       peerAddress: b.address,
       localAddress: own?.address ?? (v6 ? '::' : '0.0.0.0'),
+    };
+  }
+
+  /** A session as BMP shows it: its OPENs (ours as sent, the client's re-encoded from what it announced). */
+  private bmpPeer(b: Binding, n: Negotiated): BmpPeer {
+    const open = {
+      type: 'open' as const,
+      version: 4,
+      myAs: n.peerAs > 0xffff ? 23456 : n.peerAs,
+      holdTime: n.holdTime,
+      bgpId: n.peerBgpId,
+      capabilities: n.peerCapabilities,
+      otherParams: [],
+    };
+    return {
+      key: b.session.key,
+      address: b.address,
+      asn: b.client.asn,
+      bgpId: n.peerBgpId,
+      sentOpen: encodeMessage(b.peer.localOpen, n.codec),
+      receivedOpen: encodeMessage(open, n.codec),
+      families: [...n.families].sort(),
+      as4: n.as4,
+      addPathTx: n.addPathTx.size > 0,
+      since: b.upSince,
+    };
+  }
+
+  private bmpSource(cfg: BmpConfig): BmpSource {
+    return {
+      rib: this.core,
+      peers: () => {
+        const out: BmpPeer[] = [];
+        for (const b of this.bindings.values()) {
+          if (b.negotiated !== null && b.peer.state === 'Established') {
+            out.push(this.bmpPeer(b, b.negotiated));
+          }
+        }
+        return out;
+      },
+      local: (peerAddress) => {
+        const e = this.mrtEndpoints(
+          [...this.bindings.values()].find((b) => b.address === peerAddress) ??
+            [...this.bindings.values()][0]!,
+        );
+        return { address: e.localAddress, port: this.config.ixrs.listen[0]?.port ?? 179 };
+      },
+      sysName: cfg.sysName ?? `ixrs ${this.config.routerId}`,
+      sysDescr: `ixrs route server (RFC 7947), AS${this.config.rsAs}, router id ${this.config.routerId}`,
     };
   }
 
@@ -640,6 +786,59 @@ export class Daemon {
     return this.speaker.getPeer(address)?.state ?? null;
   }
 
+  /** Session-layer status of the session to `address` (ixrs show client). */
+  sessionStatus(address: string): SessionStatus | null {
+    let b: Binding | undefined;
+    for (const x of this.bindings.values()) if (x.address === address) b = x;
+    if (b === undefined) return null;
+    const n = b.negotiated;
+    const mp = b.maxPrefixStop;
+    return {
+      address,
+      bgpState: b.peer.state,
+      admin: b.disabled ? 'disabled' : mp !== null ? 'max-prefix stop' : 'enabled',
+      maxPrefixStop:
+        mp === null
+          ? null
+          : {
+              afi: mp.afi,
+              limit: mp.limit,
+              since: mp.at.toISOString(),
+              restartAt: mp.restartAt?.toISOString() ?? null,
+            },
+      establishedSince: b.establishedAt?.toISOString() ?? null,
+      lastDown:
+        b.lastDown === null
+          ? null
+          : {
+              at: b.lastDown.at.toISOString(),
+              reason: b.lastDown.reason,
+              sent: b.lastDown.sent,
+              received: b.lastDown.received,
+            },
+      lastConnectError: b.peer.lastConnectFailure,
+      negotiated:
+        n === null
+          ? null
+          : {
+              holdTime: n.holdTime,
+              families: [...n.families],
+              as4: n.as4,
+              routeRefresh: n.routeRefresh,
+              enhancedRouteRefresh: n.enhancedRouteRefresh,
+              extendedMessage: n.extendedMessage,
+              gracefulRestart: n.gracefulRestart !== null,
+              addPathTx: [...n.addPathTx],
+              extendedNextHop: n.extendedNextHop.length > 0,
+            },
+      messages: {
+        in: b.peer.stats.messagesIn,
+        out: b.peer.stats.messagesOut,
+        updatesIn: b.peer.stats.updatesIn,
+      },
+    };
+  }
+
   controlContext(): ControlContext {
     return {
       core:
@@ -649,17 +848,36 @@ export class Daemon {
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
+      nhib: this.nhib,
       dumpRib: (file) => this.dumpRib(file),
+      sessionStatus: (a) => this.sessionStatus(a),
+      sessionAction: (c, a, action, msg) => this.sessionAction(c as RsClientConfig, a, action, msg),
     };
   }
 
   /** Open the control socket (unless null), then listeners and sessions. */
   async start(controlSocket: string | null): Promise<void> {
     if (controlSocket !== null) {
-      this.control = await ControlServer.listen(controlSocket, this.controlContext());
+      const ctl = this.config.ixrs.control;
+      const ctx = this.controlContext();
+      this.control = await ControlServer.listen(controlSocket, ctx, {
+        mode: ctl.mode,
+        group: ctl.group,
+      });
+      try {
+        this.admin = await ControlServer.listen(adminSocketPath(controlSocket), ctx, {
+          mode: 0o600,
+          admin: true,
+        });
+      } catch (err) {
+        await this.control.close();
+        this.control = null;
+        throw err;
+      }
     }
     try {
       this.mrt?.start();
+      this.bmp?.start();
       if (this.httpConfig !== null) {
         this.http = await startHttp(
           this.httpConfig,
@@ -669,6 +887,13 @@ export class Daemon {
             input: this.inputGate,
             rsAs: this.config.rsAs,
             routerId: this.config.routerId,
+            table: this.core.entries,
+            bmp: this.bmp,
+            mrt: this.mrt,
+            prefLen: {
+              ipv4: this.config.filtering.ipv4PrefLen,
+              ipv6: this.config.filtering.ipv6PrefLen,
+            },
           },
           this.log.child({ component: 'http' }),
         );
@@ -680,8 +905,11 @@ export class Daemon {
       await this.http?.close();
       this.http = null;
       await this.mrt?.close();
+      await this.bmp?.close();
       await this.control?.close();
+      await this.admin?.close();
       this.control = null;
+      this.admin = null;
       throw err;
     }
     this.log.info(
@@ -705,10 +933,13 @@ export class Daemon {
         this.core.shutdown();
         this.rsbfd.close();
         this.inputGate.stop();
+        for (const b of this.bindings.values()) this.clearRestart(b);
         await this.speaker.stop(message);
         await this.http?.close();
         await this.mrt?.close();
+        await this.bmp?.close();
         await this.control?.close();
+        await this.admin?.close();
         this.log.info({ message }, 'route server stopped');
       })();
     }

@@ -5,9 +5,16 @@
 
 import { canonicalAddress } from '../bgp/prefix.ts';
 import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
+import type { NhibClientView, NhibMatrixView } from '../nhib/types.ts';
 import { sessionKey } from '../rs/model.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
 import type { ClientSummary, RouteView, SessionSnapshot } from '../rs/server.ts';
+
+export type {
+  NhibClientView,
+  NhibEntryRow,
+  NhibMatrixView,
+} from '../nhib/types.ts';
 
 /** What the control socket needs of the core (RouteServer implements it; tests fake it). */
 export interface CoreQueries {
@@ -15,6 +22,17 @@ export interface CoreQueries {
   clientSummary(clientId: string): ClientSummary;
   ribCount(clientId: string): number;
   sessions(): SessionSnapshot[];
+}
+
+/**
+ * What the control socket needs of the NHIB (src/nhib/nhib.ts `Nhib`
+ * implements it; the daemon passes it when RS-BFD runs).
+ */
+export interface NhibQueries {
+  /** One client's NHIB (`ixrs show nhib C`), null when the NHIB does not know the client. */
+  nhibClient(clientId: string): NhibClientView | null;
+  /** Client × next-hop owner (`ixrs show nhib --matrix`). */
+  nhibMatrix(): NhibMatrixView;
 }
 
 /** Reject reason texts (code -> text); the policy's table is passed in by the daemon. */
@@ -71,6 +89,11 @@ export interface RouteRow {
   best?: boolean;
   /** Only when the query named a client: the path may be sent to that client. */
   eligible?: boolean;
+  /**
+   * Only when not eligible: why — 'own', 'export-policy', 'next-hop-unreachable'
+   * (the client reported the next hop unreachable, RS-BFD), 'extended-next-hop'.
+   */
+  notSent?: string;
 }
 
 export interface RoutesResult {
@@ -80,23 +103,14 @@ export interface RoutesResult {
   routes: RouteRow[];
 }
 
-export interface ClientResult {
-  id: string;
+/** The core's counters of a client (ClientSummary), with its configuration and reject reasons named. */
+export interface ClientResult extends Omit<ClientSummary, 'rejectedByReason'> {
   asn: number;
   description: string;
   addresses: string[];
   passive: boolean;
   addPath: boolean;
-  received: number;
-  accepted: number;
-  rejected: number;
   rejectedByReason: (Reason & { count: number })[];
-  blocked: number;
-  withdrawnReceived: number;
-  treatAsWithdraw: number;
-  acceptedByAfi: Record<string, number>;
-  sentUpdates: number;
-  sentNlri: number;
   /** Prefixes currently announced to the client. */
   rib: number;
   sessions: SessionRow[];
@@ -196,6 +210,7 @@ export function routeRow(
   if (v.nextHop.linkLocal !== undefined) row.nextHopLinkLocal = v.nextHop.linkLocal;
   if (v.best !== undefined) row.best = v.best;
   if (v.eligible !== undefined) row.eligible = v.eligible;
+  if (v.notSent !== undefined) row.notSent = v.notSent;
   return row;
 }
 

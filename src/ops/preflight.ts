@@ -5,6 +5,7 @@
 import { networkInterfaces } from 'node:os';
 import { canonicalIp, parseIp, sameBits } from '../config/net.ts';
 import type { ListenAddress, RsConfig } from '../config/types.ts';
+import { groupId } from './control.ts';
 
 /** One address of this host with its subnet (os.networkInterfaces()). */
 export interface HostAddress {
@@ -75,6 +76,14 @@ export function preflight(
       out.push(
         `cfg.ixrs.local_address.${fam} ${la} is not an address of this host: active ${fam === 'ipv4' ? 'IPv4' : 'IPv6'} sessions will fail to connect`,
       );
+    }
+  }
+  const group = config.ixrs.control.group;
+  if (group !== null) {
+    try {
+      groupId(group);
+    } catch (err) {
+      out.push(`${err instanceof Error ? err.message : String(err)}: ixrs will not start`);
     }
   }
   return out;

@@ -1,7 +1,16 @@
 // Renderers of the control socket's results (model.ts rows): aligned text
 // tables for people, JSON for programs. Pure functions of (result, now).
 
-import type { ClientResult, RibResult, RouteRow, RoutesResult, SessionRow } from './model.ts';
+import type {
+  ClientResult,
+  NhibClientView,
+  NhibEntryRow,
+  NhibMatrixView,
+  RibResult,
+  RouteRow,
+  RoutesResult,
+  SessionRow,
+} from './model.ts';
 
 /** Align columns: every cell padded to its column's width (the last column is not padded). */
 export function table(header: string[], rows: string[][], indent = ''): string {
@@ -65,7 +74,9 @@ function routeStatus(r: RouteRow, client: string | null): string {
   if (r.stale) parts.push('stale');
   if (client !== null) {
     if (r.best) parts.push(`best for ${client}`);
-    else if (r.eligible === false) parts.push(`not for ${client}`);
+    else if (r.notSent === 'next-hop-unreachable') {
+      parts.push(`skipped for ${client}: next hop unreachable (RS-BFD)`);
+    } else if (r.eligible === false) parts.push(`not for ${client}`);
   }
   return parts.join(', ');
 }
@@ -135,4 +146,163 @@ export function renderRibCount(r: RibResult): string {
 
 export function renderJson(result: unknown): string {
   return `${JSON.stringify(result, null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------- NHIB (RS-BFD)
+
+function seconds(ms: number): string {
+  return `${ms / 1000}s`;
+}
+
+function damping(v: NhibClientView): string {
+  const d = v.damping;
+  if (!d.enabled) return 'off';
+  return `penalty ${d.penalty}, suppress ${d.suppressThreshold}, reuse ${d.reuseThreshold}, half-life ${seconds(d.halfLifeMs)}, max ${seconds(d.maxSuppressMs)}`;
+}
+
+function lastReport(e: NhibEntryRow): string {
+  const r = e.report;
+  if (r === null) return '-';
+  return `${r.state} from ${r.localAddress} (AS${r.local.asn} ${r.local.routerId} -> AS${r.remote.asn} ${r.remote.routerId}, id ${r.instanceId})`;
+}
+
+/** `ixrs show nhib CLIENT`: the client's reachability session, counters, and one line per next hop. */
+export function renderNhibClient(v: NhibClientView, now: number): string {
+  const c = v.counters;
+  const since = v.sessionSince === null ? '' : ` for ${duration(now - Date.parse(v.sessionSince))}`;
+  const dropped = (
+    [
+      ['spoofed', c.spoofed],
+      ['foreign instance', c.foreignInstance],
+      ['no session', c.noSession],
+      ['disabled', c.disabled],
+      ['invalid', c.invalid],
+      ['over limit', c.overLimit],
+    ] as const
+  )
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const unreachable = v.entries.filter((e) => e.unreachable);
+  const lines = [
+    `${v.client} (AS${v.asn}): reachability session ${v.session}${since}, BGP-LS instance ${v.instanceId}`,
+    `damping: ${damping(v)}`,
+    `reports ${c.reports} (applied ${c.applied}, unrequested ${c.unrequested}), withdraws ${c.withdraws}, dropped: ${dropped || 'none'}`,
+    `flaps ${c.flaps}, damped ${c.suppressions} times, sessions lost ${c.sessionLosses}`,
+    `next hops ${v.entries.length}: ${unreachable.length} unreachable, hiding ${unreachable.reduce((n, e) => n + e.hiddenPaths, 0)} paths`,
+  ];
+  let out = `${lines.join('\n')}\n`;
+  if (v.entries.length === 0) return out;
+  const body = v.entries.map((e) => [
+    e.nextHop,
+    e.owner ?? '-',
+    `${e.state}${e.unreachable && e.state !== 'unreachable' ? '*' : ''}${e.requested ? '' : ' (unrequested)'}`,
+    e.since === null ? '-' : duration(now - Date.parse(e.since)),
+    String(e.hiddenPaths),
+    String(e.flaps),
+    e.damped
+      ? `yes, ${e.penalty}${e.reuseAt === null ? '' : ` until ${duration(Date.parse(e.reuseAt) - now)}`}`
+      : e.penalty > 0
+        ? `no, ${e.penalty}`
+        : 'no',
+    lastReport(e),
+  ]);
+  out += `\n${table(['NEXT HOP', 'OWNER', 'STATE', 'FOR', 'HIDDEN', 'FLAPS', 'DAMPED', 'LAST REPORT'], body)}\n`;
+  if (v.entries.some((e) => e.unreachable && e.state !== 'unreachable')) {
+    out += '* held unreachable by damping\n';
+  }
+  return out;
+}
+
+const SESSION_TAG: Record<string, string> = { up: 'up', down: 'down', disabled: 'off' };
+
+export interface MatrixOptions {
+  /** Terminal width (default 80). */
+  width?: number;
+}
+
+/**
+ * `ixrs show nhib --matrix`: one row per client, one character per next-hop
+ * owner (columns numbered like the rows). When the whole matrix does not fit
+ * in the width, only the clients and owners with something unreachable are
+ * shown, with the counts.
+ */
+export function renderNhibMatrix(m: NhibMatrixView, opts: MatrixOptions = {}): string {
+  const width = opts.width ?? 80;
+  const k = m.counts;
+  let out = wrap(
+    `RS-BFD: ${k.clients} clients, ${k.sessionsUp} reachability sessions up; ${k.entries} entries (${k.requested} requested): ${k.reachable} reachable, ${k.unknown} unknown, ${k.unreachable} unreachable (${k.damped} damped)`,
+    width,
+  );
+  if (m.rows.length === 0) return out;
+  const n = m.owners.length;
+  const numW = String(Math.max(n, m.rows.length)).length;
+  const idW = Math.min(14, Math.max(...m.rows.map((r) => r.client.length)));
+  const labelW = numW + 1 + idW + 1 + 4 + 1;
+  const all = [...m.owners.keys()];
+  let cols = all;
+  let rows = m.rows.map((r, i) => ({ r, i }));
+  let note = '';
+  if (labelW + n > width) {
+    const bad = (ch: string): boolean => ch === 'X' || ch === 'x' || ch === 'D';
+    cols = all.filter((c) => m.rows.some((r) => bad(r.cells[c]!)));
+    rows = rows.filter(({ r }) => r.unreachable > 0);
+    const room = Math.max(1, width - labelW);
+    let cut = 0;
+    if (cols.length > room) {
+      cut = cols.length - room;
+      cols = cols.slice(0, room);
+    }
+    note = `only the ${rows.length} of ${m.rows.length} clients and ${cols.length + cut} of ${n} owners with something unreachable${cut > 0 ? `; ${cut} more owners not shown (--json has them all)` : ''}\n`;
+    if (rows.length === 0) return `${out}nothing unreachable\n`;
+  }
+  out += note;
+  const label = (num: string, id: string, sess: string): string =>
+    `${num.padStart(numW)} ${id.slice(0, idW).padEnd(idW)} ${sess.padEnd(4)} `;
+  // Column numbers, one digit per line, top down; '*' marks the (other) column.
+  const digits = String(n).length;
+  for (let d = digits - 1; d >= 0; d--) {
+    let line = ' '.repeat(labelW);
+    for (const c of cols) {
+      if (m.owners[c] === '(other)') {
+        line += d === 0 ? '*' : ' ';
+        continue;
+      }
+      const s = String(c + 1);
+      line += d < s.length ? s[s.length - 1 - d] : ' ';
+    }
+    if (line.trim() !== '') out += `${line.trimEnd()}\n`;
+  }
+  for (const { r, i } of rows) {
+    out += `${label(String(i + 1), r.client, SESSION_TAG[r.session] ?? r.session)}${cols.map((c) => r.cells[c]).join('')}\n`;
+  }
+  if (cols.length < n || rows.length < m.rows.length) {
+    const named = cols
+      .filter((c) => m.owners[c] !== '(other)')
+      .map((c) => `${c + 1}=${m.owners[c]}`);
+    if (named.length > 0) out += wrap(`columns: ${named.join(' ')}`, width);
+  }
+  if (m.owners.includes('(other)')) out += '* = next hops no client has\n';
+  out += wrap(
+    `legend: ${Object.entries(m.legend)
+      .map(([ch, what]) => `${ch} ${what}`)
+      .join(';  ')}`,
+    width,
+  );
+  return out;
+}
+
+function wrap(text: string, width: number): string {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') out.push(line);
+  return `${out.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@
 // limit, live, prefix) and routes(prefix), the query behind `ixrs show routes`.
 // A walk that spans slices sees each prefix as it is when visited.
 
+import { performance } from 'node:perf_hooks';
 import type { RouteView } from '../rs/server.ts';
 
 /** The part of the prefix table a walk needs (RouteServer.entries). */
@@ -21,8 +22,10 @@ export interface RibSource {
 }
 
 export interface WalkOptions {
-  /** Prefixes per slice (default 2000). */
+  /** Most prefixes per slice (default 2000). */
   slice?: number;
+  /** Longest slice, milliseconds (default 5): the event loop is never held longer. */
+  sliceMs?: number;
   /** How to wait between slices (default setImmediate). */
   yieldTo?: () => Promise<void>;
   /** Stop early when this returns true (checked between slices). */
@@ -41,9 +44,11 @@ export async function walkRib(
   opts: WalkOptions = {},
 ): Promise<number> {
   const slice = opts.slice ?? 2000;
+  const sliceMs = opts.sliceMs ?? 5;
   const yieldTo = opts.yieldTo ?? nextTurn;
   let visited = 0;
   let inSlice = 0;
+  let started = performance.now();
   for (let id = 0; id < src.entries.limit; id++) {
     if (!src.entries.live(id)) continue;
     const prefix = src.entries.prefix(id);
@@ -52,10 +57,12 @@ export async function walkRib(
       fn(prefix, views);
       visited++;
     }
-    if (++inSlice >= slice) {
+    // The clock is read every 32 prefixes.
+    if (++inSlice >= slice || ((inSlice & 31) === 0 && performance.now() - started >= sliceMs)) {
       inSlice = 0;
       await yieldTo();
       if (opts.cancelled?.()) break;
+      started = performance.now();
     }
   }
   return visited;

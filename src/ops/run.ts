@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, formatWarning, loadConfig, withIpVersion } from '../config/load.ts';
 import type { ConfigWarning, LogLevel, RsConfig } from '../config/types.ts';
+import { ControlSocketError } from './control.ts';
 import { type Daemon, startDaemon } from './daemon.ts';
 import { preflight } from './preflight.ts';
 
@@ -16,14 +17,14 @@ Run the route server (RFC 7947) for the clients of an arouteserver-style
 configuration: one BGP session per client address, IPv4 and IPv6 unicast,
 4-octet AS, route refresh (RFC 2918, enhanced RFC 7313), extended messages
 (RFC 8654), graceful restart helper (RFC 4724), extended next hop for IPv4
-(RFC 8950), ADD-PATH send offered to clients with cfg.add_path (RFC 7911).
+(RFC 8950) offered to clients with rfc8950: True (arouteserver's default
+False), ADD-PATH send offered to clients with cfg.add_path (RFC 7911).
 Clients are external peers (RFC 7606 §7.5, §7.9, §7.10: LOCAL_PREF,
 ORIGINATOR_ID, CLUSTER_LIST discarded); UPDATEs for families not negotiated
 on a session are ignored (logged once). Attribute flags are sent as RFC 4271
 §4.3 requires whatever a client sent (docs/rfc7606.md). Clients with passive:
-True are waited for; the others are also connected to (TCP port 179). Not
-wired yet: RS-BFD (cfg.ixrs.rs_bfd, BGP-LS reachability sessions); every next
-hop counts as reachable.
+True are waited for; the others are also connected to (TCP port 179, from
+cfg.ixrs.local_address). A wrong peer AS gets NOTIFICATION 2/2.
 
 Reconnect backoff (cfg.ixrs.reconnect_backoff, initial 5 s, max 120 s): after
 a session that ended in an error (a NOTIFICATION sent, or received other than
@@ -37,7 +38,8 @@ is forgotten once a session stayed Established for one hold time.
 Options:
   --general PATH     general.yml (cfg.rs_as, cfg.router_id, filtering, communities,
                      cfg.ixrs: listen, control, local_address, ip_ver, hold_time,
-                     log_level, allow_unauthenticated, reconnect_backoff)
+                     log_level, allow_unauthenticated, reconnect_backoff,
+                     rs_bfd, http, mrt, bmp)
   --clients PATH     clients.yml
   --control PATH     the control socket (instead of cfg.ixrs.control.path), e.g.
                      one per instance with --ip-ver
@@ -64,7 +66,12 @@ cfg.filtering.irrdb.prefixes/origins (ixrs fetches no IRR data).
 
 Control socket: cfg.ixrs.control.path (default /run/ixrs/ixrs.sock), mode
 (default "0660") and group: the group may run 'ixrs show', only the owner
-'ixrs session ...'.
+'ixrs session ...'. 'ixrs dump rib FILE' asks for an MRT RIB dump.
+
+Observability, each off unless configured (docs/observability.md):
+cfg.ixrs.http (GET /metrics for Prometheus, a birdwatcher API for Alice-LG;
+loopback unless 'listen' says otherwise), cfg.ixrs.mrt (periodic TABLE_DUMP_V2
+RIB dumps, BGP4MP update logs), cfg.ixrs.bmp (BMP to a collector).
 
 Signals: SIGINT and SIGTERM shut down gracefully: every client gets a Cease /
 Administrative Shutdown NOTIFICATION (RFC 4486) with a shutdown message
@@ -258,6 +265,10 @@ export async function main(argv: string[]): Promise<number> {
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof ControlSocketError) {
+      process.stderr.write(`ixrs run: cannot start: ${e.message}\n`);
+      return 1;
+    }
     const hint =
       e.code === 'EACCES'
         ? ' (ports below 1024 need CAP_NET_BIND_SERVICE; or set cfg.ixrs.listen to another port)'

@@ -28,6 +28,18 @@ export class OutInterner {
   }
 }
 
+/**
+ * Why a path is not sent to a client: its own path, export policy
+ * (announcement control), the client reported the next hop unreachable
+ * (RS-BFD, rs-bfd-profile §5.4), or an IPv6 next hop for an IPv4 route toward a
+ * session without RFC 8950.
+ */
+export type IneligibleReason =
+  | 'own'
+  | 'export-policy'
+  | 'next-hop-unreachable'
+  | 'extended-next-hop';
+
 export class Decision {
   readonly policy: Policy;
   readonly outs = new OutInterner();
@@ -87,6 +99,16 @@ export class Decision {
   }
 
   /** 0 when `p` is not eligible for session `s`, else 1 + the prepend count to apply. */
+  /** Why `p` is not eligible for `s` (operator views; eligible() is the hot path), or null when it is. */
+  whyNot(p: PathId, s: Session): IneligibleReason | null {
+    if (this.eligible(p, s) !== 0) return null;
+    if (this.client(p) === s.client) return 'own';
+    if (this.exportCode(p, s.client) === NO_SEND) return 'export-policy';
+    const g = this.t.nhs.globalOf(this.t.paths.nh[p]!);
+    if (g.down !== null && g.down[s.client.idx] === 1) return 'next-hop-unreachable';
+    return 'extended-next-hop';
+  }
+
   eligible(p: PathId, s: Session): number {
     const to = s.client;
     if (this.client(p) === to) return 0;
@@ -151,104 +173,5 @@ export class Decision {
       m.set(id, this.outRef(p, v));
     }
     return m;
-  }
-}
-
-// ---------------------------------------------------------------- compact Adj-RIB-Out
-
-/**
- * What each synced non-ADD-PATH session was last sent for each entry: the
- * entry's outDefault, except for the sessions recorded as exceptions
- * (EntryStore.xs/xo, then the pairs of EntryStore.xm).
- */
-export class AdjOut {
-  private readonly t: Tables;
-
-  constructor(t: Tables) {
-    this.t = t;
-  }
-
-  /** What was last sent to `s` for `e`. */
-  sentTo(e: EntryId, s: Session): OutRef | null {
-    const E = this.t.entries;
-    if (E.xs[e] === s.slot + 1) return E.xo(e);
-    const xm = E.xm.get(e);
-    if (xm !== undefined) {
-      for (let i = 0; i < xm.length; i += 2) if (xm[i] === s) return xm[i + 1] as OutRef | null;
-    }
-    return E.outDefault(e);
-  }
-
-  /** Forgets every exception (all synced sessions hold outDefault). */
-  clear(e: EntryId): void {
-    const E = this.t.entries;
-    E.xs[e] = 0;
-    E.setXo(e, null);
-    E.xm.delete(e);
-  }
-
-  /** Calls `fn` for every session with an exception. */
-  forEach(e: EntryId, fn: (s: Session) => void): void {
-    const E = this.t.entries;
-    const xs = E.xs[e]!;
-    if (xs !== 0) fn(this.t.bySlot[xs - 1]!);
-    const xm = E.xm.get(e);
-    if (xm !== undefined) for (let i = 0; i < xm.length; i += 2) fn(xm[i] as Session);
-  }
-
-  /** Drops the exception of `s`, if any. */
-  forget(e: EntryId, s: Session): void {
-    const E = this.t.entries;
-    const xm = E.xm.get(e);
-    if (E.xs[e] === s.slot + 1) {
-      if (xm !== undefined) {
-        E.xs[e] = (xm[xm.length - 2] as Session).slot + 1;
-        E.setXo(e, xm[xm.length - 1] as OutRef | null);
-        xm.length -= 2;
-        if (xm.length === 0) E.xm.delete(e);
-      } else {
-        E.xs[e] = 0;
-        E.setXo(e, null);
-      }
-      return;
-    }
-    if (xm === undefined) return;
-    for (let i = 0; i < xm.length; i += 2) {
-      if (xm[i] !== s) continue;
-      xm[i] = xm[xm.length - 2]!;
-      xm[i + 1] = xm[xm.length - 1]!;
-      xm.length -= 2;
-      if (xm.length === 0) E.xm.delete(e);
-      return;
-    }
-  }
-
-  /** Records that `s` was sent `out` for `e`. */
-  set(e: EntryId, s: Session, out: OutRef | null): void {
-    const E = this.t.entries;
-    if (out === E.outDefault(e)) {
-      this.forget(e, s);
-      return;
-    }
-    if (E.xs[e] === s.slot + 1) {
-      E.setXo(e, out);
-      return;
-    }
-    const xm = E.xm.get(e);
-    if (xm !== undefined) {
-      for (let i = 0; i < xm.length; i += 2) {
-        if (xm[i] === s) {
-          xm[i + 1] = out;
-          return;
-        }
-      }
-    }
-    if (E.xs[e] === 0) {
-      E.xs[e] = s.slot + 1;
-      E.setXo(e, out);
-      return;
-    }
-    if (xm === undefined) E.xm.set(e, [s, out]);
-    else xm.push(s, out);
   }
 }

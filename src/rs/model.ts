@@ -1,6 +1,7 @@
 // The route-server core's data model, shared by rib.ts (Adj-RIB-In, prefix
-// table, ranking), decision.ts (per-client best path, Adj-RIB-Out state) and
-// server.ts (sessions, scheduling, output). Plain objects, no behaviour.
+// table, ranking), decision.ts (per-client best path), adj-out.ts (what was
+// sent) and the sections of server.ts (state.ts and the modules over it).
+// Plain objects, no behaviour.
 // Paths and prefix entries are not objects: they are ids into the columns of
 // store.ts (PathStore, EntryStore). The one function: how a session is named.
 
@@ -151,7 +152,7 @@ export interface OutRef {
   attrs: PathAttributes;
   nextHop: NextHop;
   nhKey: string;
-  /** EntryStore slot while an outDefault/xo column holds it, else 0. */
+  /** AdjOut slot while its outDefault/xo columns hold it, else 0. */
   slot: number;
   /** Columns holding the slot. */
   refs: number;

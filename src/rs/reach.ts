@@ -123,6 +123,7 @@ export class Reachability {
    * changed for some client. Called once per slice.
    */
   apply(deadline: number): void {
+    if (this.opHead >= this.ops.length) return;
     const ops = this.ops;
     const nhs = this.t.nhs;
     const touched = this.batch;

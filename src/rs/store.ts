@@ -2,15 +2,20 @@
 // and a prefix entry are small integers indexing typed-array columns, not JS
 // objects: at an IXP route server's scale (hundreds of thousands of paths) an
 // object per path costs ~120 bytes plus the Map and Set slots that index it;
-// a path here costs 43 bytes of columns and no GC work. Lists (an entry's
-// ranked paths, a session's Adj-RIB-In, the paths via a next hop) are
-// intrusive: links are columns too.
+// here a path is 27 bytes of columns (session slot, attribute-set use,
+// next-hop record, entry, flags, and two intrusive lists: the entry's ranked
+// list `next` and the session's Adj-RIB-In `sPrev/sNext`) and an entry 16
+// bytes beside its PrefixKeys id, with no GC work. Columns only some
+// deployments need (ADD-PATH ids, rejected lists) are made on first use
+// (LazyColumn). The paths via a next hop are not a list: NextHopTable keeps,
+// per global address, the accepted paths per session (reach.ts walks those
+// sessions' lists).
 //
-// Nothing here knows BGP rules: rib.ts ranks, decision.ts decides, server.ts
-// drives. See docs/benchmarks.md for the measurements behind the layout.
+// Nothing here knows BGP rules: rib.ts ranks, decision.ts decides,
+// adj-out.ts keeps what was sent, the sections of server.ts drive. See
+// docs/benchmarks.md for the measurements behind the layout.
 
 import type { NextHop } from '../bgp/types.ts';
-import type { OutRef, Session } from './model.ts';
 import type { RejectCode } from './policy-api.ts';
 import { PrefixKeys } from './prefix-keys.ts';
 
@@ -32,7 +37,7 @@ type Column = Int32Array | Uint32Array | Uint16Array | Uint8Array;
  * column that grows step by step to 500k entries would leave twice its size
  * behind.
  */
-function grown<T extends Column>(a: T, cap: number, fill: number): T {
+export function grown<T extends Column>(a: T, cap: number, fill: number): T {
   const old = a.length;
   const Ctor = a.constructor as new (b: ArrayBuffer) => T;
   const b = new Ctor((a.buffer as ArrayBuffer).transfer(cap * a.BYTES_PER_ELEMENT));
@@ -40,7 +45,7 @@ function grown<T extends Column>(a: T, cap: number, fill: number): T {
   return b;
 }
 
-function nextCap(cap: number, need: number): number {
+export function nextCap(cap: number, need: number): number {
   let c = Math.max(cap, 64);
   while (c < need) c = Math.ceil(c * 1.5);
   return c;
@@ -169,12 +174,22 @@ export class PathStore {
 
 // ---------------------------------------------------------------- prefix entries
 
+/** Keeps per-entry state outside EntryStore (adj-out.ts): an entry lives while some is held. */
+export interface EntryHolder {
+  holds(e: number): boolean;
+  /** Entry `e` was deleted: its id will be reused. */
+  deleted(e: number): void;
+}
+
 /**
  * The prefix table: one entry per (family, prefix) with its ranked accepted
- * paths and the compact Adj-RIB-Out (decision.ts). Entry ids come from
- * PrefixKeys and are reused after deletion; a freed id's columns are reset.
+ * paths (rib.ts) and rejected ones. Entry ids come from PrefixKeys and are
+ * reused after deletion; a freed id's columns are reset. The compact
+ * Adj-RIB-Out is adj-out.ts's (the holder).
  */
 export class EntryStore {
+  /** The Adj-RIB-Out (adj-out.ts): the entry is not deleted while it holds something. */
+  holder: EntryHolder | null = null;
   readonly keys = new PrefixKeys();
   cap = 0;
   /** First (best) accepted path, NONE when none. */
@@ -190,22 +205,6 @@ export class EntryStore {
   private hwm = 0;
   /** ADD-PATH sessions holding a non-empty apOut per entry; the column exists from the first. */
   private readonly apRefCol = new LazyColumn((n) => new Uint16Array(n));
-  /**
-   * Adj-RIB-Out, compact: every synced non-ADD-PATH session was last sent
-   * outDefault(e) for this prefix, except the exceptions: the session in slot
-   * `xs - 1` (sent xo(e)), and the pairs [session, out, ...] in `xm`.
-   */
-  private dflt = new Int32Array(0);
-  xs = new Int32Array(0);
-  private xoSlot = new Int32Array(0);
-  readonly xm = new Map<number, (Session | OutRef | null)[]>();
-  /**
-   * OutRefs referenced by the outDefault/xo columns, by slot (0 = null). A
-   * slot is held while some column holds it and freed with the last one;
-   * OutRef.id (bucket keys, never reused) is another number.
-   */
-  private readonly outs: (OutRef | null)[] = [null];
-  private readonly outFree: number[] = [];
   /** Family slot -> family key ('1/1'), AFI, SAFI. */
   readonly famNames: string[] = [];
   readonly famAfi: number[] = [];
@@ -298,62 +297,13 @@ export class EntryStore {
     return this.keys.text(id);
   }
 
-  outDefault(e: number): OutRef | null {
-    return this.outs[this.dflt[e]!]!;
-  }
-
-  setOutDefault(e: number, o: OutRef | null): void {
-    this.put(this.dflt, e, o);
-  }
-
-  xo(e: number): OutRef | null {
-    return this.outs[this.xoSlot[e]!]!;
-  }
-
-  setXo(e: number, o: OutRef | null): void {
-    this.put(this.xoSlot, e, o);
-  }
-
-  /** Stores `o` in an OutRef slot column, holding its slot and dropping the previous one. */
-  private put(col: Int32Array, e: number, o: OutRef | null): void {
-    const old = col[e]!;
-    col[e] = this.hold(o);
-    this.drop(old);
-  }
-
-  /** Number of OutRefs held by slot (tests, stats). */
-  get outSlots(): number {
-    return this.outs.length - 1 - this.outFree.length;
-  }
-
-  private hold(o: OutRef | null): number {
-    if (o === null) return 0;
-    if (o.slot === 0) {
-      o.slot = this.outFree.pop() ?? this.outs.length;
-      this.outs[o.slot] = o;
-    }
-    o.refs++;
-    return o.slot;
-  }
-
-  private drop(slot: number): void {
-    if (slot === 0) return;
-    const o = this.outs[slot]!;
-    if (--o.refs > 0) return;
-    o.slot = 0;
-    this.outs[slot] = null;
-    this.outFree.push(slot);
-  }
-
   /** Removes the entry when nothing references it any more (no path, nothing sent). */
   maybeDelete(id: number): void {
     if (!this.keys.live(id)) return;
     if (this.head[id] !== NONE || this.rej(id) !== NONE || this.apRefs(id) !== 0) return;
-    if (this.dflt[id] !== 0 || this.xoSlot[id] !== 0) return;
-    const xm = this.xm.get(id);
-    if (xm !== undefined) for (let i = 1; i < xm.length; i += 2) if (xm[i] !== null) return;
-    this.xm.delete(id);
-    this.xs[id] = 0;
+    const h = this.holder;
+    if (h?.holds(id)) return;
+    h?.deleted(id);
     this.txSeq.set(id, 0, this.cap);
     this.keys.delete(id);
   }
@@ -364,9 +314,6 @@ export class EntryStore {
     if (this.rejCol !== null) this.rejCol = grown(this.rejCol, cap, NONE);
     this.txSeq.grow(cap);
     this.apRefCol.grow(cap);
-    this.xs = grown(this.xs, cap, 0);
-    this.dflt = grown(this.dflt, cap, 0);
-    this.xoSlot = grown(this.xoSlot, cap, 0);
     this.cap = cap;
   }
 }

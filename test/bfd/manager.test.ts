@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { controlPacket, encode, State } from '../../src/bfd/codec.ts';
 import { BfdManager, type BfdManagerOptions, type BfdStateEvent } from '../../src/bfd/manager.ts';
+import type { UdpSocketFactory } from '../../src/bfd/transport.ts';
 
 // Loopback only, a port of our own so parallel runs and real daemons on 3784
 // are not disturbed.
@@ -202,7 +203,12 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     const a3 = await manager({ local: '127.0.0.3', port: p, intervalMs: 50 });
     const a9 = await manager({ local: '127.0.1.9', port: p, intervalMs: 50 });
     a1.m.addPeer('127.0.0.2');
-    await until(() => a1.m.session('127.0.0.2')?.state === 'Up');
+    // B goes Up a packet after A (A's Up reaches B next): wait for both, not a race.
+    await until(
+      () =>
+        a1.m.session('127.0.0.2')?.state === 'Up' &&
+        b.m.session('127.0.0.1', '127.0.0.2')?.state === 'Up',
+    );
     expect(b.m.session('127.0.0.1', '127.0.0.2')).toMatchObject({ state: 'Up', passive: true });
     expect(b.events.at(-1)).toMatchObject({ peer: '127.0.0.1', state: 'Up', passive: true });
     a3.m.addPeer('127.0.0.2'); // over the cap
@@ -214,14 +220,26 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     expect(a9.m.session('127.0.0.2')!.state).toBe('Down');
   });
 
-  it('RFC 5881 §4: IPv6 on ::1 comes Up', async () => {
+  /** Two managers on ::1 (two ports); A's local and peer written as `aText`. */
+  async function v6pair(aText: string) {
     const p = port();
     const q = port();
-    const a = await manager({ local: '::1', port: p, peerPort: q, intervalMs: 50 });
+    const a = await manager({ local: aText, port: p, peerPort: q, intervalMs: 50 });
     const b = await manager({ local: '::1', port: q, peerPort: p, intervalMs: 50 });
-    a.m.addPeer('::1');
+    a.m.addPeer(aText);
     b.m.addPeer('::1');
     await until(() => a.m.session('::1')?.state === 'Up' && b.m.session('::1')?.state === 'Up');
+    return a;
+  }
+
+  it('RFC 5881 §4: IPv6 on ::1 comes Up', async () => {
+    await v6pair('::1');
+  });
+
+  it('RFC 5952: IPv6 peers are canonicalised — a session added as 0:0:0:0:0:0:0:1 is ::1, packets from ::1 find it', async () => {
+    const a = await v6pair('0:0:0:0:0:0:0:1');
+    expect(a.m.session('0000::0001')?.state).toBe('Up');
+    expect(a.events.at(-1)).toMatchObject({ peer: '::1', state: 'Up' });
   });
 
   it('RFC 5880 §6.8.3: timers changed on a running session via Poll, no false Down', async () => {
@@ -234,5 +252,54 @@ describe('BFD manager over loopback (RFC 5881)', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(a.events.filter((e) => e.state === 'Down')).toEqual([]);
     expect(b.events.filter((e) => e.state === 'Down')).toEqual([]);
+  });
+});
+
+describe('BFD transport seam (socket factory)', () => {
+  it('RFC 5880 §6.8.4: a socket factory that drops one pair’s packets (a cut link, no root) — that pair goes Down, the other stays Up', async () => {
+    const cut = new Set<string>();
+    const factory: UdpSocketFactory = (type) => {
+      const s = dgram.createSocket({ type, reuseAddr: false });
+      const send = s.send.bind(s) as (...a: unknown[]) => void;
+      (s as unknown as { send: (...a: unknown[]) => void }).send = (...args: unknown[]) => {
+        let pair = '';
+        try {
+          pair = `${s.address().address}|${s.remoteAddress().address}`;
+        } catch {
+          // not connected yet
+        }
+        if (cut.has(pair)) {
+          const cb = args.find((x) => typeof x === 'function') as ((e: null) => void) | undefined;
+          cb?.(null);
+          return;
+        }
+        send(...args);
+      };
+      return s;
+    };
+    const p = port();
+    const a = await manager({
+      local: '127.0.0.1',
+      port: p,
+      intervalMs: 50,
+      socketFactory: factory,
+    });
+    const b = await manager({ local: '127.0.0.2', port: p, intervalMs: 50 });
+    const c = await manager({ local: '127.0.0.3', port: p, intervalMs: 50 });
+    a.m.addPeer('127.0.0.2');
+    a.m.addPeer('127.0.0.3');
+    b.m.addPeer('127.0.0.1');
+    c.m.addPeer('127.0.0.1');
+    const up = (m: BfdManager, peer: string) => m.session(peer)?.state === 'Up';
+    await until(() => up(a.m, '127.0.0.2') && up(a.m, '127.0.0.3') && up(b.m, '127.0.0.1'));
+    cut.add('127.0.0.1|127.0.0.2');
+    // A's packets to B are lost: B detects it; B still reaches A, which hears
+    // B's Down (RFC 5880 §6.8.6) and goes Down too. C never notices.
+    await until(() => b.m.session('127.0.0.1')?.state === 'Down');
+    await until(() => !up(a.m, '127.0.0.2'));
+    expect(up(a.m, '127.0.0.3')).toBe(true);
+    expect(up(c.m, '127.0.0.1')).toBe(true);
+    cut.clear();
+    await until(() => up(a.m, '127.0.0.2') && up(b.m, '127.0.0.1'));
   });
 });

@@ -7,6 +7,7 @@ import { decodeMessage, encodeMessage, KEEPALIVE } from '../../src/bgp/codec.ts'
 import { Framer } from '../../src/bgp/framing.ts';
 import { buildOpen, type Negotiated } from '../../src/bgp/negotiate.ts';
 import { type BgpPeer, BgpSpeaker, type PeerConfig, type PeerDown } from '../../src/bgp/speaker.ts';
+import { LinkCutter } from '../../src/bgp/transport.ts';
 import type { BgpMessage, UpdateMessage } from '../../src/bgp/types.ts';
 
 const V4 = { afi: 1, safi: 1 };
@@ -441,4 +442,53 @@ describe('BGP sessions over loopback', () => {
     expect(s.addresses().map((a) => a.address)).toEqual(['0.0.0.0', '::']);
     expect(new Set(s.addresses().map((a) => a.port))).toEqual(new Set([port]));
   });
+});
+
+describe('BGP transport seam (socket factory)', () => {
+  it('RFC 4271 §8.2.2: a LinkCutter cuts one pair of peers without root — that session goes down and stays down, the other stays Established; restored, it comes back', async () => {
+    const cutter = new LinkCutter();
+    const A = new BgpSpeaker({
+      listen: [{ address: '127.0.0.1', port: 0 }],
+      logger: pino({ level: process.env.IXRS_TEST_LOG ?? 'silent' }),
+      transport: cutter,
+    });
+    speakers.push(A);
+    await A.start();
+    const B = await speaker('127.0.0.2');
+    const C = await speaker('127.0.0.3');
+    const toA = (local: string, as: number) =>
+      cfg({
+        localAs: as,
+        peerAs: 64500,
+        peerAddress: '127.0.0.1',
+        localAddress: local,
+        port: portOf(A),
+      });
+    const ab = A.addPeer(
+      cfg({ peerAddress: '127.0.0.2', localAddress: '127.0.0.1', port: portOf(B) }),
+    );
+    const ac = A.addPeer(
+      cfg({ peerAddress: '127.0.0.3', localAddress: '127.0.0.1', port: portOf(C), peerAs: 64502 }),
+    );
+    const b = B.addPeer(toA('127.0.0.2', 64501));
+    const c = C.addPeer(toA('127.0.0.3', 64502));
+    await Promise.all([established(ab), established(ac), established(b), established(c)]);
+
+    const downs: string[] = [];
+    ac.on('down', () => downs.push('A-C'));
+    c.on('down', () => downs.push('C-A'));
+    const abDown = waitEvent(ab, 'down');
+    cutter.cut('127.0.0.2', '127.0.0.1');
+    await abDown;
+    await sleep(1500); // B retries: refused while the link is cut
+    expect(ab.state).not.toBe('Established');
+    expect(b.state).not.toBe('Established');
+    expect(ac.state).toBe('Established');
+    expect(c.state).toBe('Established');
+    expect(downs).toEqual([]);
+
+    cutter.restore('127.0.0.1', '127.0.0.2');
+    await Promise.all([established(ab), established(b)]);
+    expect(ac.state).toBe('Established');
+  }, 20_000);
 });

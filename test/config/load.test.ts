@@ -173,7 +173,7 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
     expect(config.ixrs.logLevel).toBe('warn');
     expect(config.ixrs.rsBfd.enabled).toBe(true);
     expect(config.ixrs.rsBfd.bringUpTimeoutMs).toBe(10_000);
-    expect(config.ixrs.rsBfd.damping.enabled).toBe(false);
+    expect(config.ixrs.rsBfd.damping.enabled).toBe(true);
   });
 
   it("arouteserver reject_policy 'tag' without reject_cause gets the Euro-IX RS_AS:65520:dyn_val", () => {

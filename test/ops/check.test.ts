@@ -133,4 +133,14 @@ describe('preflight (pure)', () => {
       'cfg.ixrs.local_address.ipv6 2001:db8::1 is not an address of this host: active IPv6 sessions will fail to connect',
     ]);
   });
+
+  it('a control group that does not exist is reported', () => {
+    const { config } = parseConfig(
+      `${G.join('\n')}\n  ixrs:\n    control: { group: "no-such-group-ixrs" }\n`,
+      'clients: []\n',
+    );
+    expect(preflight(config, config.ixrs.listen, host)).toEqual([
+      "group 'no-such-group-ixrs' does not exist (cfg.ixrs.control.group): ixrs will not start",
+    ]);
+  });
 });

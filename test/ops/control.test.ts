@@ -185,7 +185,8 @@ describe('handleRequest', () => {
     expect(handleRequest(ctx(), { id: 3, cmd: 'reboot' })).toEqual({
       id: 3,
       ok: false,
-      error: 'unknown command "reboot" (known: sessions, routes, client, rib, dump)',
+      error:
+        'unknown command "reboot" (known: sessions, routes, client, rib, nhib, nhib-matrix, dump, session)',
     });
     expect(handleRequest(ctx(), { cmd: 'routes' })).toMatchObject({
       ok: false,
@@ -252,7 +253,8 @@ describe('ControlServer over a unix socket', () => {
       {
         id: 'z',
         ok: false,
-        error: 'unknown command "nope" (known: sessions, routes, client, rib, dump)',
+        error:
+          'unknown command "nope" (known: sessions, routes, client, rib, nhib, nhib-matrix, dump, session)',
       },
     ]);
   });

@@ -5,6 +5,11 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
 import { encodeMessage } from '../../src/bgp/codec.ts';
+import {
+  extendedNextHopFamilies,
+  gracefulRestartFamilies,
+  negotiatedPart,
+} from '../../src/bgp/negotiate.ts';
 import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
@@ -12,11 +17,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import {
   type Daemon,
   type DaemonOptions,
-  extendedNextHopFamilies,
-  gracefulRestartFamilies,
   groupKeyOf,
   ipv4ToU32,
-  negotiatedPart,
   startDaemon,
 } from '../../src/ops/daemon.ts';
 
@@ -218,6 +220,7 @@ describe('daemon wiring', () => {
         max_prefix:
           limit_ipv4: 1
           action: "restart"
+          restart_after: 0.05
 `);
     const peer = sim(64532, '127.0.0.32', port, { fsm: { idleHoldTime: 1 } });
     await new Promise((r) => peer.once('established', r));
@@ -225,8 +228,10 @@ describe('daemon wiring', () => {
     peer.sendUpdate(announce('193.0.10.0/24', 64532, '127.0.0.32'));
     peer.sendUpdate(announce('193.0.11.0/24', 64532, '127.0.0.32'));
     expect((await down).received).toMatchObject({ code: 6, subcode: 1 });
-    // After the idle hold time the route server takes the client again.
+    const at = Date.now();
+    // max_prefix.restart_after (minutes; 0.05 = 3 s) later the route server takes the client again.
     await new Promise((r) => peer.once('established', r));
+    expect(Date.now() - at).toBeGreaterThanOrEqual(2900);
     await until(() => daemon!.bgpState('127.0.0.32') === 'Established');
     await until(() => daemon!.core.sessions()[0]!.state === 'up');
   }, 20_000);
@@ -507,7 +512,10 @@ describe('daemon wiring', () => {
     daemon = null;
     await start(clients, {}, `${general}    ip_ver: 6\n`);
     expect(daemon!.speaker.getPeer('127.0.0.97')).toBeUndefined();
-    expect(daemon!.speaker.getPeer('::97')!.config.families).toEqual([{ afi: 2, safi: 1 }]);
+    // Routing families: IPv6 unicast only (BGP-LS is offered beside it for RS-BFD, rs-bfd-profile §2).
+    expect(daemon!.speaker.getPeer('::97')!.config.families.filter((f) => f.safi === 1)).toEqual([
+      { afi: 2, safi: 1 },
+    ]);
   });
 
   it('RFC 8950: the route server offers extended next hop for IPv4 unicast where cfg.rfc8950 is True', async () => {

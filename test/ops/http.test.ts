@@ -126,6 +126,8 @@ describe('HTTP listener: /metrics', () => {
     expect(sample(text, 'ixrs_client_prefixes_received_total', { client: c.id })).toBe(3);
     expect(sample(text, 'ixrs_input_pauses_total', {})).toBe(daemon.inputGate.stats.pauses);
     expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+    expect(sample(text, 'ixrs_http_requests_total', {})).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain('ixrs_bmp_up');
     expect(sample(text, 'ixrs_protocol_uptime', { name })).toBeGreaterThanOrEqual(0);
   });
 

@@ -385,7 +385,7 @@ describe('ranking is independent of arrival order (property)', () => {
 });
 
 describe('attribute interning', () => {
-  it('RFC 7947 §2.2 / house.md: equal attribute sets in separate UPDATEs share one object; nothing is re-sent; none leak', () => {
+  it('RFC 7947 §2.2 / docs/architecture.md: equal attribute sets in separate UPDATEs share one object; nothing is re-sent; none leak', () => {
     const l = lab();
     const x = l.up(65010);
     l.up(65001);

@@ -381,3 +381,15 @@ export function lab(opts: Partial<RouteServerOptions> = {}): Lab {
 export function addrOf(asn: number): string {
   return `192.0.2.${asn % 250}`;
 }
+
+/** How late a timer of period `ms` fires at worst (a keepalive or hold timer stands in): max() in ms. */
+export function lagProbe(ms: number): { max(): number; stop(): void } {
+  let worst = 0;
+  let last = performance.now();
+  const t = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - ms);
+    last = now;
+  }, ms);
+  return { max: () => worst, stop: () => clearInterval(t) };
+}

@@ -244,7 +244,7 @@ describe('RFC 7606 outcomes', () => {
 });
 
 describe('scheduling', () => {
-  it('house.md: work runs in slices on the scheduler; idle() resolves when all output is written', async () => {
+  it('docs/architecture.md: work runs in slices on the scheduler; idle() resolves when all output is written', async () => {
     const l = lab({ scheduler: { schedule: (fn) => setImmediate(fn) }, sliceMs: 1, batch: 16 });
     const x = l.up(65010);
     l.up(65001);

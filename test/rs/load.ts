@@ -6,7 +6,7 @@
 import { decodeMessage, encodeUpdates, makeAttributes } from '../../src/bgp/codec.ts';
 import type { Nlri, UpdateMessage } from '../../src/bgp/types.ts';
 import { RouteServer, type Sink } from '../../src/rs/server.ts';
-import { client, FakePolicy, info } from './helpers.ts';
+import { client, FakePolicy, info, lagProbe } from './helpers.ts';
 
 const N = Number(process.argv[2] ?? 100);
 const PER = Number(process.argv[3] ?? 5000);
@@ -87,13 +87,7 @@ for (let c = 0; c < N; c++) {
 const heapMsgs = heap();
 
 // Event-loop lag probe: how late a 5 ms timer fires while the RS works.
-let maxLag = 0;
-let last = performance.now();
-const probe = setInterval(() => {
-  const now = performance.now();
-  maxLag = Math.max(maxLag, now - last - 5);
-  last = now;
-}, 5);
+const probe = lagProbe(5);
 
 const t0 = performance.now();
 // Interleave the clients' messages as if their sessions sent concurrently.
@@ -109,7 +103,8 @@ for (let j = 0; j < most; j++) {
 }
 await rs.idle();
 const t1 = performance.now();
-clearInterval(probe);
+probe.stop();
+const maxLag = probe.max();
 byClient.length = 0;
 const heapLoaded = heap();
 const st = rs.stats();

@@ -15,7 +15,7 @@ const pfx = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.0/24`;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => pfx(from + i));
 
 describe('output packing and groups', () => {
-  it('RFC 7947 §2.2 / house.md: one UPDATE built per group and attribute set, same bytes to every member', () => {
+  it('RFC 7947 §2.2 / docs/architecture.md: one UPDATE built per group and attribute set, same bytes to every member', () => {
     const l = lab();
     const g1 = [l.up(65011), l.up(65012), l.up(65013)];
     const g2 = [
@@ -214,7 +214,7 @@ describe('ADD-PATH send', () => {
 });
 
 describe('back-pressure', () => {
-  it('house.md: a blocked sink gets nothing more until drain, then converges without buffering', () => {
+  it('docs/architecture.md: a blocked sink gets nothing more until drain, then converges without buffering', () => {
     const l = lab({ batch: 5 });
     l.up(65001);
     l.up(65002);
@@ -235,7 +235,7 @@ describe('back-pressure', () => {
     expect(x.get(pfx(0))).toBeUndefined();
   });
 
-  it('house.md: a dump stops at back-pressure and resumes where it stopped', () => {
+  it('docs/architecture.md: a dump stops at back-pressure and resumes where it stopped', () => {
     const l = lab({ batch: 10 });
     l.up(65001);
     l.send(65001, announce(range(100), attrs({ asPath: [65001], nextHop: addrOf(65001) })));

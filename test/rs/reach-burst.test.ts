@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { Sink } from '../../src/rs/server.ts';
 import { RouteServer } from '../../src/rs/server.ts';
-import { announce, attrs, client, FakePolicy, FakeWire, info } from './helpers.ts';
+import { announce, attrs, client, FakePolicy, FakeWire, info, lagProbe } from './helpers.ts';
 
 const OWNERS = 300;
 const REPORTERS = 100;
@@ -79,13 +79,7 @@ describe('reachability burst (rs-bfd-profile §5)', () => {
     const writesBefore = peers.map((p) => p.writes);
 
     // A timer like a BGP keepalive timer: how late does it ever fire?
-    let lateMax = 0;
-    let last = performance.now();
-    const tick = setInterval(() => {
-      const now = performance.now();
-      lateMax = Math.max(lateMax, now - last - 10);
-      last = now;
-    }, 10);
+    const tick = lagProbe(10);
     const eld = monitorEventLoopDelay({ resolution: 5 });
     eld.enable();
     maxTurn = 0;
@@ -104,7 +98,8 @@ describe('reachability burst (rs-bfd-profile §5)', () => {
     await rs.idle();
     const took = performance.now() - t0;
     eld.disable();
-    clearInterval(tick);
+    tick.stop();
+    const lateMax = tick.max();
 
     for (let r = 0; r < REPORTERS; r++) expect(held(r)).toBe(0);
     for (let i = REPORTERS; i < OWNERS; i++) expect(peers[i]!.writes).toBe(writesBefore[i]);

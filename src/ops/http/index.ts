@@ -1,8 +1,12 @@
 // Wiring of the HTTP listener: which pages it serves, from what.
 
+import { readFileSync } from 'node:fs';
 import type pino from 'pino';
+import { Counter, Gauge } from 'prom-client';
 import type { HttpConfig } from '../../config/observability.ts';
 import type { ControlContext } from '../control.ts';
+import type { RibTable } from '../rib-walk.ts';
+import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
 import { HttpServer, jsonReply } from './server.ts';
 
@@ -14,6 +18,29 @@ export interface HttpSources {
   /** Route-server AS (birdwatcher API). */
   rsAs: number;
   routerId: string;
+  /** The prefix table (RouteServer.entries), for the looking-glass route lists. */
+  table: RibTable;
+  prefLen: { ipv4: { min: number; max: number }; ipv6: { min: number; max: number } };
+  /** The BMP exporter, when configured (its counters are metrics). */
+  bmp?: {
+    readonly connected: boolean;
+    readonly stats: { connects: number; drops: number; messages: number; bytes: number };
+  } | null;
+  /** The MRT writer, when configured. */
+  mrt?: {
+    readonly stats: { ribDumps: number; ribErrors: number; records: number; dropped: number };
+  } | null;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    return `ixrs ${pkg.version}`;
+  } catch {
+    return 'ixrs';
+  }
 }
 
 /** Listen on cfg.ixrs.http and serve /metrics (and the pages plugged in by `extra`). */
@@ -51,11 +78,95 @@ export async function startHttp(
     reasons: src.ctx.reasons,
     bgpState: src.ctx.bgpState ?? (() => null),
   });
+  const regs = [metrics.registry];
+  const counter = (name: string, help: string, value: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: regs,
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  };
+  counter('ixrs_http_requests_total', 'HTTP requests answered', () => server.stats.requests);
+  counter(
+    'ixrs_http_refused_total',
+    'HTTP connections refused over max_connections',
+    () => server.stats.refused,
+  );
+  const bmp = src.bmp;
+  if (bmp) {
+    new Gauge({
+      name: 'ixrs_bmp_up',
+      help: 'The BMP session to the collector is up (1) or not (0)',
+      registers: regs,
+      collect() {
+        this.set(bmp.connected ? 1 : 0);
+      },
+    });
+    counter('ixrs_bmp_connects_total', 'BMP sessions established', () => bmp.stats.connects);
+    counter(
+      'ixrs_bmp_drops_total',
+      'BMP sessions dropped: the collector did not read fast enough',
+      () => bmp.stats.drops,
+    );
+    counter(
+      'ixrs_bmp_messages_total',
+      'BMP messages queued to the collector',
+      () => bmp.stats.messages,
+    );
+    counter('ixrs_bmp_bytes_total', 'BMP octets queued to the collector', () => bmp.stats.bytes);
+  }
+  const mrt = src.mrt;
+  if (mrt) {
+    counter(
+      'ixrs_mrt_rib_dumps_total',
+      'MRT RIB dumps written (periodic)',
+      () => mrt.stats.ribDumps,
+    );
+    counter(
+      'ixrs_mrt_rib_dump_errors_total',
+      'MRT RIB dumps that failed',
+      () => mrt.stats.ribErrors,
+    );
+    counter(
+      'ixrs_mrt_update_records_total',
+      'BGP4MP records written to the update log',
+      () => mrt.stats.records,
+    );
+    counter(
+      'ixrs_mrt_update_records_dropped_total',
+      'BGP4MP records dropped: the disk was too slow',
+      () => mrt.stats.dropped,
+    );
+  }
   server.route('/metrics', () => metricsReply(metrics));
+  new Birdwatcher({
+    ctx: src.ctx,
+    table: src.table,
+    rsAs: src.rsAs,
+    routerId: src.routerId,
+    version: version(),
+    prefLen: src.prefLen,
+    startedAt: Date.now(),
+  }).mount(server);
   server.route('/', () =>
     jsonReply({
-      ixrs: true,
-      pages: ['/metrics'],
+      ixrs: version(),
+      pages: [
+        '/metrics',
+        '/status',
+        '/protocols/bgp',
+        '/protocols/short',
+        '/routes/protocol/:id',
+        '/routes/filtered/:id',
+        '/routes/noexport/:id',
+        '/routes/prefix?prefix=',
+        '/routes/table/master',
+        '/routes/table/master/filtered',
+      ],
     }),
   );
   extra?.(server);
