@@ -1,0 +1,272 @@
+// The agent's BFD runs in its own worker thread (node:worker_threads), so that
+// no BGP-LS work on the main thread (decoding a whole request set, encoding
+// reports, the control socket) can delay a BFD packet: the worker's event loop
+// holds nothing but the BfdManager, its sockets and its timer.
+//
+// This module is both sides: imported on the main thread it exports
+// BfdThread, the proxy the agent talks to; loaded as the worker (by
+// BfdThread itself) it runs the manager and answers messages.
+//
+//   main -> worker: init, add, remove, sessions, close
+//   worker -> main: ready | init-error, state (a BfdStateEvent), added (the
+//                   session's state when it was added: it may already be Up
+//                   as a passive session), sessions (a reply), error, closed
+
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { AuthConfig } from '../bfd/auth.ts';
+import { BfdManager, type BfdStateEvent, type SessionInfo } from '../bfd/manager.ts';
+
+export interface BfdThreadOptions {
+  local: string[];
+  port?: number;
+  intervalMs: number;
+  multiplier: number;
+  allow: string[];
+  maxPassive?: number;
+  auth?: AuthConfig;
+}
+
+/** The workerData key that marks a BfdThread worker. */
+const MARK = 'ixrsAgentBfdThread';
+
+type ToWorker =
+  | { t: 'add'; peer: string; local: string }
+  | { t: 'remove'; peer: string; local: string }
+  | { t: 'sessions'; id: number }
+  | { t: 'stats'; id: number }
+  | { t: 'close'; adminDown: boolean };
+
+export interface BfdThreadStats {
+  packetsIn: number;
+  packetsOut: number;
+  sessions: number;
+  /** Times the worker's timer fired more than 20 ms late (BfdManager.stalls). */
+  stalls: number;
+  passiveRefused: number;
+}
+
+type FromWorker =
+  | { t: 'ready' }
+  | { t: 'init-error'; message: string; code?: string; local?: string }
+  | { t: 'state'; ev: BfdStateEvent }
+  | { t: 'added'; info: SessionInfo }
+  | { t: 'sessions'; id: number; list: SessionInfo[] }
+  | { t: 'stats'; id: number; stats: BfdThreadStats }
+  | { t: 'error'; message: string; peer?: string; local?: string }
+  | { t: 'closed' };
+
+/** An error starting BFD: `code` EADDRINUSE means UDP 3784 is taken on `local`. */
+export class BfdStartError extends Error {
+  readonly code: string | undefined;
+  readonly local: string | undefined;
+  constructor(message: string, code?: string, local?: string) {
+    super(message);
+    this.name = 'BfdStartError';
+    this.code = code;
+    this.local = local;
+  }
+}
+
+/** Main-thread proxy of a BfdManager running in a worker thread. */
+export class BfdThread {
+  private readonly worker: Worker;
+  private readonly listeners = new Set<(e: BfdStateEvent) => void>();
+  private readonly addedListeners = new Set<(i: SessionInfo) => void>();
+  private readonly replies = new Map<number, (v: unknown) => void>();
+  private nextId = 1;
+  private closedPromise: Promise<void> | null = null;
+  private exited = false;
+  onError: ((message: string, ctx: { peer?: string; local?: string }) => void) | null = null;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('exit', () => {
+      this.exited = true;
+      for (const r of this.replies.values()) r(undefined);
+      this.replies.clear();
+    });
+  }
+
+  /** Start the worker and its receiving sockets; rejects with BfdStartError. */
+  static start(opts: BfdThreadOptions): Promise<BfdThread> {
+    const self = new URL(import.meta.url);
+    const worker = new Worker(self, { workerData: { [MARK]: opts } });
+    const t = new BfdThread(worker);
+    return new Promise((resolve, reject) => {
+      const onMsg = (m: FromWorker) => {
+        if (m.t === 'ready') {
+          worker.off('message', onMsg);
+          resolve(t);
+        } else if (m.t === 'init-error') {
+          worker.off('message', onMsg);
+          void worker.terminate();
+          reject(new BfdStartError(m.message, m.code, m.local));
+        }
+      };
+      worker.on('message', onMsg);
+      worker.once('error', (err) => reject(new BfdStartError(err.message)));
+    });
+  }
+
+  subscribe(fn: (e: BfdStateEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Called with a session's state when it is added (it may be Up already). */
+  onAdded(fn: (i: SessionInfo) => void): void {
+    this.addedListeners.add(fn);
+  }
+
+  addPeer(peer: string, local: string): void {
+    this.post({ t: 'add', peer, local });
+  }
+
+  removePeer(peer: string, local: string): void {
+    this.post({ t: 'remove', peer, local });
+  }
+
+  sessions(): Promise<SessionInfo[]> {
+    const id = this.nextId++;
+    return this.ask<SessionInfo[]>({ t: 'sessions', id }, id).then((v) => v ?? []);
+  }
+
+  stats(): Promise<BfdThreadStats | undefined> {
+    const id = this.nextId++;
+    return this.ask<BfdThreadStats>({ t: 'stats', id }, id);
+  }
+
+  /** AdminDown to every peer (unless told not to), close the sockets, end the worker. */
+  close(o: { adminDown?: boolean } = {}): Promise<void> {
+    if (this.closedPromise) return this.closedPromise;
+    this.closedPromise = new Promise<void>((resolve) => {
+      if (this.exited) {
+        resolve();
+        return;
+      }
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 2000);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.post({ t: 'close', adminDown: o.adminDown ?? true });
+    });
+    return this.closedPromise;
+  }
+
+  /** End the worker at once: sockets closed, nothing sent (no AdminDown). */
+  async terminate(): Promise<void> {
+    this.closedPromise ??= this.worker.terminate().then(() => undefined);
+    await this.closedPromise;
+  }
+
+  private ask<T>(m: ToWorker, id: number): Promise<T | undefined> {
+    if (this.exited) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.replies.set(id, resolve as (v: unknown) => void);
+      this.post(m);
+    });
+  }
+
+  private post(m: ToWorker): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.t) {
+      case 'state':
+        for (const fn of this.listeners) fn(m.ev);
+        return;
+      case 'added':
+        for (const fn of this.addedListeners) fn(m.info);
+        return;
+      case 'sessions':
+      case 'stats': {
+        const r = this.replies.get(m.id);
+        this.replies.delete(m.id);
+        r?.(m.t === 'sessions' ? m.list : m.stats);
+        return;
+      }
+      case 'error':
+        this.onError?.(m.message, { peer: m.peer, local: m.local });
+        return;
+      case 'closed':
+        void this.worker.terminate();
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+// ------------------------------------------------------------- worker side
+
+async function runWorker(opts: BfdThreadOptions): Promise<void> {
+  const port = parentPort!;
+  const send = (m: FromWorker) => port.postMessage(m);
+  const mgr = new BfdManager({
+    local: opts.local,
+    port: opts.port,
+    intervalMs: opts.intervalMs,
+    multiplier: opts.multiplier,
+    allow: opts.allow,
+    maxPassive: opts.maxPassive,
+    auth: opts.auth,
+    onError: (err, ctx) => send({ t: 'error', message: err.message, ...ctx }),
+  });
+  for (const local of opts.local) {
+    try {
+      await mgr.addLocal(local);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      send({ t: 'init-error', message: e.message, code: e.code, local });
+      await mgr.close({ adminDown: false });
+      port.close();
+      return;
+    }
+  }
+  mgr.subscribe((ev) => send({ t: 'state', ev }));
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'add':
+        try {
+          send({ t: 'added', info: mgr.addPeer(m.peer, { local: m.local }) });
+        } catch (err) {
+          send({ t: 'error', message: (err as Error).message, peer: m.peer, local: m.local });
+        }
+        return;
+      case 'remove':
+        mgr.removePeer(m.peer, m.local);
+        return;
+      case 'sessions':
+        send({ t: 'sessions', id: m.id, list: mgr.sessions() });
+        return;
+      case 'stats':
+        send({
+          t: 'stats',
+          id: m.id,
+          stats: {
+            packetsIn: mgr.stats.packetsIn,
+            packetsOut: mgr.stats.packetsOut,
+            sessions: mgr.sessions().length,
+            stalls: mgr.stalls,
+            passiveRefused: mgr.stats.passiveRefused,
+          },
+        });
+        return;
+      case 'close':
+        void mgr.close({ adminDown: m.adminDown }).then(() => {
+          send({ t: 'closed' });
+          port.close();
+        });
+        return;
+    }
+  });
+  send({ t: 'ready' });
+}
+
+if (!isMainThread && parentPort !== null) {
+  const opts = (workerData as Record<string, BfdThreadOptions> | null)?.[MARK];
+  if (opts !== undefined) void runWorker(opts);
+}
