@@ -292,8 +292,8 @@ export class Agent {
   }
 
   /** BFD thread statistics (packets, stalls). */
-  bfdStats() {
-    return this.bfd?.stats();
+  bfdStats(reset = false) {
+    return this.bfd?.stats(reset);
   }
 
   // ---------------------------------------------------------------- BGP-LS

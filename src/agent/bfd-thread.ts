@@ -12,6 +12,7 @@
 //                   session's state when it was added: it may already be Up
 //                   as a passive session), sessions (a reply), error, closed
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AuthConfig } from '../bfd/auth.ts';
 import { BfdManager, type BfdStateEvent, type SessionInfo } from '../bfd/manager.ts';
@@ -33,7 +34,7 @@ type ToWorker =
   | { t: 'add'; peer: string; local: string }
   | { t: 'remove'; peer: string; local: string }
   | { t: 'sessions'; id: number }
-  | { t: 'stats'; id: number }
+  | { t: 'stats'; id: number; reset: boolean }
   | { t: 'close'; adminDown: boolean };
 
 export interface BfdThreadStats {
@@ -43,6 +44,10 @@ export interface BfdThreadStats {
   /** Times the worker's timer fired more than 20 ms late (BfdManager.stalls). */
   stalls: number;
   passiveRefused: number;
+  /** The worker's event-loop delay since the last stats() call with reset, ms. */
+  loopDelayMs: { p50: number; p99: number; max: number };
+  /** The worker thread's CPU time since it started, ms (user + system). */
+  cpuMs: number;
 }
 
 type FromWorker =
@@ -132,9 +137,10 @@ export class BfdThread {
     return this.ask<SessionInfo[]>({ t: 'sessions', id }, id).then((v) => v ?? []);
   }
 
-  stats(): Promise<BfdThreadStats | undefined> {
+  /** The worker's counters; `reset` restarts the event-loop delay histogram. */
+  stats(reset = false): Promise<BfdThreadStats | undefined> {
     const id = this.nextId++;
-    return this.ask<BfdThreadStats>({ t: 'stats', id }, id);
+    return this.ask<BfdThreadStats>({ t: 'stats', id, reset }, id);
   }
 
   /** AdminDown to every peer (unless told not to), close the sockets, end the worker. */
@@ -227,6 +233,9 @@ async function runWorker(opts: BfdThreadOptions): Promise<void> {
     }
   }
   mgr.subscribe((ev) => send({ t: 'state', ev }));
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
   port.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'add':
@@ -252,8 +261,18 @@ async function runWorker(opts: BfdThreadOptions): Promise<void> {
             sessions: mgr.sessions().length,
             stalls: mgr.stalls,
             passiveRefused: mgr.stats.passiveRefused,
+            loopDelayMs: {
+              p50: ms(eld.percentile(50)),
+              p99: ms(eld.percentile(99)),
+              max: ms(eld.max),
+            },
+            cpuMs: (() => {
+              const c = process.threadCpuUsage(); // this thread's CPU only
+              return Math.round((c.user + c.system) / 1000);
+            })(),
           },
         });
+        if (m.reset) eld.reset();
         return;
       case 'close':
         void mgr.close({ adminDown: m.adminDown }).then(() => {

@@ -105,7 +105,7 @@ describe('ixrs agent end to end on loopback (profile §5-§7)', () => {
     );
     const ms = ev!.at - t0;
     // Detection time (300 ms) plus scheduling; never much more.
-    expect(ms).toBeLessThan(INTERVAL * MULT + 250);
+    expect(ms).toBeLessThan(INTERVAL * MULT + 700);
     expect(ms).toBeGreaterThan(INTERVAL * (MULT - 1));
     expect(linesA.some((l) => l.includes('control-detection-time-expired'))).toBe(true);
     process.stdout.write(
