@@ -9,7 +9,11 @@
 //
 //   npm run bench:agent -- [--next-hops N] [--interval MS] [--multiplier M]
 //                          [--seconds S] [--resend S] [--port P] [--priority=-N]
+//                          [--main-block MS]
 //
+// --main-block MS keeps the agent's main thread busy for MS ms at every
+// re-send (a stand-in for heavy BGP-LS work): BFD, in its own thread, must not
+// notice.
 // --priority renices the agent and the far side (as one would run a BFD
 // daemon; below 0 needs root); the route server in this process keeps 0.
 
@@ -37,8 +41,10 @@ const { values } = parseArgs({
     role: { type: 'string', default: 'main' },
     'rs-port': { type: 'string', default: '0' },
     priority: { type: 'string', default: '0' },
+    'main-block': { type: 'string', default: '0' },
   },
 });
+const mainBlockMs = Number(values['main-block']);
 const priority = Number(values.priority);
 if (priority !== 0) {
   try {
@@ -154,6 +160,15 @@ async function near(): Promise<void> {
     },
   });
   await agent.start();
+  if (mainBlockMs > 0) {
+    // Stand-in for a burst of BGP-LS work: the agent's main thread busy at every re-send.
+    setInterval(() => {
+      const until = performance.now() + mainBlockMs;
+      while (performance.now() < until) {
+        // busy
+      }
+    }, resendS * 1000).unref();
+  }
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
@@ -201,6 +216,8 @@ function start(role: string, extra: string[] = []): Promise<ChildProcess> {
     `--multiplier=${multiplier}`,
     `--port=${bfdPort}`,
     `--priority=${priority}`,
+    `--main-block=${mainBlockMs}`,
+    `--resend=${resendS}`,
     ...extra,
   ]);
   return new Promise((resolve) => child.once('message', () => resolve(child)));
@@ -209,7 +226,7 @@ function start(role: string, extra: string[] = []): Promise<ChildProcess> {
 async function main(): Promise<void> {
   const c = codec();
   console.log(
-    `agent bench: ${N} next hops, BFD ${intervalMs} ms x ${multiplier}, request set re-sent every ${resendS} s, ${seconds} s measured, priority ${priority}, codec ${c === fakeLsCodec ? 'test stand-in (src/bgpls not merged)' : 'src/bgpls'}, node ${process.version}, load average ${loadavg()
+    `agent bench: ${N} next hops, BFD ${intervalMs} ms x ${multiplier}, request set re-sent every ${resendS} s, ${seconds} s measured, priority ${priority}, agent main thread blocked ${mainBlockMs} ms per re-send, codec ${c === fakeLsCodec ? 'test stand-in (src/bgpls not merged)' : 'src/bgpls'}, node ${process.version}, load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );

@@ -96,6 +96,25 @@ describe('ixrs agent end to end on loopback (profile §5-§7)', () => {
     ).toBe(true);
   });
 
+  it('BFD runs in its own thread: a main thread busy for 4 detection times causes no Down', async () => {
+    const downsBefore =
+      linesA.filter((l) => l.includes('-> Down')).length +
+      linesB.filter((l) => l.includes('-> Down')).length;
+    // Both agents' main threads (this one) blocked, as by a burst of BGP-LS work.
+    const until = performance.now() + 4 * INTERVAL * MULT;
+    while (performance.now() < until) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 2 * INTERVAL * MULT));
+    const downsAfter =
+      linesA.filter((l) => l.includes('-> Down')).length +
+      linesB.filter((l) => l.includes('-> Down')).length;
+    expect(downsAfter).toBe(downsBefore);
+    expect(rs.report(A.address, ab)).toBe('reachable');
+    const s = await a.bfdStats();
+    expect(s?.packetsIn).toBeGreaterThan(0);
+  });
+
   it('profile §6: when the peer stops answering, unreachable is reported within the detection time', async () => {
     const t0 = performance.now();
     await b.killBfd(); // no AdminDown: as if B's BFD had died
