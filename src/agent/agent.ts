@@ -531,7 +531,14 @@ export class Agent {
     const codec = ch?.peer.negotiated?.codec;
     if (ch === undefined || codec === undefined) return;
     ch.reportsSent += items.length;
-    this.send(channel, this.opts.codec.encodeReports(items, { codec, nextHop: ch.local }));
+    this.send(
+      channel,
+      this.opts.codec.encodeReports(items, {
+        codec,
+        nextHop: ch.local,
+        localAs: this.opts.asn,
+      }),
+    );
   }
 
   private send(channel: string, msgs: Uint8Array[]): void {

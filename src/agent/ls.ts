@@ -28,6 +28,8 @@ export interface LsEncodeOptions {
   codec: CodecOptions;
   /** Our address on the session, for the MP_REACH next hop. */
   nextHop: string;
+  /** Our AS: AS_PATH [localAs] on an external session (absent: empty AS_PATH). */
+  localAs?: number;
 }
 
 export interface LsCodec {

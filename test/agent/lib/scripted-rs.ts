@@ -192,6 +192,7 @@ export class ScriptedRs {
     const msgs = this.opts.codec.encodeRequests(announce, withdraw, {
       codec,
       nextHop: this.opts.address,
+      localAs: this.opts.asn,
     });
     for (const m of msgs) c.peer.sendRaw(m);
   }
