@@ -19,6 +19,10 @@ const commands: Record<string, Command> = {
     summary: 'see it work: route server + four simulated clients on loopback',
     load: () => import('./ops/demo.ts'),
   },
+  scenario: {
+    summary: 'validate scripted data-plane failure scenarios (docs/scenarios.md)',
+    load: () => import('./scenario/cli.ts'),
+  },
   bfd: {
     summary: 'run BFD sessions to peers and print every state change (RFC 5880/5881)',
     load: () => import('./bfd/cli.ts'),

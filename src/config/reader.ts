@@ -268,8 +268,8 @@ export class MapReader {
     }
   }
 
-  /** Throw for the first key nobody read: neither arouteserver's nor ixrs'. */
-  end(): void {
+  /** Throw for the first key nobody read: neither arouteserver's nor ixrs' (or `what` the file's keys are). */
+  end(what = 'neither an arouteserver nor an ixrs key'): void {
     for (const [key, e] of this.entries) {
       if (e.used) continue;
       const hint = suggest(key, this.asked);
@@ -277,7 +277,7 @@ export class MapReader {
         this.val.ctx.file,
         this.child(key),
         this.val.ctx.lineOf(e.keyNode),
-        `unknown key '${key}' (neither an arouteserver nor an ixrs key)${hint}`,
+        `unknown key '${key}' (${what})${hint}`,
       );
     }
   }

@@ -1,0 +1,77 @@
+// `ixrs scenario check FILE...`: validate scenario files (docs/scenarios.md)
+// without starting anything.
+
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/types.ts';
+import { loadScenario } from './load.ts';
+import type { Scenario } from './types.ts';
+
+export const SCENARIO_HELP = `Usage: ixrs scenario check FILE... [--json]
+
+Scripted data-plane failure scenarios for a peering LAN (docs/scenarios.md):
+a topology (route server, clients, agents), steps (cut, heal, flap, agent
+loss, announce, withdraw, route-server restart) and expectations with
+deadlines. Examples ship in fixtures/scenarios/.
+
+Commands:
+  check FILE...   read and validate each file; print one line per file, or
+                  the first error with its file, key and line. Starts nothing.
+
+Options:
+  --json          one JSON object per file
+  -h, --help      this text
+
+Exit status: 0 when every file is valid, 1 otherwise, 2 on a usage error.
+`;
+
+function summary(s: Scenario): string {
+  const agents = s.clients.filter((c) => c.agent !== null).length;
+  return `${s.file}: OK: '${s.name}', ${s.clients.length} clients (${agents} with agents), ${s.steps.length} steps, modes ${s.modes.join(', ')}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    process.stderr.write(`ixrs scenario: ${(err as Error).message}\n\n${SCENARIO_HELP}`);
+    return 2;
+  }
+  const [verb, ...files] = parsed.positionals;
+  if (parsed.values.help === true || verb === undefined) {
+    process.stdout.write(SCENARIO_HELP);
+    return verb === undefined && parsed.values.help !== true ? 2 : 0;
+  }
+  if (verb !== 'check') {
+    process.stderr.write(`ixrs scenario: unknown command '${verb}'\n\n${SCENARIO_HELP}`);
+    return 2;
+  }
+  if (files.length === 0) {
+    process.stderr.write(`ixrs scenario check: give at least one FILE\n`);
+    return 2;
+  }
+  let bad = 0;
+  for (const file of files) {
+    try {
+      const s = loadScenario(file);
+      process.stdout.write(
+        parsed.values.json === true
+          ? `${JSON.stringify({ file, ok: true, name: s.name, clients: s.clients.length, steps: s.steps.length, modes: s.modes })}\n`
+          : `${summary(s)}\n`,
+      );
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      bad++;
+      process.stdout.write(
+        parsed.values.json === true
+          ? `${JSON.stringify({ file, ok: false, key: err.key, line: err.line ?? null, problem: err.problem })}\n`
+          : `${err.message}\n`,
+      );
+    }
+  }
+  return bad === 0 ? 0 : 1;
+}
