@@ -25,9 +25,7 @@ import pino from 'pino';
 import { Agent } from '../src/agent/agent.ts';
 import type { BfdThreadStats } from '../src/agent/bfd-thread.ts';
 import { bgplsCodec } from '../src/agent/bgpls-codec.ts';
-import type { LsCodec } from '../src/agent/ls.ts';
 import { BfdManager } from '../src/bfd/manager.ts';
-import { fakeLsCodec } from '../test/agent/lib/fake-ls.ts';
 import { checkLink, type RsClient, ScriptedRs } from '../test/agent/lib/scripted-rs.ts';
 
 const { values } = parseArgs({
@@ -61,24 +59,6 @@ const resendS = Number(values.resend);
 const bfdPort = Number(values.port);
 const RS = '127.0.80.1';
 const NEAR: RsClient = { address: '127.0.80.2', asn: 64502, routerId: '127.0.80.2' };
-
-/** The real codec once src/bgpls is in; the tests' stand-in until then. */
-function codec(): LsCodec {
-  try {
-    bgplsCodec.decodeRequests({
-      type: 'update',
-      withdrawn: [],
-      nlri: [],
-      attrs: null,
-      mpReach: null,
-      mpUnreach: null,
-      errors: [],
-    });
-    return bgplsCodec;
-  } catch {
-    return fakeLsCodec;
-  }
-}
 
 function farAddress(i: number): string {
   return `127.2.${(i >> 8) & 255}.${i & 255}`;
@@ -149,7 +129,7 @@ async function near(): Promise<void> {
     bfdIntervalMs: intervalMs,
     bfdMultiplier: multiplier,
     connectRetryS: 1,
-    codec: codec(),
+    codec: bgplsCodec,
     json: true,
     logger: pino({ level: 'warn' }),
     out: (line) => {
@@ -224,9 +204,9 @@ function start(role: string, extra: string[] = []): Promise<ChildProcess> {
 }
 
 async function main(): Promise<void> {
-  const c = codec();
+  const c = bgplsCodec;
   console.log(
-    `agent bench: ${N} next hops, BFD ${intervalMs} ms x ${multiplier}, request set re-sent every ${resendS} s, ${seconds} s measured, priority ${priority}, agent main thread blocked ${mainBlockMs} ms per re-send, codec ${c === fakeLsCodec ? 'test stand-in (src/bgpls not merged)' : 'src/bgpls'}, node ${process.version}, load average ${loadavg()
+    `agent bench: ${N} next hops, BFD ${intervalMs} ms x ${multiplier}, request set re-sent every ${resendS} s, ${seconds} s measured, priority ${priority}, agent main thread blocked ${mainBlockMs} ms per re-send, node ${process.version}, load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );

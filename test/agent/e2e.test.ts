@@ -5,8 +5,8 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.ts';
+import { bgplsCodec } from '../../src/agent/bgpls-codec.ts';
 import type { CheckLink } from '../../src/agent/core.ts';
-import { fakeLsCodec } from './lib/fake-ls.ts';
 import { checkLink, type RsClient, ScriptedRs } from './lib/scripted-rs.ts';
 
 const BFD_PORT = 30000 + ((process.pid * 13) % 20000);
@@ -28,14 +28,14 @@ function makeAgent(c: RsClient, rsPort: number, lines: string[]): Agent {
     bfdMultiplier: MULT,
     bringUpMs: 3000,
     connectRetryS: 1,
-    codec: fakeLsCodec,
+    codec: bgplsCodec,
     out: (l) => lines.push(l),
     logger: pino({ level: process.env.IXRS_TEST_LOG ?? 'silent' }),
   });
 }
 
 describe('ixrs agent end to end on loopback (profile §5-§7)', () => {
-  const rs = new ScriptedRs({ address: RS, asn: 64500, codec: fakeLsCodec });
+  const rs = new ScriptedRs({ address: RS, asn: 64500, codec: bgplsCodec });
   const linesA: string[] = [];
   const linesB: string[] = [];
   let a: Agent;
