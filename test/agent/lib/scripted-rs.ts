@@ -16,7 +16,7 @@ import pino from 'pino';
 import { type CheckLink, linkKey, type Report } from '../../../src/agent/core.ts';
 import type { LsCodec } from '../../../src/agent/ls.ts';
 import { encodeEndOfRib } from '../../../src/bgp/codec.ts';
-import { type BgpPeer, BgpSpeaker } from '../../../src/bgp/speaker.ts';
+import { type BgpPeer, BgpSpeaker, type PeerDown } from '../../../src/bgp/speaker.ts';
 import { AFI, SAFI, type UpdateMessage } from '../../../src/bgp/types.ts';
 
 export interface RsClient {
@@ -32,6 +32,8 @@ export interface RsEvent {
   kind: 'report' | 'withdraw' | 'end-of-rib' | 'established' | 'down';
   link?: CheckLink;
   state?: Report;
+  /** For 'down': why (e.g. the NOTIFICATION received). */
+  reason?: string;
 }
 
 interface ClientState {
@@ -106,10 +108,10 @@ export class ScriptedRs {
       this.sendRequests(c, [...c.requests.values()], []);
       peer.sendRaw(encodeEndOfRib(AFI.BGPLS, SAFI.BGPLS));
     });
-    peer.on('down', () => {
+    peer.on('down', (d: PeerDown) => {
       c.established = false;
       c.reports.clear(); // profile §7: everything unknown while the session is down
-      this.record({ client: cfg.address, kind: 'down' });
+      this.record({ client: cfg.address, kind: 'down', reason: d.reason });
     });
     peer.on('update', (u: UpdateMessage) => {
       const d = this.opts.codec.decodeReports(u);
