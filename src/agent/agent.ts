@@ -8,7 +8,7 @@
 //   agent.status();             // what `ixrs agent status` prints
 //   await agent.stop();         // BFD AdminDown to every peer, Cease to the RS
 
-import { isIPv4 } from 'node:net';
+import { BlockList, isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import pino from 'pino';
 import type { AuthConfig } from '../bfd/auth.ts';
@@ -134,15 +134,38 @@ export function ipv4ToNumber(a: string): number {
   return (((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0) as number;
 }
 
-/** The interface prefixes (CIDR) holding these addresses, from the host's interfaces. */
+/**
+ * The prefixes (CIDR) of the host's interface networks that hold these
+ * addresses: the address itself, or (loopback aliases) a network containing it.
+ */
 export function interfacePrefixes(addresses: readonly string[]): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
     for (const i of list ?? []) {
-      if (addresses.includes(i.address) && i.cidr !== null) out.push(i.cidr);
+      if (i.cidr === null) continue;
+      const [net, len] = i.cidr.split('/');
+      const type = i.family === 'IPv4' ? 'ipv4' : 'ipv6';
+      const bl = new BlockList();
+      bl.addSubnet(net!, Number(len), type);
+      for (const a of addresses) {
+        if ((isIPv4(a) ? 'ipv4' : 'ipv6') !== type) continue;
+        if (a === i.address || bl.check(a, type)) {
+          // The network, not the host: 192.0.2.11/24 -> 192.0.2.0/24.
+          out.add(networkOf(i.address, Number(len), type));
+        }
+      }
     }
   }
-  return out;
+  return [...out];
+}
+
+function networkOf(address: string, len: number, type: 'ipv4' | 'ipv6'): string {
+  if (type === 'ipv4') {
+    const n = len === 0 ? 0 : (ipv4ToNumber(address) & (0xffffffff << (32 - len))) >>> 0;
+    return `${[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')}/${len}`;
+  }
+  // IPv6: the interface address with its length (BlockList ignores the host bits).
+  return `${address}/${len}`;
 }
 
 export class Agent {
@@ -363,7 +386,7 @@ export class Agent {
       this.line(
         { event: 'rs', rs, channel: name, previous: from, state: to },
         () =>
-          `rs ${rs} ${from} -> ${to}${to === 'Established' || this.stopping ? '' : ` (${ch.notConnected})`}`,
+          `rs ${rs} ${from} -> ${to}${(to === 'Idle' || to === 'Active') && !this.stopping ? ` (${ch.notConnected})` : ''}`,
       );
     });
     peer.on('established', () => {
