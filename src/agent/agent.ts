@@ -64,6 +64,11 @@ export interface AgentOptions {
   logger?: pino.Logger;
   now?: () => number;
   wallNow?: () => number;
+  /**
+   * BFD stopped working (its thread died): the agent has stopped itself (Cease
+   * to the route server, which fails open for this member).
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export const AGENT_DEFAULTS = {
@@ -229,6 +234,10 @@ export class Agent {
     });
     this.bfd.subscribe((e) => this.onBfd(e));
     this.bfd.onAdded((i) => this.onBfdAdded(i));
+    this.bfd.onCrash = (reason) => {
+      this.log.error({ reason }, 'BFD thread died: stopping, the route server fails open');
+      void this.stop(`ixrs agent: BFD failed (${reason})`).then(() => this.opts.onFatal?.(reason));
+    };
     this.bfd.onError = (message, ctx) =>
       this.log.warn({ peer: ctx.peer, local: ctx.local }, `bfd: ${message}`);
     if (this.opts.rs !== undefined && this.opts.local !== undefined) {

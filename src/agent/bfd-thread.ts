@@ -82,12 +82,19 @@ export class BfdThread {
   private closedPromise: Promise<void> | null = null;
   private exited = false;
   onError: ((message: string, ctx: { peer?: string; local?: string }) => void) | null = null;
+  /** The worker ended without being asked to (an exception in it). */
+  onCrash: ((reason: string) => void) | null = null;
+  private crashReason: string | undefined;
 
   private constructor(worker: Worker) {
     this.worker = worker;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('exit', () => {
+    worker.on('error', (err) => {
+      this.crashReason = err.message;
+    });
+    worker.on('exit', (code) => {
       this.exited = true;
+      if (this.closedPromise === null) this.onCrash?.(this.crashReason ?? `exit code ${code}`);
       for (const r of this.replies.values()) r(undefined);
       this.replies.clear();
     });

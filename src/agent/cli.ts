@@ -409,8 +409,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = pino({ level: parsed.logLevel }, pino.destination(2));
+  let fatal: ((reason: string) => void) | null = null;
   const agent = new Agent({
     ...parsed.options,
+    onFatal: (reason) => fatal?.(reason),
     codec: await loadCodec(),
     json: parsed.json,
     logger,
@@ -448,6 +450,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return new Promise<number>((resolve) => {
+    fatal = (reason) => {
+      process.stderr.write(
+        `ixrs agent: BFD failed (${reason}); stopped, the route server fails open\n`,
+      );
+      void control?.close().then(() => resolve(1));
+    };
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
