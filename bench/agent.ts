@@ -73,6 +73,20 @@ function farClient(a: string, i: number): RsClient {
   return { address: a, asn: 4_200_000_000 + i, routerId: a };
 }
 
+interface FarSample {
+  cpuUs: number;
+  wallMs: number;
+  downs: number;
+  why: Record<string, number>;
+  stalls: number;
+}
+
+function delta(a: Record<string, number>, b: Record<string, number>): string {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) if (v - (a[k] ?? 0) > 0) out[k] = v - (a[k] ?? 0);
+  return JSON.stringify(out);
+}
+
 interface NearSample {
   wallMs: number;
   cpuUs: number;
@@ -80,6 +94,7 @@ interface NearSample {
   bfd: BfdThreadStats | undefined;
   mainLoop: { p50: number; p99: number; max: number };
   bfdDowns: number;
+  downWhy: Record<string, number>;
   unreachable: number;
   reachable: number;
   requests: number;
@@ -98,14 +113,24 @@ async function far(): Promise<void> {
     maxPassive: N + 10,
   });
   let downs = 0;
+  const why: Record<string, number> = {};
   m.subscribe((e) => {
-    if (e.state === 'Down' && e.previous === 'Up') downs++;
+    if (e.state === 'Down' && e.previous === 'Up') {
+      downs++;
+      why[e.diag] = (why[e.diag] ?? 0) + 1;
+    }
   });
   await m.start();
   process.on('message', (msg: unknown) => {
     if (msg === 'sample') {
       const c = process.cpuUsage();
-      process.send!({ cpuUs: c.user + c.system, wallMs: performance.now(), downs });
+      process.send!({
+        cpuUs: c.user + c.system,
+        wallMs: performance.now(),
+        downs,
+        why: { ...why },
+        stalls: m.stalls,
+      });
     }
     if (msg === 'stop') void m.close({ adminDown: false }).then(() => process.exit(0));
   });
@@ -117,6 +142,7 @@ async function far(): Promise<void> {
 
 async function near(): Promise<void> {
   let bfdDowns = 0;
+  const downWhy: Record<string, number> = {};
   let unreachable = 0;
   let reachable = 0;
   const agent = new Agent({
@@ -133,8 +159,16 @@ async function near(): Promise<void> {
     json: true,
     logger: pino({ level: 'warn' }),
     out: (line) => {
-      const e = JSON.parse(line) as { event: string; state: string; previous: string };
-      if (e.event === 'bfd' && e.state === 'Down' && e.previous === 'Up') bfdDowns++;
+      const e = JSON.parse(line) as {
+        event: string;
+        state: string;
+        previous: string;
+        diag: string;
+      };
+      if (e.event === 'bfd' && e.state === 'Down' && e.previous === 'Up') {
+        bfdDowns++;
+        downWhy[e.diag] = (downWhy[e.diag] ?? 0) + 1;
+      }
       if (e.event === 'report' && e.state === 'unreachable') unreachable++;
       if (e.event === 'report' && e.state === 'reachable') reachable++;
     },
@@ -165,6 +199,7 @@ async function near(): Promise<void> {
           bfd,
           mainLoop: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
           bfdDowns,
+          downWhy: { ...downWhy },
           unreachable,
           reachable,
           requests: agent.core.size,
@@ -233,7 +268,7 @@ async function main(): Promise<void> {
     rs.events.filter((e) => e.kind === 'report' && e.state === 'unreachable').length;
   const u0 = unreachableAtRs();
   const a0 = await ask<NearSample>(nearChild, 'sample-reset');
-  const f0 = await ask<{ cpuUs: number; wallMs: number; downs: number }>(farChild, 'sample');
+  const f0 = await ask<FarSample>(farChild, 'sample');
   let resends = 0;
   const timer = setInterval(() => {
     rs.resend(NEAR.address);
@@ -242,7 +277,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(timer);
   const a1 = await ask<NearSample>(nearChild, 'sample');
-  const f1 = await ask<{ cpuUs: number; wallMs: number; downs: number }>(farChild, 'sample');
+  const f1 = await ask<FarSample>(farChild, 'sample');
   const wall = a1.wallMs - a0.wallMs;
   const pct = (us: number) => ((us / 1000 / wall) * 100).toFixed(1);
   const bfdCpu = (a1.bfd?.cpuMs ?? 0) - (a0.bfd?.cpuMs ?? 0);
@@ -258,6 +293,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `false Downs after all Up: agent BFD Up->Down ${a1.bfdDowns - a0.bfdDowns}, unreachable verdicts ${a1.unreachable - a0.unreachable}, unreachable reports at the RS ${unreachableAtRs() - u0}; far side Up->Down ${f1.downs - f0.downs}`,
+  );
+  console.log(
+    `Down reasons: agent ${delta(a0.downWhy, a1.downWhy)} (detection-time-expired: the agent timed out; neighbor-signaled: the far side did), far side ${delta(f0.why, f1.why)}, far timer stalls > 20 ms: ${f1.stalls - f0.stalls}`,
   );
   const budget = intervalMs * 0.1;
   console.log(
