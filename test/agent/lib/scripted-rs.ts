@@ -25,6 +25,18 @@ export interface RsClient {
   routerId: string;
 }
 
+export interface ScriptedRsOptions {
+  /** IPv4 (or only) address to listen on; also the MP_REACH next hop. */
+  address: string;
+  /** A second address to listen on (IPv6 sessions), same port. */
+  address6?: string;
+  /** TCP port (default 0: any free one, see `port`). */
+  port?: number;
+  asn: number;
+  routerId?: string;
+  codec: LsCodec;
+}
+
 export interface RsEvent {
   /** performance.now() when it arrived. */
   at: number;
@@ -48,25 +60,16 @@ export class ScriptedRs {
   readonly speaker: BgpSpeaker;
   readonly events: RsEvent[] = [];
   private readonly clients = new Map<string, ClientState>();
-  private readonly opts: {
-    address: string;
-    port?: number;
-    asn: number;
-    routerId?: string;
-    codec: LsCodec;
-  };
+  private readonly opts: ScriptedRsOptions;
   private waiters = new Set<() => void>();
 
-  constructor(opts: {
-    address: string;
-    port?: number;
-    asn: number;
-    routerId?: string;
-    codec: LsCodec;
-  }) {
+  constructor(opts: ScriptedRsOptions) {
     this.opts = opts;
     this.speaker = new BgpSpeaker({
-      listen: [{ address: opts.address, port: opts.port ?? 0 }],
+      listen: [opts.address, ...(opts.address6 ? [opts.address6] : [])].map((address) => ({
+        address,
+        port: opts.port ?? 0,
+      })),
       logger: pino({ level: process.env.IXRS_TEST_LOG ?? 'silent' }),
     });
   }
@@ -193,7 +196,8 @@ export class ScriptedRs {
     if (!c.established || codec === undefined) return;
     const msgs = this.opts.codec.encodeRequests(announce, withdraw, {
       codec,
-      nextHop: this.opts.address,
+      nextHop:
+        c.cfg.address.includes(':') && this.opts.address6 ? this.opts.address6 : this.opts.address,
       localAs: this.opts.asn,
     });
     for (const m of msgs) c.peer.sendRaw(m);
