@@ -58,7 +58,8 @@ Options (command line wins over --config):
   --key-env NAME          the key, from an environment variable
   --control PATH          control socket for 'ixrs agent status' (default
                           $IXRS_AGENT_SOCKET, else /run/ixrs/agent.sock as root,
-                          else $XDG_RUNTIME_DIR or the temp dir /ixrs-agent.sock)
+                          else ixrs-agent.sock in $XDG_RUNTIME_DIR or the temp
+                          directory)
   --config FILE           read the options above from a YAML file: keys rs,
                           rs6, rs_asn, rs_port, asn, local (one or a list),
                           router_id, lan (list), bfd_interval, bfd_multiplier,
