@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bgplsCodec } from '../../src/agent/bgpls-codec.ts';
+import { AuthType } from '../../src/bfd/codec.ts';
 import { BfdManager, type BfdStateEvent } from '../../src/bfd/manager.ts';
 import { startAgent } from './lib/agent-proc.ts';
 import { checkLink, type RsClient, ScriptedRs } from './lib/scripted-rs.ts';
@@ -107,5 +108,76 @@ describe('ixrs agent, the process', () => {
       diag: 'neighbor-signaled-session-down',
       remoteState: 'AdminDown',
     });
+  });
+
+  it('RFC 5880 §6.7: --auth reaches the BFD thread (the right key comes Up, a wrong one is reported unreachable after the bring-up timeout)', async () => {
+    const C: RsClient = { address: '127.0.76.4', asn: 64504, routerId: '127.0.76.4' };
+    const D: RsClient = { address: '127.0.76.5', asn: 64505, routerId: '127.0.76.5' };
+    const auth = (k: string) => ({
+      type: AuthType.MeticulousKeyedSHA1,
+      keyId: 7,
+      secret: new TextEncoder().encode(k),
+    });
+    const port = BFD_PORT + 1;
+    const right = new BfdManager({
+      local: B.address,
+      port,
+      intervalMs: 100,
+      auth: auth('agent-secret'),
+      allow: ['127.0.76.0/24'],
+    });
+    const wrong = new BfdManager({
+      local: D.address,
+      port,
+      intervalMs: 100,
+      auth: auth('other-secret'),
+      allow: ['127.0.76.0/24'],
+    });
+    await right.start();
+    await wrong.start();
+    rs.addClient(C);
+    const good = checkLink(C, B);
+    const bad = checkLink(C, D);
+    rs.request(C.address, [good, bad]);
+    const ag = startAgent({
+      args: [
+        '--rs',
+        RS,
+        '--rs-port',
+        String(rs.port),
+        '--asn',
+        String(C.asn),
+        '--local',
+        C.address,
+        '--bfd-port',
+        String(port),
+        '--bfd-interval',
+        '100',
+        '--bring-up-timeout',
+        '2',
+        '--auth',
+        'meticulous-keyed-sha1',
+        '--key-id',
+        '7',
+        '--key-env',
+        'AGENT_KEY',
+        '--lan',
+        '127.0.76.0/24',
+      ],
+      env: { AGENT_KEY: 'agent-secret' },
+    });
+    try {
+      await rs.waitFor(
+        () =>
+          rs.report(C.address, good) === 'reachable' && rs.report(C.address, bad) === 'unreachable',
+        15_000,
+        'reachable with the right key, unreachable with the wrong one',
+      );
+      expect(wrong.stats.rejected.auth ?? 0).toBeGreaterThan(0);
+    } finally {
+      await ag.stop();
+      await right.close({ adminDown: false });
+      await wrong.close({ adminDown: false });
+    }
   });
 });
