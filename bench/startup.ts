@@ -50,6 +50,8 @@ async function once(dir: string, source: boolean): Promise<{ rss: number; hwm: n
       'cfg:',
       '  rs_as: 64500',
       '  router_id: "127.0.0.1"',
+      '  filtering:',
+      '    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }',
       '  ixrs:',
       '    listen:',
       `      - { address: "127.0.0.1", port: ${await freePort()} }`,

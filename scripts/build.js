@@ -11,17 +11,25 @@
 //                          build only warns, so bin/ixrs.js runs the sources
 
 import { spawnSync } from 'node:child_process';
-import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const started = new Date();
+const tscPath = `${root}node_modules/typescript/bin/tsc`;
+if (process.argv.includes('--prepare') && !existsSync(tscPath)) {
+  // `npm ci --omit=dev` without a dist/ from an earlier build: say so in one line.
+  if (!existsSync(`${root}dist/.build-stamp`)) {
+    process.stderr.write(
+      'ixrs: no TypeScript compiler (npm ci --omit=dev): bin/ixrs.js runs src/ directly; build first (npm ci && npm run build && npm prune --omit=dev) to run dist/\n',
+    );
+  }
+  process.exit(0);
+}
 rmSync(`${root}dist`, { recursive: true, force: true });
-const tsc = spawnSync(
-  process.execPath,
-  [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`],
-  { stdio: 'inherit' },
-);
+const tsc = spawnSync(process.execPath, [tscPath, '-p', `${root}tsconfig.build.json`], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) {
   rmSync(`${root}dist`, { recursive: true, force: true });
   if (process.argv.includes('--prepare')) {

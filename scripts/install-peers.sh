@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real BGP/BFD peers ixrs is tested against, from Debian's packages,
 # and the operators' tools it feeds (pmacct's BMP collector, Prometheus, and
-# Chromium for the web page test, driven by playwright-core from npm).
+# Chromium for the web page test, driven by playwright-core from npm), and
+# systemd for systemd-analyze verify of contrib/systemd (never started).
 # Idempotent; needs root. Daemons are never started as services: tests start
 # each one by hand with its own config, socket and pid paths.
 set -euo pipefail
 pkgs=(bird2 frr gobgpd openbgpd exabgp tshark bgpdump nftables iproute2 procps iputils-ping tcpdump
-  pmacct prometheus chromium)
+  pmacct prometheus chromium systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -15,6 +15,10 @@ const commands: Record<string, Command> = {
     summary: 'ask a running route server: sessions, routes PREFIX, client C, rib --count',
     load: () => import('./ops/show.ts'),
   },
+  dump: {
+    summary: 'ask a running route server for an MRT RIB dump: dump rib FILE',
+    load: () => import('./ops/dump.ts'),
+  },
   demo: {
     summary: 'see it work: route server + four simulated clients on loopback',
     load: () => import('./ops/demo.ts'),

@@ -5,6 +5,7 @@
 // allowed prefixes (RFC 9468 style).
 
 import { BlockList } from 'node:net';
+import { canonicalAddress } from '../bgp/prefix.ts';
 import type { AuthConfig } from './auth.ts';
 import {
   type BfdCheck,
@@ -142,13 +143,13 @@ const STALL_MS = 20;
 /** Longest detection hold after a stall (ms). */
 const MAX_HOLD_MS = 1000;
 
-function addrKey(local: string, peer: string): string {
-  return `${local}|${peer}`;
+/** The one canonical text of an address (src/bgp/prefix.ts), so that addresses compare as configured. */
+function canon(address: string): string {
+  return canonicalAddress(address) ?? address;
 }
 
-/** Strip an IPv4-mapped IPv6 prefix so addresses compare as configured. */
-function normalise(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+function addrKey(local: string, peer: string): string {
+  return `${canon(local)}|${canon(peer)}`;
 }
 
 export class BfdManager {
@@ -349,7 +350,9 @@ export class BfdManager {
     }
   }
 
-  private create(local: string, peer: string, o: PeerOptions, onDemand: boolean): Entry {
+  private create(localText: string, peerText: string, o: PeerOptions, onDemand: boolean): Entry {
+    const local = canon(localText);
+    const peer = canon(peerText);
     const intervalMs = o.intervalMs ?? this.opts.intervalMs ?? 1000;
     const rxMs = o.requiredMinRxMs ?? this.opts.requiredMinRxMs ?? intervalMs;
     const session = new BfdSession({
@@ -404,7 +407,7 @@ export class BfdManager {
     r[check] = (r[check] ?? 0) + 1;
   }
 
-  private onPacket(local: string, data: Buffer, source: string): void {
+  private onPacket(localText: string, data: Buffer, source: string): void {
     if (this.closed) return;
     this.stats.packetsIn++;
     const p = tryDecode(data);
@@ -412,7 +415,8 @@ export class BfdManager {
       this.rejected(p.check);
       return;
     }
-    const peer = normalise(source);
+    const peer = canon(source);
+    const local = canon(localText);
     let e: Entry | undefined;
     if (p.yourDiscriminator !== 0) {
       // §6.8.6: Your Discriminator selects the session.

@@ -45,6 +45,62 @@ for (const t of [1, 2, 3, 5, 6]) EXPECT[t] = 0x40; // well-known
 for (const t of [7, 8, 16, 17, 18, 32]) EXPECT[t] = 0xc0; // optional transitive
 for (const t of [4, 9, 10, 14, 15, 29]) EXPECT[t] = 0x80; // optional non-transitive
 
+/**
+ * The flags octet to send for an attribute received with `flags` (RFC 4271
+ * §4.3): Optional and Transitive as its type requires when recognised (as
+ * received otherwise), Partial only on an optional transitive attribute and
+ * kept there, Extended Length only when the value needs two length octets,
+ * the four unused low-order bits zero.
+ */
+export function sendFlags(flags: number, type: number, len: number): number {
+  const e = EXPECT[type]!;
+  const ot = e >= 0 ? e : flags & 0xc0;
+  return ot | (ot === 0xc0 ? flags & FLAG.PARTIAL : 0) | (len > 255 ? FLAG.EXTENDED : 0);
+}
+
+/**
+ * `wire` (a well-formed attribute section of our own) with every flags octet
+ * as sendFlags wants it: patched in place, or a shorter copy when an
+ * Extended Length header must become a one-octet one.
+ */
+function normaliseFlags(w: Uint8Array): Uint8Array {
+  let shrink = 0;
+  for (let p = 0; p < w.length; ) {
+    const flags = w[p]!;
+    const ext = (flags & FLAG.EXTENDED) !== 0;
+    const len = ext ? u16(w, p + 2) : w[p + 2]!;
+    const want = sendFlags(flags, w[p + 1]!, len);
+    if (ext && (want & FLAG.EXTENDED) === 0) shrink++;
+    else w[p] = want;
+    p += (ext ? 4 : 3) + len;
+  }
+  if (shrink === 0) return w;
+  const out = new Uint8Array(w.length - shrink);
+  let o = 0;
+  for (let p = 0; p < w.length; ) {
+    const flags = w[p]!;
+    const type = w[p + 1]!;
+    const ext = (flags & FLAG.EXTENDED) !== 0;
+    const len = ext ? u16(w, p + 2) : w[p + 2]!;
+    const vs = p + (ext ? 4 : 3);
+    const want = sendFlags(flags, type, len);
+    out[o] = want;
+    out[o + 1] = type;
+    if (want & FLAG.EXTENDED) {
+      out[o + 2] = len >> 8;
+      out[o + 3] = len & 0xff;
+      o += 4;
+    } else {
+      out[o + 2] = len;
+      o += 3;
+    }
+    out.set(w.subarray(vs, vs + len), o);
+    o += len;
+    p = vs + len;
+  }
+  return out;
+}
+
 const ATTR_NAMES: Record<number, string> = {
   1: 'ORIGIN',
   2: 'AS_PATH',
@@ -113,6 +169,7 @@ function newAttrs(): PathAttributes {
     clusterList: undefined,
     bgpLs: undefined,
     other: [],
+    partial: undefined,
   };
 }
 
@@ -187,13 +244,21 @@ export function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]):
 
 /**
  * Walk the attribute section buf[start..end). `as4`: the session uses 4-octet
- * AS numbers (RFC 6793). Throws BgpError for the session-reset cases.
+ * AS numbers (RFC 6793). `external`: the peer is in another AS (RFC 7606 §7.5,
+ * §7.9, §7.10). Throws BgpError for the session-reset cases.
+ *
+ * The `wire` of the result is what to send on: received bytes are kept as
+ * they are except for each attribute's flags octet, which is made what RFC
+ * 4271 §4.3 allows a speaker to send (sendFlags). It is done here, once per
+ * received attribute section, so every path and client sharing the interned
+ * set shares the corrected bytes.
  */
 export function decodeAttributes(
   buf: Uint8Array,
   as4: boolean,
   start = 0,
   end: number = buf.length,
+  external = false,
 ): DecodedAttributes {
   if (++generation === 0xffffffff) {
     seen.fill(0);
@@ -211,6 +276,7 @@ export function decodeAttributes(
   const a = newAttrs();
   let any = false;
   let modified = false; // wire differs from the received section minus MP attributes
+  let badFlags = false; // some kept attribute's flags octet is not as it must be sent
   let as4Path: AsPathSegment[] | null = null;
   let as4Agg: { asn: number; address: string } | null = null;
   const errors = r.errors;
@@ -309,6 +375,19 @@ export function decodeAttributes(
       continue;
     }
     seen[type] = gen;
+    if (external && (type === 5 || type === 9 || type === 10)) {
+      // RFC 7606 §7.5, §7.9, §7.10: from an external peer, discarded whatever its form.
+      err(
+        'attribute-discard',
+        0,
+        as,
+        ve,
+        `${attributeName(type)} from an external peer (RFC 7606 §${type === 5 ? '7.5' : type === 9 ? '7.9' : '7.10'})`,
+        type,
+      );
+      modified = true;
+      continue;
+    }
     const expect = EXPECT[type]!;
     if (expect < 0) {
       // Not recognised.
@@ -326,7 +405,8 @@ export function decodeAttributes(
       }
       // Optional transitive: passed on with the Partial bit set (RFC 4271 §5).
       if ((flags & FLAG.PARTIAL) === 0) modified = true;
-      a.other.push({ flags: (flags | FLAG.PARTIAL) & 0xf0, type, value: buf.slice(vs, ve) });
+      else if (sendFlags(flags, type, len) !== flags) badFlags = true;
+      a.other.push({ flags: (flags | FLAG.PARTIAL) & 0xe0, type, value: buf.slice(vs, ve) });
       continue;
     }
     if ((flags & 0xc0) !== expect) {
@@ -340,6 +420,14 @@ export function decodeAttributes(
       );
       modified = true;
       continue;
+    }
+    // RFC 4271 §4.3: unused bits, Partial on a well-known or non-transitive
+    // attribute, Extended Length on a short one are ignored on receipt and
+    // corrected in what is sent on.
+    if (sendFlags(flags, type, len) !== flags) badFlags = true;
+    if (flags & FLAG.PARTIAL && expect === 0xc0 && type !== 17 && type !== 18) {
+      // RFC 4271 §5: a Partial bit set by some AS is never cleared.
+      (a.partial ??= []).push(type);
     }
     switch (type) {
       case ATTR.ORIGIN:
@@ -543,8 +631,9 @@ export function decodeAttributes(
   }
   if (!any) return r;
   if (!modified) {
-    // The received bytes, less MP_REACH/MP_UNREACH.
+    // The received bytes, less MP_REACH/MP_UNREACH, with the flags as they must be sent.
     a.wire = sliceWithout(buf, start, end, r.mpReach, r.mpUnreach);
+    if (badFlags) a.wire = normaliseFlags(a.wire);
   } else a.wire = encodeAttributes(a, true);
   r.attrs = a;
   return r;
@@ -692,6 +781,10 @@ export function encodeAttributes(f: AttributeFields, as4: boolean): Uint8Array {
     e.push({ type: 32, flags: 0xc0, value: u32v(flat) });
   }
   for (const o of f.other ?? []) e.push({ type: o.type, flags: o.flags, value: o.value });
+  if (f.partial !== undefined) {
+    // RFC 4271 §5: Partial stays set on recognised optional transitive attributes.
+    for (const x of e) if (x.flags === 0xc0 && f.partial.includes(x.type)) x.flags |= FLAG.PARTIAL;
+  }
   e.sort((x, y) => x.type - y.type);
   let n = 0;
   for (const x of e) n += (x.value.length > 255 ? 4 : 3) + x.value.length;
@@ -699,7 +792,7 @@ export function encodeAttributes(f: AttributeFields, as4: boolean): Uint8Array {
   let p = 0;
   for (const x of e) {
     const ext = x.value.length > 255;
-    out[p] = (x.flags & 0xe0) | (ext ? FLAG.EXTENDED : 0);
+    out[p] = sendFlags(x.flags, x.type, x.value.length);
     out[p + 1] = x.type;
     if (ext) {
       out[p + 2] = x.value.length >> 8;
@@ -821,6 +914,7 @@ export function lookupInterned(
   start: number,
   end: number,
   interner: AttrInterner,
+  external = false,
 ): DecodedAttributes | null {
   let p = start;
   let present = 0;
@@ -845,6 +939,8 @@ export function lookupInterned(
     if (ve > end) return null;
     const expect = EXPECT[type]!;
     if (expect < 0 || type === 17 || type === 18 || (flags & 0xc0) !== expect) return null;
+    // from an external peer these are discarded (RFC 7606 §7.5, §7.9, §7.10): decode
+    if (external && (type === 5 || type === 9 || type === 10)) return null;
     if (type === 32) {
       if (large) return null;
       large = true;

@@ -21,11 +21,18 @@
 //    connections so it can see the peer's OPEN before sending its own.
 //  - SendNOTIFICATIONwithoutOPEN is on: header/OPEN errors while DelayOpen runs
 //    are answered with a NOTIFICATION.
-//  - AllowAutomaticStart + DampPeerOscillations: after a failure a started FSM
-//    goes Idle, arms IdleHoldTimer with exponential backoff (idleHoldTime,
-//    doubling per consecutive failure, capped at idleHoldMax), and restarts
-//    itself (AutomaticStart) when it expires. The failure count is forgotten
-//    after a session stayed Established for `stableTime`.
+//  - AllowAutomaticStart + DampPeerOscillations: after a session ends a
+//    started FSM goes Idle, arms IdleHoldTimer and restarts itself
+//    (AutomaticStart) when it expires. Only failures are damped: an end before
+//    Established, or from Established with a NOTIFICATION we sent or a
+//    received one other than Cease. Each counts in `failures` and the idle
+//    hold is idleHoldTime doubled per consecutive failure, capped at
+//    idleHoldMax; the FSM is then `damped` (the driver refuses inbound
+//    connections until the hold ends). An Established session closed by the
+//    peer with a Cease or a plain TCP close (a restart, RFC 4724 graceful
+//    restart) is no failure: not damped, an inbound connection is taken at
+//    once (Event 5). The failure count is forgotten once a session stayed
+//    Established for `stableTime` (default one hold time).
 //  - ConnectRetryTimer backs off exponentially too (connectRetryTime doubling
 //    per expiry since the last start, capped at connectRetryMax).
 //  - A passive FSM (ManualStart_Passive) never initiates a connection: it waits
@@ -67,7 +74,11 @@ export interface FsmConfig {
   idleHoldTime: number;
   /** Cap of the idle-hold backoff, seconds. */
   idleHoldMax: number;
-  /** After this long in Established (seconds) earlier failures are forgotten. */
+  /**
+   * After this long in Established (seconds) earlier failures are forgotten;
+   * 0 (the default): one hold time, the negotiated one (holdTime when 0 was
+   * negotiated).
+   */
   stableTime: number;
   /** Restart automatically after a failure (AllowAutomaticStart). */
   autoRestart: boolean;
@@ -87,7 +98,7 @@ export const DEFAULT_FSM_CONFIG: FsmConfig = {
   delayOpenTime: 5,
   idleHoldTime: 5,
   idleHoldMax: 120,
-  stableTime: 120,
+  stableTime: 0,
   autoRestart: true,
   jitter: true,
 };
@@ -104,6 +115,11 @@ export interface FsmState {
   readonly retries: number;
   /** Consecutive failures (idle-hold backoff exponent). */
   readonly failures: number;
+  /**
+   * Idle after a failure, waiting out IdleHoldTimer: the driver refuses the
+   * peer's connections until it expires (DampPeerOscillations).
+   */
+  readonly damped: boolean;
   /** Hold time in force, seconds (large value in OpenSent, negotiated after). */
   readonly holdTime: number;
   readonly keepaliveTime: number;
@@ -156,7 +172,14 @@ export type FsmEvent =
   | { type: 'NotifMsg'; notification: NotificationMessage } // 25
   | { type: 'KeepAliveMsg' } // 26
   | { type: 'UpdateMsg' } // 27 (also ROUTE-REFRESH: any message restarts the hold timer)
-  | { type: 'UpdateMsgErr'; notification: Notification }; // 28
+  | { type: 'UpdateMsgErr'; notification: Notification } // 28
+  /**
+   * Our extension: an inbound connection the driver held for the peer's OPEN
+   * (DelayOpen) failed before reaching the FSM: a header or OPEN error, or no
+   * OPEN in time. In Connect/Active it is the §8.2.2 error with DelayOpen
+   * running (Events 21/22): Idle, a failure (damped). Ignored elsewhere.
+   */
+  | { type: 'InboundConnectionFails'; reason: string };
 
 export type FsmAction =
   /** Initiate a TCP connection to the peer. */
@@ -201,6 +224,7 @@ export function fsmInit(config: Partial<FsmConfig> = {}, seed = 0x9e3779b9): Fsm
     connectRetryCounter: 0,
     retries: 0,
     failures: 0,
+    damped: false,
     holdTime: 0,
     keepaliveTime: 0,
     timers: NO_TIMERS,
@@ -310,6 +334,7 @@ class Step {
   start(passive: boolean): void {
     this.s.passive = passive;
     this.s.started = true;
+    this.s.damped = false;
     this.s.retries = 0;
     this.stop('idleHold');
     if (passive) {
@@ -349,8 +374,10 @@ class Step {
   }
 
   /**
-   * Go Idle. `failure` counts towards ConnectRetryCounter and the idle-hold
-   * backoff; a started FSM then arms IdleHoldTimer to restart itself.
+   * Go Idle. `failure` counts towards ConnectRetryCounter and, unless the
+   * session was Established and the peer ended it with a Cease or a plain TCP
+   * close, towards the idle-hold backoff (damped). A started FSM then arms
+   * IdleHoldTimer to restart itself.
    */
   idle(
     reason: string,
@@ -375,31 +402,36 @@ class Step {
         ...(opts.received ? { received: opts.received } : {}),
       });
     }
-    if (
-      this.from === 'Established' &&
-      this.s.establishedAt !== null &&
-      this.now - this.s.establishedAt >= this.s.config.stableTime * 1000
-    ) {
-      this.s.failures = 0;
+    const c = this.s.config;
+    if (this.from === 'Established' && this.s.establishedAt !== null) {
+      const stable = c.stableTime > 0 ? c.stableTime : this.s.holdTime || c.holdTime;
+      if (this.now - this.s.establishedAt >= stable * 1000) this.s.failures = 0;
     }
+    // The peer ended an Established session the ordinary way: Cease, or TCP
+    // closed without a NOTIFICATION (a restart, RFC 4724 graceful restart).
+    const peerClosed =
+      this.from === 'Established' &&
+      opts.sent === undefined &&
+      (opts.received === undefined || opts.received.code === 6);
+    const damp = opts.failure && !peerClosed;
     this.s.establishedAt = null;
     this.s.holdTime = 0;
     this.s.keepaliveTime = 0;
     this.s.name = 'Idle';
+    this.s.damped = false;
     if (opts.stop) {
       this.s.started = false;
       this.s.connectRetryCounter = 0;
       this.s.failures = 0;
       return;
     }
-    if (opts.failure) {
-      this.s.connectRetryCounter++;
-      this.s.failures++;
-    }
-    if (this.s.started && this.s.config.autoRestart) {
-      const c = this.s.config;
+    if (opts.failure) this.s.connectRetryCounter++;
+    if (damp) this.s.failures++;
+    if (this.s.started && c.autoRestart) {
       const n = Math.max(this.s.failures, 1);
-      this.arm('idleHold', Math.min(c.idleHoldTime * 2 ** (n - 1), c.idleHoldMax));
+      const hold = Math.min(c.idleHoldTime * 2 ** (n - 1), c.idleHoldMax);
+      this.arm('idleHold', hold);
+      this.s.damped = damp && hold > 0;
     }
   }
 
@@ -463,6 +495,7 @@ function idle(st: Step, ev: FsmEvent): void {
     case 'AutomaticStart_Passive':
       if (!st.s.started) return;
       st.stop('idleHold');
+      st.s.damped = false;
       st.s.retries = 0;
       if (!st.s.passive) st.armConnectRetry();
       st.s.name = 'Active';
@@ -470,6 +503,7 @@ function idle(st: Step, ev: FsmEvent): void {
     case 'ManualStop':
       st.stopAll();
       st.s.started = false;
+      st.s.damped = false;
       st.s.connectRetryCounter = 0;
       st.s.failures = 0;
       return;
@@ -551,6 +585,9 @@ function connectOrActive(st: Step, ev: FsmEvent): void {
         received: ev.notification,
       });
       return;
+    case 'InboundConnectionFails':
+      st.idle(ev.reason, { failure: true });
+      return;
     case 'IdleHoldTimer_Expires':
     case 'HoldTimer_Expires':
     case 'KeepaliveTimer_Expires':
@@ -597,6 +634,7 @@ function connected(st: Step, ev: FsmEvent): void {
       return;
     case 'TcpConnectionAcknowledged':
     case 'TcpConnectionConfirmed':
+    case 'InboundConnectionFails':
       // A second connection: the driver tracks it for collision detection (§6.8).
       return;
     case 'TcpConnectionFails':

@@ -250,7 +250,13 @@ export function negotiate(
     ourEnh.some((o) => o.afi === t.afi && o.safi === t.safi && o.nextHopAfi === t.nextHopAfi),
   );
 
-  const codec: CodecOptions = { as4, addPathRx, addPathTx, extendedMessage };
+  const codec: CodecOptions = {
+    as4,
+    addPathRx,
+    addPathTx,
+    extendedMessage,
+    external: openAs(theirs) !== local.localAs,
+  };
   return {
     as4,
     peerAs: openAs(theirs),

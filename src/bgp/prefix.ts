@@ -242,6 +242,33 @@ export function parseAddress(text: string): ParsedAddress {
   return { afi: 1, bytes };
 }
 
+const addrScratch = new Uint8Array(16);
+
+/**
+ * THE address canonicaliser: every boundary that takes an address as text
+ * (configuration, BGP NEXT_HOP and socket peers, BFD peers, BGP-LS
+ * descriptors, the reachability input) goes through it, so that the same
+ * address is always the same string. IPv4 as a dotted quad, IPv6 as RFC 5952
+ * text; an IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a dual-stack socket
+ * reports an IPv4 peer) becomes the IPv4 address, and a zone (%eth0) is
+ * dropped. Returns null when the text is no address.
+ */
+export function canonicalAddress(text: string): string | null {
+  if (typeof text !== 'string') return null;
+  let end = text.length;
+  const pct = text.indexOf('%');
+  if (text.includes(':')) {
+    if (pct >= 0) end = pct;
+    const b = addrScratch;
+    if (!parseIPv6Into(text, 0, end, b, 0)) return null;
+    let mapped = b[10] === 0xff && b[11] === 0xff;
+    for (let i = 0; i < 10 && mapped; i++) if (b[i] !== 0) mapped = false;
+    return mapped ? formatIPv4(b, 12) : formatIPv6(b, 0);
+  }
+  if (!parseIPv4Into(text, 0, end, addrScratch, 0)) return null;
+  return formatIPv4(addrScratch, 0);
+}
+
 /**
  * Parse "192.0.2.0/24" or "2001:db8::/32". Host bits must be zero. Throws a
  * plain Error with a clear message on bad input (used by config validation).

@@ -56,6 +56,7 @@ import {
   negotiate,
   openAs,
 } from './negotiate.ts';
+import { canonicalAddress } from './prefix.ts';
 import {
   BgpError,
   type BgpMessage,
@@ -115,8 +116,6 @@ export interface PeerOptions {
 }
 
 const CLOSE_GRACE_MS = 2000;
-/** Consecutive failures after which inbound connections also wait out the idle hold. */
-const INBOUND_DAMP_AFTER = 3;
 
 function toNotificationMessage(n: Notification): NotificationMessage {
   return {
@@ -158,7 +157,7 @@ export class Connection {
   constructor(socket: net.Socket, direction: 'in' | 'out', highWaterMark = 1 << 20) {
     this.socket = socket;
     this.direction = direction;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    this.remoteAddress = peerKey(socket.remoteAddress ?? '');
     this.highWaterMark = Math.max(highWaterMark, socket.writableHighWaterMark);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -298,18 +297,13 @@ export class Connection {
   }
 }
 
-/** "::ffff:192.0.2.1" -> "192.0.2.1"; IPv6 in canonical (RFC 5952) form. */
-export function normalizeAddress(a: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (m) return m[1]!;
-  if (a.includes(':')) {
-    try {
-      return new URL(`http://[${a.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
-    } catch {
-      return a.toLowerCase();
-    }
-  }
-  return a;
+/**
+ * An address as the session layer compares it: the one canonical text
+ * (src/bgp/prefix.ts canonicalAddress: "::ffff:192.0.2.1" -> "192.0.2.1",
+ * IPv6 per RFC 5952), or the text itself when it is no address.
+ */
+export function peerKey(a: string): string {
+  return canonicalAddress(a) ?? a;
 }
 
 export class BgpPeer extends EventEmitter {
@@ -329,8 +323,14 @@ export class BgpPeer extends EventEmitter {
   private queue: FsmEvent[] = [];
   private closing = new Set<Connection>();
   private sendStuckSince: number | null = null;
+  /** The IdleHoldTimer deadline of the damped period last logged at warn by refuseDamped. */
+  private refusedDeadline: number | null = null;
   private sendFlushed = -1;
   private pausedInput = false;
+  /** Wrong peer ASNs already logged at warn (the peer retries; later ones at debug). */
+  private readonly badAsLogged = new Set<number>();
+  /** The last connect error logged at warn (repeats go to debug). */
+  private lastConnectError: string | null = null;
   /** Negotiated session parameters; null until an OPEN was accepted. */
   negotiated: Negotiated | null = null;
   /** Messages received / sent since construction (counters for ops). */
@@ -345,7 +345,7 @@ export class BgpPeer extends EventEmitter {
       );
     }
     this.config = config;
-    this.address = normalizeAddress(config.peerAddress);
+    this.address = peerKey(config.peerAddress);
     this.now = opts.now ?? (() => performance.now());
     this.log = (opts.logger ?? pino({ level: 'warn' })).child({
       peer: config.name ?? this.address,
@@ -477,15 +477,22 @@ export class BgpPeer extends EventEmitter {
    * whether the connection was taken.
    */
   acceptInbound(conn: Connection, open: OpenMessage | null): boolean {
-    if (this.fsm.name === 'Idle' && this.fsm.started && this.fsm.failures < INBOUND_DAMP_AFTER) {
-      // Waiting out the idle hold after a failure: a peer that reconnects at
-      // once (e.g. it restarted) is taken now instead of being refused.
+    // RFC 4271 §6.2: an OPEN from the wrong AS gets Bad Peer AS (2/2), in every
+    // state — not a Cease because the peer happens to be Idle after earlier tries.
+    if (open !== null && openAs(open) !== this.config.peerAs) {
+      this.logBadPeerAs(openAs(open));
+      const data = Uint8Array.of(open.myAs >> 8, open.myAs & 0xff);
+      this.rejectConnection(conn, { code: 2, subcode: 2, data });
+      return false;
+    }
+    if (this.fsm.name === 'Idle' && this.fsm.started && !this.fsm.damped) {
+      // Idle after a session the peer ended normally (Cease, TCP close): a
+      // peer that reconnects at once (it restarted) is taken now (Event 5).
       this.feed({ type: 'AutomaticStart_Passive' });
     }
     const name = this.fsm.name;
     if (name === 'Idle') {
-      this.log.info('refusing connection: peer is Idle');
-      this.rejectConnection(conn, { code: 6, subcode: 5 });
+      this.refuseDamped(conn);
       return false;
     }
     if (name === 'Connect' || name === 'Active') {
@@ -515,6 +522,68 @@ export class BgpPeer extends EventEmitter {
     this.feed({ type: 'TcpConnectionConfirmed', delayOpen: true });
     this.handleOpen(conn, open);
     return true;
+  }
+
+  private logBadPeerAs(seen: number): void {
+    const fields = { seenAs: seen, expectedAs: this.config.peerAs, notification: '2/2' };
+    const msg = 'OPEN from a wrong peer AS: NOTIFICATION 2/2 (Bad Peer AS)';
+    if (this.badAsLogged.has(seen) || this.badAsLogged.size > 16) this.log.debug(fields, msg);
+    else {
+      this.badAsLogged.add(seen);
+      this.log.warn(fields, msg);
+    }
+  }
+
+  /**
+   * The peer is Idle: damped after a failure (refused until IdleHoldTimer
+   * expires, logged with that time), or stopped. Cease / Connection Rejected
+   * (RFC 4486).
+   */
+  private refuseDamped(conn: Connection): void {
+    const until = this.dampedUntil();
+    if (until === null) {
+      this.log.info('connection refused: peer is stopped');
+    } else {
+      // once per damped period (its IdleHoldTimer deadline) at warn, then info
+      const first = this.refusedDeadline !== this.fsm.timers.idleHold;
+      this.refusedDeadline = this.fsm.timers.idleHold;
+      const fields = {
+        until: until.toISOString(),
+        retryIn: Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
+        failures: this.fsm.failures,
+      };
+      const text = 'connection refused: reconnect backoff after a failed session';
+      if (first) this.log.warn(fields, text);
+      else this.log.info(fields, text);
+    }
+    this.rejectConnection(conn, { code: 6, subcode: 5 });
+  }
+
+  /** When a damped peer's connections are taken again (wall clock), or null when not damped. */
+  dampedUntil(): Date | null {
+    const t = this.fsm.timers.idleHold;
+    if (!this.fsm.damped || t === null) return null;
+    return new Date(Date.now() + Math.max(0, t - this.now()));
+  }
+
+  /**
+   * An inbound connection from this peer failed before it reached the FSM
+   * (the speaker's DelayOpen wait): a bad header or OPEN, or no OPEN in time.
+   * In Connect/Active this is the RFC 4271 §8.2.2 error with DelayOpen
+   * running: Idle, counted as a failure (damped). With a connection of its
+   * own in OpenSent or later, or already Idle, the FSM is left alone.
+   */
+  inboundFailed(reason: string): void {
+    const name = this.fsm.name;
+    if (name !== 'Connect' && name !== 'Active') return;
+    this.feed({ type: 'InboundConnectionFails', reason });
+    const until = this.dampedUntil();
+    if (until !== null) {
+      this.log.info(
+        { reason, refuseConnectionsUntil: until.toISOString(), failures: this.fsm.failures },
+        'reconnect backoff',
+      );
+    }
   }
 
   private rejectConnection(conn: Connection, n: Notification): void {
@@ -581,7 +650,9 @@ export class BgpPeer extends EventEmitter {
       case 'timer':
         return; // state.timers is read by schedule()
       case 'established':
-        this.log.info(
+        this.lastConnectError = null;
+        // The owner (the route server's daemon) logs the session change: one line.
+        this.log.debug(
           { holdTime: this.negotiated?.holdTime, families: [...(this.negotiated?.families ?? [])] },
           'established',
         );
@@ -594,8 +665,17 @@ export class BgpPeer extends EventEmitter {
           ...(a.sent ? { sent: toNotificationMessage(a.sent) } : {}),
           ...(a.received ? { received: a.received } : {}),
         };
-        if (a.wasEstablished) this.log.warn({ reason: a.reason }, 'session down');
-        else this.log.info({ reason: a.reason }, 'session down');
+        const until = this.dampedUntil();
+        const fields = {
+          reason: a.reason,
+          wasEstablished: a.wasEstablished,
+          ...(until !== null ? { refuseConnectionsUntil: until.toISOString() } : {}),
+        };
+        // The owner logs an Established session going down (one line per
+        // change); this layer adds a line only when connections will be
+        // refused for a while (reconnect backoff), and says until when.
+        if (until !== null || !a.wasEstablished) this.log.info(fields, 'session down');
+        else this.log.debug(fields, 'session down');
         this.negotiated = null;
         this.codecOpts = { as4: false };
         this.emit('down', d);
@@ -691,7 +771,11 @@ export class BgpPeer extends EventEmitter {
     sock.once('error', (err) => {
       if (this.connecting !== sock) return;
       this.connecting = null;
-      this.log.info({ err: err.message }, 'connect failed');
+      // At warn when the error changes (first failure, new cause), then debug.
+      if (err.message !== this.lastConnectError) {
+        this.lastConnectError = err.message;
+        this.log.warn({ err: err.message }, 'connect failed');
+      } else this.log.debug({ err: err.message }, 'connect failed');
       this.feed({ type: 'TcpConnectionFails' });
     });
   }
@@ -789,7 +873,9 @@ export class BgpPeer extends EventEmitter {
       n = negotiate(this.config, this.ourOpen, open);
     } catch (e) {
       if (!(e instanceof BgpError)) throw e;
-      this.log.warn({ err: e.message }, 'OPEN rejected');
+      if (e.code === 2 && e.subcode === 2 && openAs(open) !== this.config.peerAs)
+        this.logBadPeerAs(openAs(open));
+      else this.log.warn({ err: e.message }, 'OPEN rejected');
       this.feed({
         type: 'BGPOpenMsgErr',
         notification: { code: e.code, subcode: e.subcode, data: e.data },

@@ -31,7 +31,7 @@ import pino from 'pino';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import { DEFAULT_FSM_CONFIG } from './fsm.ts';
 import { isBgpLsOnly } from './negotiate.ts';
-import { BgpPeer, Connection, normalizeAddress, type PeerConfig } from './session.ts';
+import { BgpPeer, Connection, type PeerConfig, peerKey } from './session.ts';
 import { AFI, BgpError, type NotificationMessage, type OpenMessage, SAFI } from './types.ts';
 
 export { BgpPeer, Connection, type PeerConfig, type PeerDown } from './session.ts';
@@ -39,6 +39,8 @@ export { BgpPeer, Connection, type PeerConfig, type PeerDown } from './session.t
 export interface ListenAddress {
   address: string;
   port: number;
+  /** "::" for IPv6 only (not dual-stack), e.g. beside another process on 0.0.0.0. */
+  ipv6Only?: boolean;
 }
 
 export interface SpeakerOptions {
@@ -75,7 +77,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** Configure a peer (started at once if the speaker runs). One peer per address. */
   addPeer(cfg: PeerConfig): BgpPeer {
-    const addr = normalizeAddress(cfg.peerAddress);
+    const addr = peerKey(cfg.peerAddress);
     if (this.peers.has(addr)) throw new Error(`peer ${addr} is already configured`);
     const peer = new BgpPeer(cfg, { logger: this.log, now: this.now });
     this.peers.set(addr, peer);
@@ -85,7 +87,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** Remove a peer: Cease 6/3 Peer De-configured (RFC 4486) when a session is up. */
   async removePeer(address: string): Promise<void> {
-    const addr = normalizeAddress(address);
+    const addr = peerKey(address);
     const peer = this.peers.get(addr);
     if (!peer) return;
     this.peers.delete(addr);
@@ -98,7 +100,7 @@ export class BgpSpeaker extends EventEmitter {
   }
 
   getPeer(address: string): BgpPeer | undefined {
-    return this.peers.get(normalizeAddress(address));
+    return this.peers.get(peerKey(address));
   }
 
   listPeers(): BgpPeer[] {
@@ -107,7 +109,7 @@ export class BgpSpeaker extends EventEmitter {
 
   /** The reachability (BGP-LS only) session currently bound to a peer address. */
   getLsSession(address: string): BgpPeer | undefined {
-    return this.lsSessions.get(normalizeAddress(address));
+    return this.lsSessions.get(peerKey(address));
   }
 
   /** Bind every listener, then start every configured peer. */
@@ -120,9 +122,10 @@ export class BgpSpeaker extends EventEmitter {
         // "::" is dual-stack by default and would take the IPv4 port too: when
         // "0.0.0.0" is asked on the same port, bind "::" for IPv6 only.
         const ipv6Only =
-          l.address === '::' &&
-          l.port !== 0 &&
-          this.opts.listen.some((o) => o.address === '0.0.0.0' && o.port === l.port);
+          l.ipv6Only === true ||
+          (l.address === '::' &&
+            l.port !== 0 &&
+            this.opts.listen.some((o) => o.address === '0.0.0.0' && o.port === l.port));
         server.listen({ host: l.address, port: l.port, ipv6Only }, () => {
           server.off('error', reject);
           resolve();
@@ -168,7 +171,7 @@ export class BgpSpeaker extends EventEmitter {
   // ---------------------------------------------------------------- inbound
 
   private onInbound(socket: net.Socket): void {
-    const addr = normalizeAddress(socket.remoteAddress ?? '');
+    const addr = peerKey(socket.remoteAddress ?? '');
     const peer = this.peers.get(addr);
     if (!this.running) {
       socket.on('error', () => undefined);
@@ -226,7 +229,9 @@ export class BgpSpeaker extends EventEmitter {
         return;
       }
       if (msg.type !== 'open') {
-        this.rejectPending(p, { code: 5, subcode: 0 });
+        // An OPEN was expected: RFC 6608 §4 "Receive Unexpected Message in
+        // OpenSent State" (5/1), as the peer sees it (our OPEN is only delayed).
+        this.rejectPending(p, { code: 5, subcode: 1 });
         return;
       }
       this.settle(p);
@@ -289,6 +294,10 @@ export class BgpSpeaker extends EventEmitter {
     p.peer.log.warn({ notification: `${n.code}/${n.subcode}` }, 'rejecting inbound connection');
     p.conn.send(encodeMessage(msg, { as4: false }));
     p.conn.close();
+    // a failed attempt: counts for the peer's reconnect backoff (damping)
+    p.peer.inboundFailed(
+      `inbound connection failed before OPEN: NOTIFICATION ${n.code}/${n.subcode}`,
+    );
   }
 
   private dropPending(p: PendingInbound, close: boolean): void {

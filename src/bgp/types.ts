@@ -135,6 +135,12 @@ export interface PathAttributes {
   bgpLs?: Uint8Array;
   /** Attributes not decoded above (unknown or not used), byte-exact, in received order. */
   other: RawAttribute[];
+  /**
+   * Types of recognised optional transitive attributes received with the
+   * Partial bit set. RFC 4271 §5: once set by some AS it is never cleared, so
+   * encodeAttributes sets it again when it re-encodes them. Usually undefined.
+   */
+  partial?: number[];
 }
 
 export interface MpReach {
@@ -208,6 +214,12 @@ export interface CodecOptions {
   addPathTx?: ReadonlySet<string>;
   /** RFC 8654 negotiated: messages up to 65535 octets. */
   extendedMessage?: boolean;
+  /**
+   * The peer is external (its AS differs from ours): LOCAL_PREF, ORIGINATOR_ID
+   * and CLUSTER_LIST are discarded whatever their form (RFC 7606 §7.5, §7.9,
+   * §7.10) instead of being checked as from an internal peer.
+   */
+  external?: boolean;
 }
 
 /** `"afi/safi"`; the common families are constants (no string built per call). */

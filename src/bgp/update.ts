@@ -207,8 +207,10 @@ export function decodeUpdate(
     }
     return u;
   }
-  const hit = interner !== undefined && opts.as4 ? lookupInterned(msg, p, attrEnd, interner) : null;
-  const d = hit ?? decodeAttributes(msg, opts.as4, p, attrEnd);
+  const external = opts.external === true;
+  const hit =
+    interner !== undefined && opts.as4 ? lookupInterned(msg, p, attrEnd, interner, external) : null;
+  const d = hit ?? decodeAttributes(msg, opts.as4, p, attrEnd, external);
   // RFC 7606 §3.j / §5.1: MP_REACH and MP_UNREACH parse errors reset the session.
   if (d.mpReach) u.mpReach = decodeMpReach(msg, d.mpReach, opts);
   if (d.mpUnreach) u.mpUnreach = decodeMpUnreach(msg, d.mpUnreach, opts);
@@ -569,13 +571,15 @@ export function encodeEndOfRib(afi: number, safi: number, _opts?: CodecOptions):
 }
 
 /**
- * The RFC 7606 rules that depend on the peer being external, which the codec
- * cannot know from CodecOptions: LOCAL_PREF (§7.5), ORIGINATOR_ID (§7.9) and
- * CLUSTER_LIST (§7.10) from an external peer are attribute-discard; an
- * AS_PATH with confederation segments from a peer outside the confederation
- * is treat-as-withdraw (RFC 5065 §5.3). Updates `u` in place (attrs replaced
- * by a copy without the discarded attributes, interned when `interner` is
- * given) and returns it. Route-server clients are always external (RFC 7947).
+ * The RFC 7606 rules that depend on the peer being external: LOCAL_PREF
+ * (§7.5), ORIGINATOR_ID (§7.9) and CLUSTER_LIST (§7.10) from an external peer
+ * are attribute-discard (decodeUpdate already does it, whatever their form,
+ * when CodecOptions.external is set, as negotiate() sets it for a peer in
+ * another AS; this covers an UPDATE decoded without it); an AS_PATH with
+ * confederation segments from a peer outside the confederation is
+ * treat-as-withdraw (RFC 5065 §5.3). Updates `u` in place (attrs replaced by a
+ * copy without the discarded attributes, interned when `interner` is given)
+ * and returns it. Route-server clients are always external (RFC 7947).
  */
 export function applyExternalPeerRules(u: UpdateMessage, interner?: AttrInterner): UpdateMessage {
   const a = u.attrs;

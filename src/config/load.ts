@@ -4,7 +4,6 @@
 // once as warnings; keys that are neither arouteserver's nor ixrs' are errors.
 
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { DEFAULT_BOGONS, type PrefixRule, parseRangedPrefix } from '../rs/bogons.ts';
 import {
   COMMUNITY_SCHEMA,
@@ -19,7 +18,8 @@ import {
 } from '../rs/communities.ts';
 import type { MaxPrefixAction } from '../rs/policy-api.ts';
 import { canonicalIp, formatPrefixText, parseIp, parsePrefixText } from './net.ts';
-import { type MapReader, parseYaml, type Val } from './reader.ts';
+import { parseBmp, parseHttp, parseMrt } from './observability.ts';
+import { type ItemWarning, type MapReader, parseYaml, type Val } from './reader.ts';
 import {
   ConfigError,
   type ConfigWarning,
@@ -34,7 +34,7 @@ import {
 } from './types.ts';
 
 export type { ConfigWarning, RsClientConfig, RsConfig } from './types.ts';
-export { ConfigError, formatWarning } from './types.ts';
+export { ConfigError, clientList, formatWarning } from './types.ts';
 
 const NEXT_HOP_POLICIES: readonly NextHopPolicy[] = ['strict', 'same-as', 'authorized_addresses'];
 const MAX_PREFIX_ACTIONS: readonly MaxPrefixAction[] = ['shutdown', 'restart', 'block', 'warning'];
@@ -49,12 +49,32 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 
 export const DEFAULT_CONTROL_SOCKET = '/run/ixrs/ixrs.sock';
+/** Control socket mode: owner (state-changing commands) and group (read-only). */
+export const DEFAULT_CONTROL_MODE = 0o660;
 /**
  * Every address, IPv4 and IPv6: one dual-stack `::` socket (IPv4 peers arrive as
  * ::ffff:a.b.c.d, which the speaker normalises). A separate 0.0.0.0 listener on
  * the same port would fail with EADDRINUSE on Linux.
  */
 export const DEFAULT_LISTEN: readonly ListenAddress[] = [{ address: '::', port: 179 }];
+
+/** The default listener of an instance limited to one family (arouteserver --ip-ver). */
+export function defaultListen(ipVersion: 4 | 6 | null): ListenAddress[] {
+  if (ipVersion === 4) return [{ address: '0.0.0.0', port: 179 }];
+  if (ipVersion === 6) return [{ address: '::', port: 179, ipv6Only: true }];
+  return DEFAULT_LISTEN.map((l) => ({ ...l }));
+}
+
+/**
+ * Limit the configuration to one address family (`ixrs run --ip-ver`, or
+ * cfg.ixrs.ip_ver): the default listener becomes that family's only, so two
+ * instances can run side by side on port 179.
+ */
+export function withIpVersion(config: RsConfig, v: 4 | 6 | null): void {
+  const wasDefault = config.ixrs.listenDefault;
+  config.ixrs.ipVersion = v;
+  if (wasDefault) config.ixrs.listen = defaultListen(v);
+}
 
 /** Read both files and build the configuration. Throws ConfigError. */
 export function loadConfig(
@@ -66,7 +86,7 @@ export function loadConfig(
       return readFileSync(path, 'utf8');
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      throw new ConfigError(basename(path), '', undefined, `cannot read file: ${why}`);
+      throw new ConfigError(path, '', undefined, `cannot read file: ${why}`);
     }
   };
   return parseConfig(read(generalPath), read(clientsPath), {
@@ -84,12 +104,14 @@ export function parseConfig(
     clients: 'clients.yml',
   },
 ): { config: RsConfig; warnings: ConfigWarning[] } {
-  const warnings: ConfigWarning[] = [];
-  const warned = new Set<string>();
-  const groot = parseYaml(basename(sources.general), generalText, warnings, warned);
-  const croot = parseYaml(basename(sources.clients), clientsText, warnings, warned);
+  const warnings: ItemWarning[] = [];
+  const warned = new Map<string, ItemWarning>();
+  // Messages name the files as given (a relative path stays relative).
+  const groot = parseYaml(sources.general, generalText, warnings, warned);
+  const croot = parseYaml(sources.clients, clientsText, warnings, warned);
   const general = parseGeneral(groot);
   const clients = parseClients(croot, general);
+  failSafe(clients, general, sources.clients, warnings);
   const config: RsConfig = {
     rsAs: general.rsAs,
     routerId: general.routerId,
@@ -101,7 +123,108 @@ export function parseConfig(
     clients,
     sources: { general: sources.general, clients: sources.clients },
   };
-  return { config, warnings };
+  return { config, warnings: finishWarnings(warnings, clients, sources.clients) };
+}
+
+/** Per-client warnings name their clients (`items` `clients[i]` -> client ids). */
+function finishWarnings(
+  warnings: readonly ItemWarning[],
+  clients: readonly RsClientConfig[],
+  clientsFile: string,
+): ConfigWarning[] {
+  return warnings.map((w) => {
+    const { items, ...out } = w;
+    if (items === undefined || w.file !== clientsFile) return out;
+    const names: string[] = [];
+    for (const it of items) {
+      const m = /^clients\[(\d+)\]$/.exec(it);
+      const c = m === null ? undefined : clients[Number(m[1])];
+      if (c !== undefined) names.push(c.id);
+    }
+    if (names.length > 0) out.clients = names;
+    return out;
+  });
+}
+
+/**
+ * What ixrs does not implement must never be mistaken for protection:
+ *  - a client with a TCP-MD5 password is an error unless acknowledged
+ *    (cfg.ixrs.allow_unauthenticated), then one warning names them;
+ *  - IRR enforcement on (arouteserver's default) for a client without IRR
+ *    data is an error: ixrs fetches no AS-SET, so it would accept anything.
+ * Both errors name every client concerned.
+ */
+function failSafe(
+  clients: readonly RsClientConfig[],
+  g: General,
+  clientsFile: string,
+  warnings: ItemWarning[],
+): void {
+  const ackAll = g.ack.all;
+  const acked = new Set<RsClientConfig>();
+  for (const v of g.ack.refs) {
+    const ref = v.text();
+    const hit = clients.filter((c) => clientMatches(c, ref));
+    if (hit.length === 0) v.fail(`'${ref}' matches no client of the clients file`);
+    for (const c of hit) acked.add(c);
+  }
+  const withPassword = clients.filter((c) => g.passwords.has(c));
+  const refused = withPassword.filter((c) => !ackAll && !acked.has(c));
+  if (refused.length > 0) {
+    const first = g.passwords.get(refused[0]!)!;
+    const names = refused.map((c) => `${c.id} (line ${g.passwords.get(c)!.line ?? '?'})`);
+    throw new ConfigError(
+      clientsFile,
+      first.path,
+      first.line,
+      `TCP-MD5 authentication (password) is not implemented by ixrs: ${refused.length === 1 ? 'this client' : `these ${refused.length} clients`} would peer without it: ${names.join(', ')}. Remove the password, or acknowledge in the general file with cfg.ixrs.allow_unauthenticated: [${refused.map((c) => c.id).join(', ')}] (or "all")`,
+    );
+  }
+  g.ixrs.allowUnauthenticated = withPassword.map((c) => c.id);
+  if (withPassword.length > 0) {
+    const first = g.passwords.get(withPassword[0]!)!;
+    warnings.push({
+      file: clientsFile,
+      key: first.path,
+      ...(first.line !== undefined ? { line: first.line } : {}),
+      message:
+        'TCP-MD5 authentication is not implemented by ixrs: these sessions run WITHOUT their password (acknowledged by cfg.ixrs.allow_unauthenticated)',
+      unsafe: true,
+      acknowledged: true,
+      items: withPassword.map((c) => c.source.path),
+    });
+  }
+
+  const noIrr: string[] = [];
+  let firstNoIrr: RsClientConfig | undefined;
+  for (const c of clients) {
+    const e = g.irrEnforced.get(c);
+    if (e === undefined) continue;
+    const missing: string[] = [];
+    if (e.prefix && c.filtering.irrPrefixes === null) missing.push('prefixes');
+    if (e.origin && c.filtering.irrOrigins === null) missing.push('origins');
+    if (missing.length === 0) continue;
+    firstNoIrr ??= c;
+    noIrr.push(`${c.id} (line ${c.source.line ?? '?'}: no ${missing.join(', no ')})`);
+  }
+  if (firstNoIrr !== undefined) {
+    throw new ConfigError(
+      clientsFile,
+      firstNoIrr.source.path,
+      firstNoIrr.source.line,
+      `IRR enforcement is on (filtering.irrdb.enforce_origin_in_as_set / enforce_prefix_in_as_set, arouteserver's default True) but ixrs fetches no IRR data and has none for ${noIrr.length === 1 ? 'this client' : `these ${noIrr.length} clients`}: ${noIrr.join(', ')}. Give each client cfg.filtering.irrdb.prefixes / origins (e.g. exported by bgpq4), or set enforce_origin_in_as_set and enforce_prefix_in_as_set to False (in the general file's cfg.filtering.irrdb, or per client)`,
+    );
+  }
+}
+
+/** A client reference: "all" aside, an ASN (64501, "AS64501"), a client id ("AS64501-2") or one of its addresses. */
+export function clientMatches(c: RsClientConfig, ref: string): boolean {
+  const t = ref.trim();
+  if (t === c.id || t.toUpperCase() === c.id) return true;
+  const asn = /^(?:AS)?([0-9]+)$/i.exec(t);
+  if (asn !== null) return Number(asn[1]) === c.asn;
+  const ip = canonicalIp(t);
+  return ip !== null && c.addresses.includes(ip);
 }
 
 // ---------------------------------------------------------------- general.yml
@@ -116,6 +239,14 @@ interface General {
   communities: Record<string, CommunityValue>;
   rejectPolicy: 'reject' | 'tag';
   ixrs: IxrsConfig;
+  rfc8950: boolean;
+  rpkiEnabled: boolean;
+  /** cfg.ixrs.allow_unauthenticated: "all", or client references resolved once clients are read. */
+  ack: { all: boolean; refs: Val[] };
+  /** Filled while reading clients: where each client's password is. */
+  passwords: Map<RsClientConfig, { path: string; line: number | undefined }>;
+  /** Filled while reading clients: the IRR enforcement that applies to each. */
+  irrEnforced: Map<RsClientConfig, { prefix: boolean; origin: boolean }>;
 }
 
 function parseGeneral(root: Val): General {
@@ -142,25 +273,27 @@ function parseGeneral(root: Val): General {
   const pathHiding = optBool(c.get('path_hiding'), true);
   const passive = optBool(c.get('passive'), true);
   const addPath = optBool(c.get('add_path'), false);
-  c.unimplemented([
-    'multihop',
-    'gtsm',
-    'rfc8950',
-    'rpki_roas',
-    'rtt_thresholds',
-    'custom_communities',
-  ]);
+  // RFC 8950 extended next hop: offered only where enabled (arouteserver's default False).
+  const rfc8950 = optBool(c.get('rfc8950'), false);
+  c.unimplemented(['multihop', 'rpki_roas', 'rtt_thresholds', 'custom_communities']);
+  c.unimplemented(
+    ['gtsm'],
+    'GTSM (RFC 5082, TTL security) is not implemented by ixrs: sessions accept any TTL',
+    true,
+  );
 
   const rejectPolicyHolder: { policy: 'reject' | 'tag' } = { policy: 'reject' };
   const fV = c.get('filtering');
-  const filtering = parseGeneralFiltering(fV?.map(), rejectPolicyHolder);
+  const rpki = { enabled: false };
+  const filtering = parseGeneralFiltering(fV?.map(), rejectPolicyHolder, rpki);
 
   const bh = c.get('blackhole_filtering');
   if (bh !== undefined) {
     const m = bh.map();
     m.unimplemented(
       ['policy_ipv4', 'policy_ipv6'],
-      'blackhole filtering is not implemented by ixrs, ignored',
+      'blackhole filtering is not implemented by ixrs: routes carrying BLACKHOLE (65535:666) are rejected, never propagated',
+      true,
     );
     dropSilently(m, [
       'rewrite_next_hop_ipv4',
@@ -195,9 +328,15 @@ function parseGeneral(root: Val): General {
     // Euro-IX reject-reason community, as arouteserver's documentation suggests.
     communities['reject_cause'] = { lrg: { a: rsAs, b: REJECT_REASON_LD1, c: 'dyn_val' } };
   }
-  const ixrs = parseIxrs(c.get('ixrs'), filtering);
+  const ack = { all: false, refs: [] as Val[] };
+  const ixrs = parseIxrs(c.get('ixrs'), filtering, ack);
   c.end();
   return {
+    rfc8950,
+    rpkiEnabled: rpki.enabled,
+    ack,
+    passwords: new Map(),
+    irrEnforced: new Map(),
     rsAs,
     routerId,
     pathHiding,
@@ -210,6 +349,31 @@ function parseGeneral(root: Val): General {
   };
 }
 
+const RPKI_WHY =
+  'RPKI origin validation is not implemented by ixrs: RPKI-invalid routes are accepted';
+
+/**
+ * filtering.rpki_bgp_origin_validation: `enabled` with `reject_invalid`
+ * (arouteserver's default True) asks for protection ixrs does not give: an
+ * unsafe warning. Enabled without rejection only tags: a plain warning.
+ * Returns whether validation is enabled (general) / reject_invalid (client).
+ */
+function rpkiOriginValidation(f: MapReader, globalEnabled: boolean | null): boolean {
+  const v = f.get('rpki_bgp_origin_validation');
+  if (v === undefined) return false;
+  const m = v.map();
+  const en = globalEnabled === null ? m.get('enabled') : undefined;
+  const ri = m.get('reject_invalid');
+  m.end();
+  const enabled = globalEnabled ?? en?.bool() ?? false;
+  const reject = ri?.bool() ?? true;
+  if (!enabled) return false;
+  if (reject) v.warn(RPKI_WHY, true);
+  else if (globalEnabled === null)
+    v.warn('RPKI origin validation is not implemented by ixrs, ignored');
+  return globalEnabled === null ? true : reject;
+}
+
 /** Mark keys read without a warning (already reported by a sibling key, or inert by nature). */
 function dropSilently(m: MapReader, keys: readonly string[]): void {
   for (const k of keys) m.get(k);
@@ -218,6 +382,7 @@ function dropSilently(m: MapReader, keys: readonly string[]): void {
 function parseGeneralFiltering(
   f: MapReader | undefined,
   reject: { policy: 'reject' | 'tag' },
+  rpki: { enabled: boolean },
 ): RsFiltering {
   const out: RsFiltering = {
     nextHopPolicy: 'strict',
@@ -229,7 +394,7 @@ function parseGeneralFiltering(
     rejectInvalidAsInAsPath: true,
     transitFree: { action: null, asns: [] },
     neverViaRouteServers: { asns: [] },
-    maxPrefix: { action: null, limitIpv4: 170000, limitIpv6: 12000 },
+    maxPrefix: { action: null, limitIpv4: 170000, limitIpv6: 12000, restartAfter: 15 },
     irrdb: { enforceOriginInAsSet: true, enforcePrefixInAsSet: true },
   };
   if (f === undefined) return out;
@@ -301,10 +466,7 @@ function parseGeneralFiltering(
     );
     m.end();
   }
-  f.unimplemented(
-    ['rpki_bgp_origin_validation'],
-    'RPKI origin validation is not implemented by ixrs, ignored',
-  );
+  rpki.enabled = rpkiOriginValidation(f, null);
   f.unimplemented(['roles'], 'BGP roles (RFC 9234) are not implemented by ixrs, ignored');
 
   const mp = f.get('max_prefix');
@@ -322,7 +484,9 @@ function parseGeneralFiltering(
       if (v !== undefined) out.maxPrefix[field] = v.int(0, 0xffffffff);
     }
     m.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
-    m.unimplemented(['restart_after', 'count_rejected_routes']);
+    const ra = m.get('restart_after');
+    if (ra !== undefined) out.maxPrefix.restartAfter = ra.int(1, 100_000);
+    m.unimplemented(['count_rejected_routes']);
     m.end();
   }
   const rp = f.get('reject_policy');
@@ -398,12 +562,22 @@ function parseCommunities(v: Val | undefined, rsAs: number): Record<string, Comm
   return out;
 }
 
-function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
+function parseIxrs(
+  v: Val | undefined,
+  filtering: RsFiltering,
+  ack: { all: boolean; refs: Val[] },
+): IxrsConfig {
   const out: IxrsConfig = {
     listen: DEFAULT_LISTEN.map((l) => ({ ...l })),
     controlSocket: DEFAULT_CONTROL_SOCKET,
+    control: { path: DEFAULT_CONTROL_SOCKET, mode: DEFAULT_CONTROL_MODE, group: null },
+    listenDefault: true,
+    localAddress: { ipv4: null, ipv6: null },
+    ipVersion: null,
+    allowUnauthenticated: [],
     holdTime: 90,
     logLevel: 'warn',
+    reconnectBackoff: { initialS: 5, maxS: 120 },
     rsBfd: {
       enabled: true,
       bringUpTimeoutMs: 10_000,
@@ -417,6 +591,9 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
         maxSuppressMs: 60_000,
       },
     },
+    http: null,
+    mrt: null,
+    bmp: null,
   };
   if (v === undefined) return out;
   const m = v.map();
@@ -424,6 +601,7 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
   if (listen !== undefined) {
     const items = listen.list();
     if (items.length === 0) listen.fail('at least one listen address is needed');
+    out.listenDefault = false;
     out.listen = items.map((item) => {
       const lm = item.map();
       const addrV = lm.required('address');
@@ -438,7 +616,76 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
   const cs = m.get('control_socket');
   if (cs !== undefined) {
     out.controlSocket = cs.str();
-    if (out.controlSocket === '') cs.fail('must not be empty');
+    if (out.controlSocket === '') cs.fail('must not be empty (it is the path of a unix socket)');
+  }
+  const ctl = m.get('control');
+  if (ctl !== undefined) {
+    if (cs !== undefined)
+      ctl.fail("give either 'control' or its older form 'control_socket', not both");
+    const cm = ctl.map();
+    const pv = cm.get('path');
+    if (pv !== undefined) {
+      out.controlSocket = pv.str();
+      if (!out.controlSocket.startsWith('/')) {
+        pv.fail(
+          `'${out.controlSocket}' is not an absolute path: 'path' is the file system path of the control socket (a unix socket), not a port or an address`,
+        );
+      }
+    }
+    const mv = cm.get('mode');
+    if (mv !== undefined) {
+      const raw = (mv.node as { value?: unknown }).value;
+      const text = typeof raw === 'string' ? raw : '';
+      if (!/^0?[0-7]{3}$/.test(text)) {
+        mv.fail('expected an octal mode as a quoted string, e.g. "0660" (owner and group)');
+      }
+      out.control.mode = Number.parseInt(text, 8);
+      if ((out.control.mode & 0o600) !== 0o600) {
+        mv.fail('the owner (the ixrs user) needs read and write (0600 at least)');
+      }
+    }
+    const gv = cm.get('group');
+    if (gv !== undefined) {
+      out.control.group = gv.text();
+      if (out.control.group === '') gv.fail('must not be empty');
+    }
+    cm.end();
+  }
+  out.control.path = out.controlSocket;
+  const la = m.get('local_address');
+  if (la !== undefined) {
+    const lm = la.map();
+    for (const fam of ['ipv4', 'ipv6'] as const) {
+      const av = lm.get(fam);
+      if (av === undefined) continue;
+      const b = parseIp(av.str());
+      if (b === null || b.length !== (fam === 'ipv4' ? 4 : 16)) {
+        av.fail(`'${av.str()}' is not an ${fam === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+      }
+      out.localAddress[fam] = canonicalIp(av.str());
+    }
+    lm.end();
+  }
+  const iv = m.get('ip_ver');
+  if (iv !== undefined) {
+    const n = iv.int(4, 6);
+    if (n === 5) iv.fail('expected 4 or 6');
+    out.ipVersion = n as 4 | 6;
+    if (out.listenDefault) out.listen = defaultListen(out.ipVersion);
+  }
+  const au = m.get('allow_unauthenticated');
+  if (au !== undefined) {
+    const raw = (au.node as { value?: unknown }).value;
+    if (typeof raw === 'string') {
+      if (au.str() !== 'all')
+        au.fail(`expected "all" or a list of clients, got the string '${au.str()}'`);
+      ack.all = true;
+    } else {
+      for (const item of au.list()) {
+        if (item.text() === 'all') ack.all = true;
+        else ack.refs.push(item);
+      }
+    }
   }
   const ht = m.get('hold_time');
   if (ht !== undefined) {
@@ -448,6 +695,18 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
   }
   const ll = m.get('log_level');
   if (ll !== undefined) out.logLevel = ll.oneOf(LOG_LEVELS);
+  const rb = m.get('reconnect_backoff');
+  if (rb !== undefined) {
+    const rm = rb.map();
+    const b = out.reconnectBackoff;
+    const ini = rm.get('initial');
+    if (ini !== undefined) b.initialS = ini.num(0, 3600);
+    const mx = rm.get('max');
+    if (mx !== undefined) b.maxS = mx.num(0, 86400);
+    if (b.maxS < b.initialS)
+      (mx ?? ini ?? rb).fail(`max (${b.maxS}) is below initial (${b.initialS})`);
+    rm.end();
+  }
   const bog = m.get('bogons');
   if (bog !== undefined) filtering.bogons = prefixRules(bog);
   const bfd = m.get('rs_bfd');
@@ -484,6 +743,9 @@ function parseIxrs(v: Val | undefined, filtering: RsFiltering): IxrsConfig {
     }
     bm.end();
   }
+  out.http = parseHttp(m.get('http'));
+  out.mrt = parseMrt(m.get('mrt'));
+  out.bmp = parseBmp(m.get('bmp'));
   m.end();
   return out;
 }
@@ -497,25 +759,47 @@ function parseClients(root: Val, g: General): RsClientConfig[] {
     ['asns', 'as_sets'],
     'AS-level options / AS-SETs are not implemented by ixrs (no IRR fetch), ignored',
   );
-  const list = top.required('clients').list();
+  const listV = top.required('clients');
+  const list = listV.list();
   top.end();
+  if (list.length === 0) listV.warn('no clients: the route server will have no BGP session');
 
   const byAddress = new Map<string, string>();
   const parsed = list.map((cv) => parseClient(cv, g, byAddress));
-  // Stable ids: AS<asn>, or AS<asn>-<n> when the ASN has several entries.
-  const count = new Map<number, number>();
-  for (const c of parsed) count.set(c.asn, (count.get(c.asn) ?? 0) + 1);
-  const seen = new Map<number, number>();
+  // Stable ids: AS<asn>, or AS<asn>-<n> when the ASN has several entries,
+  // numbered in the order of their lowest address (not of the file: reordering
+  // clients.yml changes no id).
+  const byAsn = new Map<number, RsClientConfig[]>();
   for (const c of parsed) {
-    if (count.get(c.asn) === 1) {
-      c.id = `AS${c.asn}`;
-    } else {
-      const n = (seen.get(c.asn) ?? 0) + 1;
-      seen.set(c.asn, n);
-      c.id = `AS${c.asn}-${n}`;
+    const l = byAsn.get(c.asn);
+    if (l === undefined) byAsn.set(c.asn, [c]);
+    else l.push(c);
+  }
+  for (const [asnNo, l] of byAsn) {
+    if (l.length === 1) {
+      l[0]!.id = `AS${asnNo}`;
+      continue;
     }
+    const keyed = l.map((c) => ({ c, k: lowestAddressKey(c.addresses) }));
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    keyed.forEach(({ c }, i) => {
+      c.id = `AS${asnNo}-${i + 1}`;
+    });
   }
   return parsed;
+}
+
+/** Sort key of a client's lowest address: IPv4 before IPv6, then by value (fixed-width hex). */
+function lowestAddressKey(addresses: string[]): string {
+  let best = '~'; // after every key: a client without addresses goes last
+  for (const a of addresses) {
+    const b = parseIp(a);
+    if (b === null) continue;
+    let k = b.length === 4 ? '4' : '6';
+    for (const x of b) k += x.toString(16).padStart(2, '0');
+    if (k < best) best = k;
+  }
+  return best;
 }
 
 function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClientConfig {
@@ -537,7 +821,11 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
   if (addresses.length === 0) ipV.fail('at least one address is needed');
   const descV = m.get('description');
   const description = descV === undefined ? '' : descV.text();
-  m.unimplemented(['password'], 'TCP MD5 authentication is not implemented by ixrs, ignored');
+  // TCP-MD5: refused (or acknowledged) in failSafe, with every client concerned.
+  const pwV = m.get('password');
+  const hasPassword =
+    pwV !== undefined &&
+    !(typeof (pwV.node as { value?: unknown }).value === 'string' && pwV.str() === '');
   m.unimplemented(['16bit_mapped_asn']);
 
   const client: RsClientConfig = {
@@ -558,7 +846,11 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
       rejectInvalidAsInAsPath: g.filtering.rejectInvalidAsInAsPath,
       blackList: [],
     },
+    rfc8950: g.rfc8950,
+    maxPrefixRestartAfter: g.filtering.maxPrefix.restartAfter,
+    source: { path: v.path, ...(v.line !== undefined ? { line: v.line } : {}) },
   };
+  if (hasPassword) g.passwords.set(client, { path: pwV!.path, line: pwV!.line });
   let maxAction = g.filtering.maxPrefix.action;
   let limit4 = g.filtering.maxPrefix.limitIpv4;
   let limit6 = g.filtering.maxPrefix.limitIpv6;
@@ -580,7 +872,14 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
     if (pr?.bool()) {
       pr.warn('not implemented by ixrs, ignored: the RS AS is never prepended (RFC 7947 §2.2.2.1)');
     }
-    c.unimplemented(['gtsm', 'multihop', 'rfc8950', 'attach_custom_communities', 'custom_options']);
+    const x8950 = c.get('rfc8950');
+    if (x8950 !== undefined) client.rfc8950 = x8950.bool();
+    c.unimplemented(
+      ['gtsm'],
+      'GTSM (RFC 5082, TTL security) is not implemented by ixrs: sessions accept any TTL',
+      true,
+    );
+    c.unimplemented(['multihop', 'attach_custom_communities', 'custom_options']);
     const bh = c.get('blackhole_filtering');
     if (bh !== undefined) {
       const bm = bh.map();
@@ -653,10 +952,9 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
         if (ol !== undefined) irrOrigins = ol.list().map(asn);
         im.end();
       }
-      f.unimplemented(
-        ['rpki_bgp_origin_validation', 'rpki'],
-        'RPKI is not implemented by ixrs, ignored',
-      );
+      if (g.rpkiEnabled) rpkiOriginValidation(f, true);
+      else f.get('rpki_bgp_origin_validation')?.map();
+      f.unimplemented(['rpki'], RPKI_WHY, true);
       const mp = f.get('max_prefix');
       if (mp !== undefined) {
         const mm = mp.map();
@@ -667,7 +965,9 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
         const l6 = mm.get('limit_ipv6');
         if (l6 !== undefined) limit6 = l6.int(0, 0xffffffff);
         mm.unimplemented(['peering_db'], 'PeeringDB lookup is not implemented by ixrs, ignored');
-        mm.unimplemented(['restart_after', 'count_rejected_routes']);
+        const ra = mm.get('restart_after');
+        if (ra !== undefined) client.maxPrefixRestartAfter = ra.int(1, 100_000);
+        mm.unimplemented(['count_rejected_routes']);
         mm.end();
       }
       f.unimplemented(
@@ -695,6 +995,9 @@ function parseClient(v: Val, g: General, byAddress: Map<string, string>): RsClie
   }
   client.filtering.irrPrefixes = enforcePrefix ? irrPrefixes : null;
   client.filtering.irrOrigins = enforceOrigin ? irrOrigins : null;
+  if (enforcePrefix || enforceOrigin) {
+    g.irrEnforced.set(client, { prefix: enforcePrefix, origin: enforceOrigin });
+  }
   return client;
 }
 

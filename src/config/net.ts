@@ -3,6 +3,7 @@
 // returning variants for validation, and bit comparison for prefix rules.
 
 import {
+  canonicalAddress,
   formatAddress,
   formatPrefix,
   type ParsedPrefix,
@@ -26,11 +27,8 @@ export function formatIp(bytes: Uint8Array): string {
   return formatAddress(bytes);
 }
 
-/** Canonical form of an address text, or null when invalid. */
-export function canonicalIp(text: string): string | null {
-  const b = parseIp(text);
-  return b === null ? null : formatAddress(b);
-}
+/** Canonical form of an address text, or null when invalid: the one canonicaliser, src/bgp/prefix.ts. */
+export const canonicalIp: (text: string) => string | null = canonicalAddress;
 
 /**
  * Parse "addr/len" (host bits must be zero). Returns the prefix, or a message

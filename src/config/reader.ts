@@ -19,9 +19,14 @@ export class Ctx {
   /** Set once the document is parsed; resolves aliases (*anchor). */
   doc: Document | null = null;
   readonly warnings: ConfigWarning[];
-  private readonly warned: Set<string>;
+  private readonly warned: Map<string, ItemWarning>;
 
-  constructor(file: string, lc: LineCounter, warnings: ConfigWarning[], warned: Set<string>) {
+  constructor(
+    file: string,
+    lc: LineCounter,
+    warnings: ConfigWarning[],
+    warned: Map<string, ItemWarning>,
+  ) {
     this.file = file;
     this.lc = lc;
     this.warnings = warnings;
@@ -34,13 +39,32 @@ export class Ctx {
     return this.lc.linePos(range[0]).line;
   }
 
-  /** Record a warning once per (file, key path with list indexes folded, message). */
-  warn(key: string, node: unknown, message: string): void {
+  /**
+   * Record a warning once per (file, key path with list indexes folded,
+   * message). A key under a list item (`clients[3].cfg.gtsm`) is one warning
+   * for every item it concerns: later items are added to its `items`, which
+   * parseConfig turns into client names.
+   */
+  warn(key: string, node: unknown, message: string, unsafe = false): void {
     const dedupe = `${this.file}\0${key.replace(/\[\d+\]/g, '[]')}\0${message}`;
-    if (this.warned.has(dedupe)) return;
-    this.warned.add(dedupe);
-    this.warnings.push({ file: this.file, key, line: this.lineOf(node), message });
+    const item = /^[A-Za-z_]+\[\d+\]/.exec(key)?.[0];
+    const had = this.warned.get(dedupe);
+    if (had !== undefined) {
+      if (item !== undefined && had.items !== undefined && !had.items.includes(item))
+        had.items.push(item);
+      return;
+    }
+    const w: ItemWarning = { file: this.file, key, line: this.lineOf(node), message };
+    if (unsafe) w.unsafe = true;
+    if (item !== undefined) w.items = [item];
+    this.warned.set(dedupe, w);
+    this.warnings.push(w);
   }
+}
+
+/** A warning while parsing: `items` are the list items (`clients[3]`) it concerns. */
+export interface ItemWarning extends ConfigWarning {
+  items?: string[];
 }
 
 /** Parse a YAML text; syntax errors become ConfigError with the line. */
@@ -48,7 +72,7 @@ export function parseYaml(
   file: string,
   text: string,
   warnings: ConfigWarning[],
-  warned: Set<string>,
+  warned: Map<string, ItemWarning>,
 ): Val {
   const lc = new LineCounter();
   const doc = parseDocument(text, {
@@ -99,8 +123,8 @@ export class Val {
     throw new ConfigError(this.ctx.file, this.path, this.line, problem);
   }
 
-  warn(message: string): void {
-    this.ctx.warn(this.path, this.node, message);
+  warn(message: string, unsafe = false): void {
+    this.ctx.warn(this.path, this.node, message, unsafe);
   }
 
   isNull(): boolean {
@@ -257,15 +281,25 @@ export class MapReader {
    * something that would change behaviour (not null, false, empty, or a mapping
    * with `enabled: false`).
    */
-  unimplemented(keys: readonly string[], why = 'not implemented by ixrs, ignored'): void {
+  unimplemented(
+    keys: readonly string[],
+    why = 'not implemented by ixrs, ignored',
+    unsafe = false,
+  ): void {
     for (const key of keys) {
       this.asked.add(key);
       const e = this.entries.get(key);
       if (e === undefined) continue;
       e.used = true;
       if (isInert(e.value)) continue;
-      this.val.ctx.warn(this.child(key), e.keyNode, why);
+      this.val.ctx.warn(this.child(key), e.keyNode, why, unsafe);
     }
+  }
+
+  /** The line of `key`'s name, when present. */
+  lineOf(key: string): number | undefined {
+    const e = this.entries.get(key);
+    return e === undefined ? undefined : this.val.ctx.lineOf(e.keyNode);
   }
 
   /** Throw for the first key nobody read: neither arouteserver's nor ixrs' (or `what` the file's keys are). */

@@ -6,6 +6,7 @@
 //   {"id":2,"cmd":"routes","prefix":"198.51.100.0/24","client":"64503"}
 //   {"id":3,"cmd":"client","client":"127.0.0.11"}
 //   {"id":4,"cmd":"rib","client":"AS64502"}
+//   {"id":5,"cmd":"dump","what":"rib","file":"/var/tmp/rib.mrt"}   (MRT, src/mrt/)
 //
 //   {"id":1,"ok":true,"result":[...]}           or   {"id":1,"ok":false,"error":"..."}
 //
@@ -15,7 +16,7 @@
 
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
 import {
@@ -31,13 +32,16 @@ import {
   sessionRow,
 } from './model.ts';
 
-export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib';
+export type ControlCommand = 'sessions' | 'routes' | 'client' | 'rib' | 'dump';
 
 export interface ControlRequest {
   id?: number | string | null;
   cmd: ControlCommand;
   prefix?: string;
   client?: string;
+  /** dump: what to dump ('rib') and the absolute file path the route server writes. */
+  what?: string;
+  file?: string;
 }
 
 export type ControlResponse =
@@ -50,6 +54,16 @@ export interface ControlResults {
   routes: RoutesResult;
   client: ClientResult;
   rib: RibResult;
+  dump: DumpResult;
+}
+
+/** `dump rib`: the MRT file written (TABLE_DUMP_V2, src/mrt/). */
+export interface DumpResult {
+  file: string;
+  prefixes: number;
+  paths: number;
+  bytes: number;
+  ms: number;
 }
 
 export interface ControlContext {
@@ -59,6 +73,8 @@ export interface ControlContext {
   reasons: ReasonTexts;
   /** BGP FSM state of the session to `address`, when known. */
   bgpState?: (address: string) => string | null;
+  /** Write an MRT RIB dump to `file` (absolute path); absent: 'dump' is refused. */
+  dumpRib?: (file: string) => Promise<DumpResult>;
 }
 
 /** Longest accepted request line. */
@@ -147,11 +163,33 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
         };
         return { id, ok: true, result };
       }
+      case 'dump':
+        throw new Error("'dump' is answered asynchronously (handleAsync)");
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib)`,
+          `unknown command ${JSON.stringify(req.cmd)} (known: sessions, routes, client, rib, dump)`,
         );
     }
+  } catch (err) {
+    return { id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Answer one request, including those that take a while ('dump'): never rejects. */
+export async function handleAsync(ctx: ControlContext, raw: unknown): Promise<ControlResponse> {
+  if (typeof raw !== 'object' || raw === null || (raw as { cmd?: unknown }).cmd !== 'dump') {
+    return handleRequest(ctx, raw);
+  }
+  const req = raw as Record<string, unknown>;
+  const id = typeof req.id === 'number' || typeof req.id === 'string' ? req.id : null;
+  try {
+    if (req.what !== 'rib')
+      throw new Error(`'dump' needs what: 'rib' (got ${JSON.stringify(req.what)})`);
+    if (typeof req.file !== 'string' || !isAbsolute(req.file)) {
+      throw new Error("'dump' needs 'file', an absolute path");
+    }
+    if (ctx.dumpRib === undefined) throw new Error('this route server cannot write MRT dumps');
+    return { id, ok: true, result: await ctx.dumpRib(req.file) };
   } catch (err) {
     return { id, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -160,6 +198,8 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
 /** Serve one connection: split lines, answer each in order. */
 function serve(sock: net.Socket, ctx: ControlContext): void {
   let buf = '';
+  // Answers leave in request order, also when one takes a while ('dump').
+  let queue: Promise<void> = Promise.resolve();
   sock.setEncoding('utf8');
   sock.on('error', () => undefined);
   sock.on('data', (chunk: string) => {
@@ -170,13 +210,19 @@ function serve(sock: net.Socket, ctx: ControlContext): void {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (line === '') continue;
-      let res: ControlResponse;
+      let raw: unknown;
       try {
-        res = handleRequest(ctx, JSON.parse(line) as unknown);
+        raw = JSON.parse(line) as unknown;
       } catch {
-        res = { id: null, ok: false, error: 'request is not valid JSON' };
+        raw = undefined;
       }
-      sock.write(`${JSON.stringify(res)}\n`);
+      queue = queue.then(async () => {
+        const res: ControlResponse =
+          raw === undefined
+            ? { id: null, ok: false, error: 'request is not valid JSON' }
+            : await handleAsync(ctx, raw);
+        if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
+      });
     }
     if (buf.length > MAX_REQUEST_BYTES) {
       sock.end(`${JSON.stringify({ id: null, ok: false, error: 'request line too long' })}\n`);

@@ -6,7 +6,8 @@
 // socket is read.
 
 import type pino from 'pino';
-import { applyExternalPeerRules } from '../bgp/codec.ts';
+import { applyExternalPeerRules, encodeMessage } from '../bgp/codec.ts';
+import { describeNotification } from '../bgp/fsm.ts';
 import type { Negotiated } from '../bgp/negotiate.ts';
 import { parseAddress } from '../bgp/prefix.ts';
 import { type BgpPeer, BgpSpeaker, type ListenAddress, type PeerDown } from '../bgp/speaker.ts';
@@ -18,11 +19,21 @@ import {
   SAFI,
   type UpdateMessage,
 } from '../bgp/types.ts';
+import type { HttpConfig, MrtConfig } from '../config/observability.ts';
 import type { RsClientConfig, RsConfig } from '../config/types.ts';
+import { type Bgp4mpEndpoints, FSM_STATE_NUMBER } from '../mrt/codec.ts';
+import { MrtService, type RibDumpSource, writeRibDump } from '../mrt/writer.ts';
 import { createPolicy, REJECT_REASON_TEXT, rejectCommunities } from '../rs/policy.ts';
-import { type MaxPrefixEvent, RouteServer, type RouteView } from '../rs/server.ts';
+import {
+  type MaxPrefixEvent,
+  RouteServer,
+  type RouteView,
+  type SessionHandle,
+} from '../rs/server.ts';
 import { codecEncoder } from '../rs/wire.ts';
 import { type ControlContext, ControlServer } from './control.ts';
+import { startHttp } from './http/index.ts';
+import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
 
@@ -37,6 +48,10 @@ export interface DaemonOptions {
   inputHighWater?: number;
   /** Longest pause of input flow control, milliseconds (default 1000; tests). */
   inputMaxPauseMs?: number;
+  /** HTTP listener instead of cfg.ixrs.http (tests: port 0); null: none. */
+  http?: HttpConfig | null;
+  /** MRT settings instead of cfg.ixrs.mrt (tests); null: none. */
+  mrt?: MrtConfig | null;
 }
 
 const UNICAST = [
@@ -165,8 +180,8 @@ export function groupKeyOf(codec: CodecOptions): string {
 interface Binding {
   client: RsClientConfig;
   address: string;
-  /** The core's session key. */
-  key: string;
+  /** The core's session (its key names it in logs). */
+  session: SessionHandle;
   peer: BgpPeer;
   negotiated: Negotiated | null;
   onDrain: (() => void) | null;
@@ -183,6 +198,11 @@ export class Daemon {
   /** Input flow control over the clients' routing sessions (not reachability sessions). */
   readonly inputGate: InputGate;
   control: ControlServer | null = null;
+  /** cfg.ixrs.http (src/ops/http/), when configured. */
+  http: HttpServer | null = null;
+  private readonly httpConfig: HttpConfig | null;
+  /** cfg.ixrs.mrt (src/mrt/): periodic RIB dumps and the update log, when configured. */
+  mrt: MrtService | null = null;
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
@@ -191,6 +211,7 @@ export class Daemon {
     const cfg = opts.config;
     this.config = cfg;
     this.log = opts.logger;
+    this.httpConfig = opts.http === undefined ? cfg.ixrs.http : opts.http;
     this.core = new RouteServer({
       policy: createPolicy(cfg),
       encoder: codecEncoder,
@@ -202,44 +223,64 @@ export class Daemon {
       onInputDrain: () => this.inputGate.drained(),
       log: this.log.child({ component: 'rs' }),
     });
+    const ipVer = cfg.ixrs.ipVersion;
     this.speaker = new BgpSpeaker({
-      // The speaker binds "::" IPv6-only when "0.0.0.0" shares its port.
-      listen: opts.listen ?? cfg.ixrs.listen,
+      // The speaker binds "::" IPv6-only when "0.0.0.0" shares its port, or
+      // when this instance is limited to IPv6 (ip_ver 6, beside an IPv4 one).
+      listen: (opts.listen ?? cfg.ixrs.listen).map((l) =>
+        ipVer === 6 && l.address === '::' ? { ...l, ipv6Only: true } : l,
+      ),
       logger: this.log.child({ component: 'bgp' }),
     });
     const routerId = ipv4ToU32(cfg.routerId);
+    // One family per instance (ip_ver): only that family's sessions and routes.
+    const families =
+      ipVer === null
+        ? UNICAST
+        : UNICAST.filter((f) => f.afi === (ipVer === 4 ? AFI.IPV4 : AFI.IPV6));
     for (const client of cfg.clients) {
       this.core.addClient(client);
       for (const address of client.addresses) {
+        const v6 = address.includes(':');
+        if (ipVer !== null && (ipVer === 6) !== v6) continue;
+        // Active sessions leave from the configured address (BIRD's `local`).
+        const localAddress = v6 ? cfg.ixrs.localAddress.ipv6 : cfg.ixrs.localAddress.ipv4;
+        const session = this.core.sessionHandle(client.id, address);
         const peer = this.speaker.addPeer({
-          name: `${client.id}@${address}`,
+          name: session.key,
           peerAddress: address,
           peerAs: client.asn,
           localAs: cfg.rsAs,
           routerId,
           passive: client.passive,
+          ...(localAddress !== null ? { localAddress } : {}),
           holdTime: cfg.ixrs.holdTime,
-          families: UNICAST,
+          fsm: {
+            idleHoldTime: cfg.ixrs.reconnectBackoff.initialS,
+            idleHoldMax: cfg.ixrs.reconnectBackoff.maxS,
+          },
+          families,
           // RFC 7911: offer to send several paths per prefix when the client asked (cfg.add_path).
-          addPath: client.addPath ? UNICAST.map((f) => ({ ...f, mode: 2 as const })) : [],
+          addPath: client.addPath ? families.map((f) => ({ ...f, mode: 2 as const })) : [],
           // RFC 4724 helper: we announce the capability (restart time 0, no
           // forwarding state) so clients may restart gracefully toward us.
           gracefulRestart: { restartTime: 0 },
           extendedMessage: true,
           routeRefresh: true,
-          extraCapabilities: [EXTENDED_NEXT_HOP],
+          // RFC 8950 only where cfg.rfc8950 asks for it (arouteserver's default False).
+          extraCapabilities: client.rfc8950 && ipVer !== 6 ? [EXTENDED_NEXT_HOP] : [],
         });
         const b: Binding = {
           client,
           address,
-          key: `${client.id}@${address}`,
+          session,
           peer,
           negotiated: null,
           onDrain: null,
           ignoredUpdates: 0,
           ignoredLogged: new Set(),
         };
-        this.bindings.set(b.key, b);
+        this.bindings.set(session.key, b);
         this.wire(b);
       }
     }
@@ -253,6 +294,10 @@ export class Daemon {
         log: this.log.child({ component: 'input' }),
       },
     );
+    const mrt = opts.mrt === undefined ? cfg.ixrs.mrt : opts.mrt;
+    if (mrt !== null) {
+      this.mrt = new MrtService(mrt, this.ribDumpSource(), this.log.child({ component: 'mrt' }));
+    }
   }
 
   /**
@@ -271,16 +316,21 @@ export class Daemon {
 
   private wire(b: Binding): void {
     const { peer } = b;
-    const log = this.log.child({ peer: b.key });
+    const log = this.log.child({ peer: b.session.key });
     peer.on('established', (n: Negotiated) => {
       b.negotiated = n;
       b.ignoredLogged.clear();
-      log.info(
-        { asn: b.client.asn, families: [...n.families], addPathTx: [...n.addPathTx] },
+      log.warn(
+        {
+          asn: b.client.asn,
+          holdTime: n.holdTime,
+          families: [...n.families],
+          addPathTx: [...n.addPathTx],
+        },
         'session up',
       );
       this.core.sessionUp(
-        b.key,
+        b.session,
         {
           codec: n.codec,
           families: n.families,
@@ -304,11 +354,23 @@ export class Daemon {
       );
     });
     peer.on('drain', () => b.onDrain?.());
-    peer.on('update', (msg: UpdateMessage) => this.onUpdate(b, msg, log));
+    peer.on('update', (msg: UpdateMessage) => {
+      // The update log (MRT BGP4MP): the message as received, re-encoded with the session's options.
+      if (this.mrt?.logging && b.negotiated !== null) {
+        this.mrt.message(this.mrtEndpoints(b), encodeMessage(msg, b.negotiated.codec));
+      }
+      this.onUpdate(b, msg, log);
+    });
+    peer.on('state', (from: string, to: string) => {
+      if (!this.mrt?.logging) return;
+      const f = FSM_STATE_NUMBER[from];
+      const t = FSM_STATE_NUMBER[to];
+      if (f !== undefined && t !== undefined) this.mrt.stateChange(this.mrtEndpoints(b), f, t);
+    });
     peer.on('route-refresh', (msg: { afi: number; safi: number; subtype: number }) => {
       // RFC 7313: only a normal request (subtype 0) asks us to re-advertise;
       // BoRR/EoRR from the client frame its own re-advertisement.
-      if (msg.subtype === 0) this.core.routeRefresh(b.key, msg.afi, msg.safi);
+      if (msg.subtype === 0) this.core.routeRefresh(b.session, msg.afi, msg.safi);
     });
     peer.on('down', (d: PeerDown) => {
       const n = b.negotiated;
@@ -317,17 +379,16 @@ export class Daemon {
       if (!d.wasEstablished) return;
       if (this.stopping !== null) return;
       const restartTime = this.gracefulRestartTime(n, d);
-      log.info(
+      log.warn(
         {
           reason: d.reason,
-          ...(d.received?.shutdownMessage !== undefined
-            ? { shutdownMessage: d.received.shutdownMessage }
-            : {}),
+          ...(d.sent !== undefined ? { sent: describeNotification(d.sent) } : {}),
+          ...(d.received !== undefined ? { received: describeNotification(d.received) } : {}),
           ...(restartTime > 0 ? { gracefulRestart: restartTime } : {}),
         },
         'session down',
       );
-      this.core.sessionDown(b.key, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
+      this.core.sessionDown(b.session, restartTime > 0 ? { gracefulRestart: { restartTime } } : {});
     });
   }
 
@@ -354,7 +415,7 @@ export class Daemon {
     }
     if (update === null) return;
     // False: the core's input queue is full; stop reading every client until it drains.
-    if (!this.core.receiveUpdate(b.key, applyExternalPeerRules(update)))
+    if (!this.core.receiveUpdate(b.session, applyExternalPeerRules(update)))
       this.inputGate.full(b.peer);
   }
 
@@ -396,6 +457,48 @@ export class Daemon {
     else void b.peer.stopWith(n);
   }
 
+  /** BGP4MP endpoints of a session: our address is the listen address of its family, if specific. */
+  private mrtEndpoints(b: Binding): Bgp4mpEndpoints {
+    const v6 = b.address.includes(':');
+    const own = this.config.ixrs.listen.find(
+      (l) => l.address.includes(':') === v6 && l.address !== '::' && l.address !== '0.0.0.0',
+    );
+    return {
+      peerAs: b.client.asn,
+      localAs: this.config.rsAs,
+      peerAddress: b.address,
+      localAddress: own?.address ?? (v6 ? '::' : '0.0.0.0'),
+    };
+  }
+
+  /** What an MRT RIB dump reads: the core, and every configured session as a peer. */
+  ribDumpSource(): RibDumpSource {
+    return {
+      rib: this.core,
+      sessions: () =>
+        [...this.bindings.values()].map((b) => ({
+          key: b.session.key,
+          address: b.address,
+          asn: b.client.asn,
+          bgpId: b.negotiated?.peerBgpId ?? 0,
+        })),
+      routerId: ipv4ToU32(this.config.routerId),
+      viewName: '',
+    };
+  }
+
+  /** `ixrs dump rib FILE`: a TABLE_DUMP_V2 file of the accepted paths. */
+  async dumpRib(file: string): Promise<{
+    file: string;
+    prefixes: number;
+    paths: number;
+    bytes: number;
+    ms: number;
+  }> {
+    const r = await writeRibDump(file, this.ribDumpSource());
+    return { file: r.file, prefixes: r.prefixes, paths: r.paths, bytes: r.bytes, ms: r.ms };
+  }
+
   /** BGP FSM state of the session to `address`. */
   bgpState(address: string): string | null {
     return this.speaker.getPeer(address)?.state ?? null;
@@ -410,6 +513,7 @@ export class Daemon {
       clients: this.config.clients,
       reasons: REJECT_REASON_TEXT,
       bgpState: (a) => this.bgpState(a),
+      dumpRib: (file) => this.dumpRib(file),
     };
   }
 
@@ -419,10 +523,27 @@ export class Daemon {
       this.control = await ControlServer.listen(controlSocket, this.controlContext());
     }
     try {
+      this.mrt?.start();
+      if (this.httpConfig !== null) {
+        this.http = await startHttp(
+          this.httpConfig,
+          {
+            ctx: this.controlContext(),
+            counters: this.core,
+            input: this.inputGate,
+            rsAs: this.config.rsAs,
+            routerId: this.config.routerId,
+          },
+          this.log.child({ component: 'http' }),
+        );
+      }
       await this.speaker.start();
     } catch (err) {
       // Close the listeners that did bind, so the process can exit.
       await this.speaker.stop();
+      await this.http?.close();
+      this.http = null;
+      await this.mrt?.close();
       await this.control?.close();
       this.control = null;
       throw err;
@@ -448,6 +569,8 @@ export class Daemon {
         this.core.shutdown();
         this.inputGate.stop();
         await this.speaker.stop(message);
+        await this.http?.close();
+        await this.mrt?.close();
         await this.control?.close();
         this.log.info({ message }, 'route server stopped');
       })();

@@ -145,7 +145,7 @@ export function demoConfig(): { config: RsConfig; warnings: string[] } {
   const generalText = existsSync(general)
     ? readFileSync(general, 'utf8')
     : // Fallback when the fixture is absent: the essentials in code.
-      'cfg:\n  rs_as: 64500\n  router_id: "127.0.0.1"\n  filtering:\n    reject_invalid_as_in_as_path: False\n  ixrs:\n    control_socket: "/tmp/ixrs-demo.sock"\n    bogons: ["0.0.0.0/0", "10.0.0.0/8", "127.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]\n';
+      'cfg:\n  rs_as: 64500\n  router_id: "127.0.0.1"\n  filtering:\n    reject_invalid_as_in_as_path: False\n    irrdb:\n      enforce_origin_in_as_set: False\n      enforce_prefix_in_as_set: False\n  ixrs:\n    control_socket: "/tmp/ixrs-demo.sock"\n    bogons: ["0.0.0.0/0", "10.0.0.0/8", "127.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]\n';
   const { config, warnings } = parseConfig(generalText, demoClientsYaml(DEMO_CLIENTS), {
     general: 'demo-general.yml',
     clients: 'demo clients (built in)',

@@ -3,8 +3,9 @@
 // named by ASN, id or IP. One data path: the control socket serves these rows,
 // and show.ts only renders them (text tables or JSON).
 
-import { formatAddress, parseAddress } from '../bgp/prefix.ts';
+import { canonicalAddress } from '../bgp/prefix.ts';
 import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
+import { sessionKey } from '../rs/model.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
 import type { ClientSummary, RouteView, SessionSnapshot } from '../rs/server.ts';
 
@@ -230,15 +231,6 @@ export interface Selected {
   coreId: string;
 }
 
-function canonicalIp(text: string): string | null {
-  try {
-    // Round-trip through the codec's formatting for RFC 5952 text.
-    return formatAddress(parseAddress(text).bytes);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Resolve "64501", "AS64501", a client id ("AS64501-2") or one of the client's
  * addresses. Throws an Error with an operator-readable message.
@@ -259,10 +251,10 @@ export function selectClient(clients: readonly ClientConfig[], name: string): Se
     }
     throw new Error(`no client with ASN ${asn}`);
   }
-  const ip = canonicalIp(t);
+  const ip = canonicalAddress(t);
   if (ip !== null) {
     for (const c of clients) {
-      if (c.addresses.includes(ip)) return { client: c, address: ip, coreId: `${c.id}@${ip}` };
+      if (c.addresses.includes(ip)) return { client: c, address: ip, coreId: sessionKey(c.id, ip) };
     }
     throw new Error(`no client with address ${ip}`);
   }

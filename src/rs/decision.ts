@@ -5,13 +5,13 @@
 // what was last sent (the compact Adj-RIB-Out kept on the prefix entry).
 
 import type { NextHop, PathAttributes } from '../bgp/types.ts';
-import type { NextHopOracle } from '../nhib/oracle.ts';
 import type { AttrUse, Client, EntryId, OutRef, PathId, Session } from './model.ts';
 import type { Policy } from './policy-api.ts';
 import type { Tables } from './rib.ts';
 import { NONE } from './store.ts';
 
-const NO_SEND = 255;
+/** Export verdict: not sent (else 1 + the prepend count). */
+export const NO_SEND = 255;
 
 /** Interns OutRefs: one per (outbound attribute object, next hop). */
 export class OutInterner {
@@ -30,15 +30,13 @@ export class OutInterner {
 
 export class Decision {
   readonly policy: Policy;
-  readonly oracle: NextHopOracle;
   readonly outs = new OutInterner();
   /** Number of export-policy evaluations (cache misses), for tests and stats. */
   exportCalls = 0;
   private readonly t: Tables;
 
-  constructor(policy: Policy, oracle: NextHopOracle, t: Tables) {
+  constructor(policy: Policy, t: Tables) {
     this.policy = policy;
-    this.oracle = oracle;
     this.t = t;
   }
 
@@ -52,7 +50,11 @@ export class Decision {
 
   /** Export verdict of `p` toward `to`, cached per (announcing client, attribute set, target). */
   exportCode(p: PathId, to: Client): number {
-    const use = this.use(p);
+    return this.exportCodeUse(this.use(p), this.client(p), to);
+  }
+
+  /** Export verdict of attribute set `use` of client `from` toward `to` (cached): NO_SEND or 1 + prepend. */
+  exportCodeUse(use: AttrUse, from: Client, to: Client): number {
     let exp = use.exp;
     if (to.idx >= exp.length) {
       const grown = new Uint8Array(Math.max(to.idx + 1, exp.length * 2));
@@ -62,7 +64,6 @@ export class Decision {
     let v = exp[to.idx]!;
     if (v === 0) {
       this.exportCalls++;
-      const from = this.client(p);
       const verdict = this.policy.exportPath(from.cfg, to.cfg, use.attrs);
       v = verdict.send ? 1 + Math.max(0, Math.min(3, verdict.prepend | 0)) : NO_SEND;
       exp[to.idx] = v;
@@ -92,12 +93,13 @@ export class Decision {
     const v = this.exportCode(p, to);
     if (v === NO_SEND) return 0;
     const T = this.t;
-    const g = T.nhs.global(T.paths.nh[p]!);
-    if (to.nhibActive && this.oracle.isUnreachable(to.cfg.id, g)) return 0;
+    const g = T.nhs.globalOf(T.paths.nh[p]!);
+    // rs-bfd-profile §5: the client reported the next hop unreachable (reach.ts).
+    const down = g.down;
+    if (down !== null && down[to.idx] === 1) return 0;
     // RFC 8950: an IPv4 route with an IPv6 next hop only to sessions that negotiated it.
-    const e = T.paths.entry[p]!;
-    const f = T.entries.famOf(e);
-    if (T.entries.famAfi[f] === 1 && g.includes(':')) {
+    const f = T.entries.famOf(T.paths.entry[p]!);
+    if (g.v6 && T.entries.famAfi[f] === 1) {
       if (!s.up?.extendedNextHop.has(T.entries.famNames[f]!)) return 0;
     }
     return v;

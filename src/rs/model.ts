@@ -2,7 +2,7 @@
 // table, ranking), decision.ts (per-client best path, Adj-RIB-Out state) and
 // server.ts (sessions, scheduling, output). Plain objects, no behaviour.
 // Paths and prefix entries are not objects: they are ids into the columns of
-// store.ts (PathStore, EntryStore).
+// store.ts (PathStore, EntryStore). The one function: how a session is named.
 
 import type { CodecOptions, NextHop, PathAttributes } from '../bgp/types.ts';
 import type { ClientConfig, RejectCode } from './policy-api.ts';
@@ -40,6 +40,11 @@ export interface AttrUse {
   outCache: { pp: number; nh: NextHopRec; o: OutRef }[] | null;
 }
 
+/** The name of a client's session (Session.key, `ixrs show` selections): `id@address`. */
+export function sessionKey(clientId: string, address: string): string {
+  return `${clientId}@${address}`;
+}
+
 /** A configured client (one clients.yml entry); it may have several sessions (one per address). */
 export interface Client {
   cfg: ClientConfig;
@@ -49,8 +54,8 @@ export interface Client {
   acceptedByAfi: Map<number, number>;
   /** Max-prefix already triggered for the AFI (so the action fires once). */
   maxPrefixHit: Set<number>;
-  /** Set once nextHopChanged was called for the client: only then is the oracle consulted. */
-  nhibActive: boolean;
+  /** NextHopTable.globals ids this client reported unreachable (reach.ts), to clear them all at once. */
+  nhDown: Set<number>;
   sessions: Map<string, Session>;
   stats: ClientStats;
 }

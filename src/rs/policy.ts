@@ -35,8 +35,17 @@ export const REJECT = {
   INVALID_PREFIX_LEN: 13,
   RPKI_INVALID: 14,
   NEVER_VIA_RS_ASN: 15,
+  /**
+   * arouteserver's code for a reject without a reason of its own (its BIRD
+   * templates use it for "AFI not enabled", hooks, ...). ixrs uses it for a
+   * BLACKHOLE request: blackhole filtering is not implemented, and a request
+   * must never travel on as an ordinary route.
+   */
   UNKNOWN: 65535,
 } as const;
+
+/** BLACKHOLE well-known community (RFC 7999 §5), 65535:666. */
+export const BLACKHOLE = 0xffff029a;
 
 export const REJECT_REASON_TEXT: Readonly<Record<number, string>> = {
   1: 'Invalid AS_PATH length',
@@ -54,7 +63,7 @@ export const REJECT_REASON_TEXT: Readonly<Record<number, string>> = {
   13: 'Invalid prefix length',
   14: 'RPKI INVALID route',
   15: 'Never via route-servers ASN in AS_PATH',
-  65535: 'Unknown',
+  65535: 'Unknown (ixrs: BLACKHOLE request, blackhole filtering not implemented)',
 };
 
 /**
@@ -123,6 +132,9 @@ class RsPolicy implements Policy {
   private readonly transitFree: ReadonlySet<number>;
   private readonly neverVia: ReadonlySet<number>;
   private readonly matcher: CommunityMatcher;
+  /** BLACKHOLE (65535:666) and the configured `blackholing` community, standard and large. */
+  private readonly blackholeStd = new Set<number>([BLACKHOLE]);
+  private readonly blackholeLrg: readonly [number, number, number] | null;
   private readonly make: (f: AttributeFields) => PathAttributes;
   private readonly cfg: RsConfig;
   /** ASN -> every LAN address of its clients (next_hop.policy same-as). */
@@ -145,6 +157,11 @@ class RsPolicy implements Policy {
     this.transitFree = new Set(f.transitFree.action === 'reject' ? f.transitFree.asns : []);
     this.neverVia = new Set(f.neverViaRouteServers.asns);
     this.matcher = new CommunityMatcher(cfg.communities, cfg.rsAs);
+    const bh = cfg.communities['blackholing'];
+    if (bh?.std !== undefined && typeof bh.std.b === 'number')
+      this.blackholeStd.add(((bh.std.a << 16) | bh.std.b) >>> 0);
+    this.blackholeLrg =
+      bh?.lrg !== undefined && typeof bh.lrg.c === 'number' ? [bh.lrg.a, bh.lrg.b, bh.lrg.c] : null;
     for (const c of cfg.clients) {
       let set = this.asnAddresses.get(c.asn);
       if (set === undefined) this.asnAddresses.set(c.asn, (set = new Set()));
@@ -268,7 +285,24 @@ class RsPolicy implements Policy {
       reasons = also(reasons, REJECT.ORIGIN_NOT_IN_IRR);
     }
 
+    // BLACKHOLE: blackhole filtering is not implemented; a request is rejected
+    // (arouteserver's 65535), never passed on as an ordinary route.
+    if (this.isBlackhole(attrs)) reasons = also(reasons, REJECT.UNKNOWN);
+
     return reasons === null ? ACCEPT : { accepted: false, reasons };
+  }
+
+  private isBlackhole(attrs: PathAttributes): boolean {
+    const std = attrs.communities;
+    if (std !== undefined) {
+      for (let i = 0; i < std.length; i++) if (this.blackholeStd.has(std[i]!)) return true;
+    }
+    const l = this.blackholeLrg;
+    const lrg = attrs.largeCommunities;
+    if (l !== null && lrg !== undefined) {
+      for (const [a, b, c] of lrg) if (a === l[0] && b === l[1] && c === l[2]) return true;
+    }
+    return false;
   }
 
   private controlOf(attrs: PathAttributes): ControlRequests {

@@ -26,6 +26,11 @@ export interface Tables {
 /**
  * One PathAttributes object per distinct attribute section (`wire`), shared by
  * every path and client that uses it. Reference counted by AttrUse.
+ *
+ * `wire` comes from the codec with every flags octet already as RFC 4271 §4.3
+ * allows a speaker to send it (decodeAttributes corrects them once per
+ * received section): sections that differ only in their flags intern to one
+ * set, and nothing is corrected per client on output.
  */
 export class AttrInternTable {
   private readonly map = new Map<string, { attrs: PathAttributes; refs: number }>();

@@ -9,15 +9,25 @@
 
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { canonicalAddress } from '../bgp/prefix.ts';
 import type { CodecOptions, NextHop, Nlri, PathAttributes, UpdateMessage } from '../bgp/types.ts';
 import { familyKey } from '../bgp/types.ts';
-import type { NextHopOracle } from '../nhib/oracle.ts';
-import { alwaysReachable } from '../nhib/oracle.ts';
 import { AdjOut, Decision } from './decision.ts';
-import type { AttrUse, Client, EntryId, Group, OutRef, PathId, Session, Sink } from './model.ts';
+import {
+  type AttrUse,
+  type Client,
+  type EntryId,
+  type Group,
+  type OutRef,
+  type PathId,
+  type Session,
+  type Sink,
+  sessionKey,
+} from './model.ts';
 import type { WireEncoder } from './packer.ts';
 import { OutBatch } from './packer.ts';
 import type { ClientConfig, MaxPrefixAction, Policy, RejectCode } from './policy-api.ts';
+import { type NextHopUsageEvent, Reachability } from './reach.ts';
 import {
   AttrInternTable,
   acquireUse,
@@ -40,7 +50,19 @@ import {
 import { codecEncoder } from './wire.ts';
 
 export type { Sink } from './model.ts';
+export { sessionKey } from './model.ts';
 export type { WireEncoder } from './packer.ts';
+export type { NextHopUsageEvent } from './reach.ts';
+
+/** A client's BGP session as the core's callers hold it (from sessionHandle); opaque. */
+export interface SessionHandle {
+  /** `id@address`: names the session in logs and views. */
+  readonly key: string;
+  readonly address: string;
+}
+
+/** A session: its handle, its key (`id@address`), or a client id when the client has one session. */
+export type SessionRef = SessionHandle | string;
 
 export interface Scheduler {
   /** Runs `fn` soon, after pending I/O (default: setImmediate). */
@@ -70,7 +92,12 @@ export interface RouteServerOptions {
   policy: Policy;
   /** Default: the real codec (src/bgp/codec.ts). */
   encoder?: WireEncoder;
-  oracle?: NextHopOracle;
+  /**
+   * Next-hop usage events (the RS-BFD request sets): an address started or
+   * stopped being used by some accepted path, or its announcers or attribute
+   * sets changed. Coalesced per slice (called once at the end of a slice).
+   */
+  onNextHopUsage?: (events: NextHopUsageEvent[]) => void;
   /** Compare MED across neighbour ASes (default false, RFC 4271 §9.1.2.2 (c)). */
   alwaysCompareMed?: boolean;
   /** 'manual': nothing runs until flush() (tests). Default: setImmediate. */
@@ -238,6 +265,7 @@ export class RouteServer {
   /** The prefix table (ranked paths and compact Adj-RIB-Out per entry). */
   readonly entries = new EntryStore();
   readonly decision: Decision;
+  private readonly reach: Reachability;
   private readonly paths = new PathStore();
   private readonly nhs = new NextHopTable();
   private readonly uses: (AttrUse | null)[] = [];
@@ -304,7 +332,6 @@ export class RouteServer {
     changes: new Map<string, Change>(),
   };
   private readonly clientList: Client[] = [];
-  private readonly nhibClients: Client[] = [];
   /** Sessions whose sink reported back-pressure. */
   private readonly blockedSet = new Set<Session>();
   /** Sessions in their initial dump (some entries are not theirs yet). */
@@ -330,7 +357,18 @@ export class RouteServer {
       nhs: this.nhs,
     };
     this.useIds = new UseIds(this.uses);
-    this.decision = new Decision(opts.policy, opts.oracle ?? alwaysReachable, t);
+    this.decision = new Decision(opts.policy, t);
+    this.reach = new Reachability(
+      t,
+      this.decision,
+      this.clientList,
+      {
+        detached: (slot, out) => {
+          for (const cl of this.cleanups) if (cl.detached && cl.s.slot === slot) out.push(cl.cur);
+        },
+      },
+      opts.onNextHopUsage,
+    );
     this.ranking = new Ranking(t, { alwaysCompareMed: opts.alwaysCompareMed ?? false });
     this.adjOut = new AdjOut(t);
     this.rsFamilies = new Set(opts.families ?? ['1/1', '2/1']);
@@ -370,7 +408,7 @@ export class RouteServer {
       uses: new Map(),
       acceptedByAfi: new Map(),
       maxPrefixHit: new Set(),
-      nhibActive: false,
+      nhDown: new Set(),
       sessions: new Map(),
       stats: {
         received: 0,
@@ -390,7 +428,7 @@ export class RouteServer {
     for (const address of addrs) {
       if (this.nextSlot >= 0xffff) throw new Error('too many sessions (65535)');
       const s: Session = {
-        key: `${cfg.id}@${address}`,
+        key: sessionKey(cfg.id, address),
         client,
         address,
         bgpId: 0,
@@ -410,21 +448,35 @@ export class RouteServer {
     }
   }
 
-  /** `clientId` is the client's id (first address) or `id@address`. */
-  private session(clientId: string, address?: string): Session {
-    const direct = this.sessionsByKey.get(clientId);
+  /** The session named by a handle, `id@address` (sessionKey), or a client id when the client has one session. */
+  private session(ref: SessionRef, address?: string): Session {
+    if (typeof ref !== 'string') {
+      const s = ref as Session;
+      if (this.bySlot[s.slot] !== s)
+        throw new Error(`not a session of this route server: ${s.key}`);
+      return s;
+    }
+    const direct = this.sessionsByKey.get(ref);
     if (direct !== undefined) return direct;
-    const c = this.clients.get(clientId);
-    if (c === undefined) throw new Error(`unknown client ${clientId}`);
+    const c = this.clients.get(ref);
+    if (c === undefined) throw new Error(`unknown client ${ref}`);
     if (address !== undefined) {
       const s = c.sessions.get(address);
-      if (s === undefined) throw new Error(`client ${clientId} has no address ${address}`);
+      if (s === undefined) throw new Error(`client ${ref} has no address ${address}`);
       return s;
+    }
+    if (c.sessions.size !== 1) {
+      throw new Error(`client ${ref} has ${c.sessions.size} sessions: name one (id@address)`);
     }
     return c.sessions.values().next().value!;
   }
 
-  sessionUp(clientId: string, info: SessionInfo, sink: Sink): void {
+  /** The handle of a client's session (its address as configured; the only one when omitted). */
+  sessionHandle(clientId: string, address?: string): SessionHandle {
+    return this.session(clientId, address);
+  }
+
+  sessionUp(clientId: SessionRef, info: SessionInfo, sink: Sink): void {
     const s = this.session(clientId, info.address);
     if (s.up !== null) this.sessionDown(s.key); // never told it went down: a plain loss
     s.epoch++;
@@ -501,7 +553,10 @@ export class RouteServer {
     this.kick();
   }
 
-  sessionDown(clientId: string, opts: { gracefulRestart?: { restartTime: number } } = {}): void {
+  sessionDown(
+    clientId: SessionRef,
+    opts: { gracefulRestart?: { restartTime: number } } = {},
+  ): void {
     const s = this.session(clientId);
     const gr = opts.gracefulRestart;
     if (gr !== undefined && s.up !== null) {
@@ -538,8 +593,8 @@ export class RouteServer {
   }
 
   /** Restart/stale-path timer expiry: drop the session's remaining stale paths. */
-  expireStale(clientId: string | Session): void {
-    const s = typeof clientId === 'string' ? this.session(clientId) : clientId;
+  expireStale(clientId: SessionRef): void {
+    const s = this.session(clientId);
     s.grTimer = null;
     if (s.state === 'stale') s.state = 'idle';
     s.up?.grPending.clear();
@@ -594,7 +649,7 @@ export class RouteServer {
    * high-water mark: stop reading until onInputDrain (the UPDATE is queued
    * all the same).
    */
-  receiveUpdate(clientId: string, msg: UpdateMessage): boolean {
+  receiveUpdate(clientId: SessionRef, msg: UpdateMessage): boolean {
     const s = this.session(clientId);
     if (s.up === null || this.closed) return !this.inputFull;
     const left =
@@ -636,7 +691,7 @@ export class RouteServer {
     }
   }
 
-  routeRefresh(clientId: string, afi: number, safi: number): void {
+  routeRefresh(clientId: SessionRef, afi: number, safi: number): void {
     const s = this.session(clientId);
     const up = s.up;
     if (up === null) return;
@@ -653,36 +708,72 @@ export class RouteServer {
     this.kick();
   }
 
-  /** The NHIB of `clientId` changed for `nextHop`: recompute only that client's view of the paths via it. */
-  nextHopChanged(clientId: string, nextHop: string): void {
-    const c = this.clients.get(clientId) ?? this.session(clientId).client;
-    if (!c.nhibActive) {
-      c.nhibActive = true;
-      this.nhibClients.push(c);
-    }
-    const gi = this.nhs.globalId(nextHop);
-    if (gi < 0) return;
-    const P = this.paths;
-    const recs = this.nhs.recs;
-    // The accepted paths via nextHop: in the Adj-RIB-In of the sessions the
-    // index names (and in lists a session loss detached and a cleanup has not
-    // dropped yet: those paths are still ranked).
-    const mark = (first: PathId): void => {
-      for (let p = first; p !== NONE; p = P.sNext[p]!) {
-        if ((P.flags[p]! & ACCEPTED) === 0 || recs[P.nh[p]!]!.g !== gi) continue;
-        const e = P.entry[p]!;
-        const fam = this.entries.fam(e);
-        for (const s of c.sessions.values()) if (s.up?.fam.has(fam)) s.up.dirty.add(e);
-      }
-    };
-    for (const slot of this.nhs.globals[gi]!.bySlot.keys()) {
-      const src = this.bySlot[slot]!;
-      mark(src.adjHead);
-      for (const cl of this.cleanups) if (cl.s === src && cl.detached) mark(cl.cur);
-    }
-    for (const s of c.sessions.values())
-      if (s.up !== null && s.up.dirty.size > 0) this.pumpQueue.add(s);
+  // ================================================================ reachability (reach.ts)
+
+  private client(clientId: string): Client {
+    const c = this.clients.get(clientId);
+    if (c === undefined) throw new Error(`unknown client ${clientId}`);
+    return c;
+  }
+
+  private static address(text: string): string {
+    const a = canonicalAddress(text);
+    if (a === null) throw new Error(`not an address: ${text}`);
+    return a;
+  }
+
+  /**
+   * Client `clientId` (its id in clients.yml) can (not) reach next hop
+   * `nextHop` (address text, canonicalised here): while unreachable, paths via
+   * it are not eligible for that client (rs-bfd-profile §5). Queued and
+   * applied at the next slice; a next hop no path uses yet is remembered.
+   */
+  setNextHopReachability(clientId: string, nextHop: string, unreachable: boolean): void {
+    this.reach.set(this.client(clientId), RouteServer.address(nextHop), unreachable);
     this.kick();
+  }
+
+  /** Forgets every report of `clientId` (fail open: plain RFC 7947 for it again), at the next slice. */
+  clearNextHopReachability(clientId: string): void {
+    this.reach.clear(this.client(clientId));
+    this.kick();
+  }
+
+  /** The next-hop addresses `clientId` reports unreachable (reports applied so far). */
+  unreachableNextHops(clientId: string): string[] {
+    return this.reach.unreachableFor(this.client(clientId));
+  }
+
+  /**
+   * The next hops of every accepted path eligible for `clientId` by policy and
+   * announcement control (whatever their reachability), its own addresses
+   * excluded: what it should check (rs-bfd-profile §5.1).
+   */
+  nextHopsEligibleFor(clientId: string): string[] {
+    return this.reach.eligibleNextHops(this.client(clientId));
+  }
+
+  /** Whether some accepted path via `nextHop` is eligible for `clientId` (as nextHopsEligibleFor). */
+  nextHopEligibleFor(clientId: string, nextHop: string): boolean {
+    const g = this.nhs.globalId(RouteServer.address(nextHop));
+    const r = g < 0 ? null : this.nhs.globals[g]!;
+    const c = this.client(clientId);
+    return r !== null && !c.cfg.addresses.includes(r.addr) && this.reach.eligibleVia(r, c);
+  }
+
+  /** Paths of other clients via `nextHop` that `clientId` cannot use because it reported it unreachable. */
+  hiddenPaths(clientId: string, nextHop: string): number {
+    return this.reach.hidden(this.client(clientId), RouteServer.address(nextHop));
+  }
+
+  /** The clients announcing accepted paths via `nextHop`. */
+  nextHopAnnouncers(nextHop: string): string[] {
+    return this.reach.announcers(RouteServer.address(nextHop));
+  }
+
+  /** Reachability walks so far (one per next hop per slice in which its state changed for some client). */
+  get reachWalks(): number {
+    return this.reach.walkCount;
   }
 
   /** The item is done: its remaining NLRI leave the backlog, its next-hop references go. */
@@ -909,8 +1000,7 @@ export class RouteServer {
       c.stats.accepted++;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 0) + 1);
       this.ranking.insert(e, p);
-      const bySlot = this.nhs.globals[this.nhs.recs[nhId]!.g]!.bySlot;
-      bySlot.set(s.slot, (bySlot.get(s.slot) ?? 0) + 1);
+      this.reach.added(nhId, s.slot, use.id);
       this.dirty.add(e);
     } else {
       this.countReject(c, verdict.reasons);
@@ -959,6 +1049,7 @@ export class RouteServer {
     const flags = P.flags[p]!;
     const nhId = P.nh[p]!;
     for (const cl of this.cleanups) if (cl.cur === p) cl.cur = P.sNext[p]!;
+    this.reach.dropping(p);
     if ((flags & DOOMED) === 0) {
       const prev = P.sPrev[p]!;
       const next = P.sNext[p]!;
@@ -970,10 +1061,7 @@ export class RouteServer {
     if ((flags & ACCEPTED) !== 0) {
       const afi = E.famAfi[E.famOf(e)]!;
       c.acceptedByAfi.set(afi, (c.acceptedByAfi.get(afi) ?? 1) - 1);
-      const bySlot = this.nhs.globals[this.nhs.recs[nhId]!.g]!.bySlot;
-      const n = bySlot.get(s.slot)! - 1;
-      if (n === 0) bySlot.delete(s.slot);
-      else bySlot.set(s.slot, n);
+      this.reach.removed(nhId, s.slot, P.use[p]!);
       this.ranking.remove(e, p);
       this.dirty.add(e);
     } else {
@@ -1043,15 +1131,14 @@ export class RouteServer {
     if (w !== NONE) {
       dec.client(w).sessions.forEach(px.mark);
       for (const c of dec.exportExceptions(w, this.clientList)) c.sessions.forEach(px.mark);
-      const nh = this.nhs.global(this.paths.nh[w]!);
-      if (fi.afi === 1 && nh.includes(':')) {
+      const g = this.nhs.globalOf(this.paths.nh[w]!);
+      if (fi.afi === 1 && g.v6) {
         // RFC 8950: sessions without extended next hop cannot take this winner.
         for (const s of this.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) px.mark(s);
       }
-      // NHIB (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
-      for (const c of this.nhibClients) {
-        if (dec.oracle.isUnreachable(c.cfg.id, nh)) c.sessions.forEach(px.mark);
-      }
+      // Reachability (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
+      const down = g.downList;
+      for (let i = 0; i < down.length; i++) this.clientList[down[i]!]!.sessions.forEach(px.mark);
     }
     // forEach, and only when not empty: an iterator object per prefix otherwise.
     if (this.blockedSet.size > 0) this.blockedSet.forEach(px.mark);
@@ -1330,6 +1417,7 @@ export class RouteServer {
       this.inHead < this.inbound.length ||
       this.dirty.size > 0 ||
       this.cleanups.length > 0 ||
+      this.reach.hasWork() ||
       this.pumpQueue.size > 0
     );
   }
@@ -1358,6 +1446,11 @@ export class RouteServer {
    */
   private step(deadline = Number.POSITIVE_INFINITY): boolean {
     let did = false;
+    // Reachability reports: applied once per slice (runSlice), or all at once here by flush().
+    if (deadline === Number.POSITIVE_INFINITY && this.reach.hasOps) {
+      this.reach.apply(deadline);
+      did = true;
+    }
     if (this.inHead < this.inbound.length) {
       // Take in up to ~2048 NLRI before producing output: changes to the same
       // prefixes coalesce and output packs better.
@@ -1387,6 +1480,10 @@ export class RouteServer {
       this.processDirtyBatch(deadline);
       did = true;
     }
+    if (this.reach.hasWork()) {
+      this.reach.step(this.batchSize, deadline, this.pumpQueue);
+      did = true;
+    }
     if (this.pumpQueue.size > 0) {
       const s = this.pumpQueue.values().next().value!;
       this.pumpQueue.delete(s);
@@ -1401,16 +1498,19 @@ export class RouteServer {
     const start = performance.now();
     const end = start + ms;
     let now = start;
+    this.reach.apply(end);
     while (this.step(end)) {
       now = performance.now();
       if (now >= end) break;
     }
+    this.reach.flushEvents();
     if (now - start > this.maxSliceMs) this.maxSliceMs = now - start;
   }
 
   /** Runs all pending work now, synchronously (tests, shutdown). */
   flush(): void {
     while (this.step()) {}
+    this.reach.flushEvents();
     this.wakeIdle();
   }
 
@@ -1446,7 +1546,7 @@ export class RouteServer {
   // ================================================================ operator queries
 
   routes(prefix: string, clientId?: string): RouteView[] {
-    const asked = clientId === undefined ? undefined : this.session(clientId);
+    const asked = clientId === undefined ? undefined : this.viewSession(clientId);
     const out: RouteView[] = [];
     const E = this.entries;
     const P = this.paths;
@@ -1473,6 +1573,18 @@ export class RouteServer {
       }
     }
     return out;
+  }
+
+  /** The session a view asks about: as session(), or a client's first established session (else its first). */
+  private viewSession(ref: string): Session {
+    const c = this.clients.get(ref);
+    if (c === undefined || c.sessions.size === 1) return this.session(ref);
+    let first: Session | undefined;
+    for (const s of c.sessions.values()) {
+      if (s.up !== null) return s;
+      first ??= s;
+    }
+    return first!;
   }
 
   private view(p: PathId, rank: number | null): RouteView {

@@ -381,16 +381,47 @@ export interface NextHopRec {
   refs: number;
 }
 
+/** The accepted paths of one session via one global address, per attribute set. */
+export interface SlotUse {
+  /** Accepted paths. */
+  n: number;
+  /** AttrUse id -> accepted paths with it (RFC 7947 §2.3 export verdicts are per attribute set). */
+  uses: Map<number, number>;
+}
+
+/**
+ * The core's per-next-hop record: one per global next-hop address that some
+ * accepted path uses or that some client reported unreachable.
+ */
 export interface GlobalRec {
+  /** Canonical address text. */
   addr: string;
+  /** An IPv6 address (RFC 8950 check without looking at the text). */
+  v6: boolean;
   /**
    * The NHIB index: session slot -> accepted paths of that session via this
    * address. A next-hop change walks those sessions' Adj-RIB-In lists; at an
    * IXP a next hop is its owner's address (next_hop policy strict), so that is
    * the paths via it, without two link columns per path.
    */
-  bySlot: Map<number, number>;
+  bySlot: Map<number, SlotUse>;
+  /** NextHopRecs (global + link-local) holding it. */
   refs: number;
+  /**
+   * Reachability (rs-bfd-profile §5): 1 at a client's index when that client
+   * reported this address unreachable; null until some client did.
+   */
+  down: Uint8Array | null;
+  /** The client indexes set in `down`, for the few loops that need them. */
+  downList: number[];
+  /** While reports are applied (reach.ts): per client index, 0 untouched, else 1 + the state before. */
+  was: Uint8Array | null;
+  wasList: number[];
+  /** Usage events (reach.ts): what was last reported (used or not), and a pending-event flag. */
+  usedReported: boolean;
+  touched: boolean;
+  /** The set of (session, attribute set) via it changed since the last event. */
+  usesChanged: boolean;
 }
 
 /** Interned next hops (global + link-local), each with the list of accepted paths via its global address. */
@@ -410,17 +441,35 @@ export class NextHopTable {
       this.recs[id]!.refs++;
       return id;
     }
-    let g = this.byAddr.get(nh.global);
-    if (g === undefined) {
-      g = this.freeGlobals.pop() ?? this.globals.length;
-      this.globals[g] = { addr: nh.global, bySlot: new Map(), refs: 0 };
-      this.byAddr.set(nh.global, g);
-    }
+    const g = this.globalFor(nh.global);
     this.globals[g]!.refs++;
     id = this.freeRecs.pop() ?? this.recs.length;
     this.recs[id] = { nh: { ...nh }, key, g, refs: 1 };
     this.byKey.set(key, id);
     return id;
+  }
+
+  /** The id of the record of `addr`, made (unreferenced) when there is none. */
+  globalFor(addr: string): number {
+    let g = this.byAddr.get(addr);
+    if (g === undefined) {
+      g = this.freeGlobals.pop() ?? this.globals.length;
+      this.globals[g] = {
+        addr,
+        v6: addr.includes(':'),
+        bySlot: new Map(),
+        refs: 0,
+        down: null,
+        downList: [],
+        was: null,
+        wasList: [],
+        usedReported: false,
+        touched: false,
+        usesChanged: false,
+      };
+      this.byAddr.set(addr, g);
+    }
+    return g;
   }
 
   /** One more reference to a record already held. */
@@ -435,10 +484,17 @@ export class NextHopTable {
     this.recs[id] = null;
     this.freeRecs.push(id);
     const g = this.globals[r.g]!;
-    if (--g.refs > 0) return;
-    this.byAddr.delete(g.addr);
-    this.globals[r.g] = null;
-    this.freeGlobals.push(r.g);
+    g.refs--;
+    this.maybeFreeGlobal(r.g);
+  }
+
+  /** Frees the record of global `g` once no next hop holds it and no client reports it unreachable. */
+  maybeFreeGlobal(g: number): void {
+    const r = this.globals[g]!;
+    if (r.refs > 0 || r.downList.length > 0) return;
+    this.byAddr.delete(r.addr);
+    this.globals[g] = null;
+    this.freeGlobals.push(g);
   }
 
   nextHop(id: number): NextHop {
@@ -449,7 +505,12 @@ export class NextHopTable {
     return this.recs[id]!.nh.global;
   }
 
-  /** The index in `globals` of the record for `addr`, or -1 when no path uses it. */
+  /** The global record of next-hop record `id`. */
+  globalOf(id: number): GlobalRec {
+    return this.globals[this.recs[id]!.g]!;
+  }
+
+  /** The index in `globals` of the record for `addr`, or -1 when there is none. */
   globalId(addr: string): number {
     return this.byAddr.get(addr) ?? -1;
   }

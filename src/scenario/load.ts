@@ -51,7 +51,7 @@ export function loadScenario(path: string): Scenario {
 
 export function parseScenario(text: string, file: string): Scenario {
   const warnings: ConfigWarning[] = [];
-  const root = parseYaml(file, text, warnings, new Set());
+  const root = parseYaml(file, text, warnings, new Map());
   if (root.isNull()) root.fail('the file is empty; expected a scenario mapping');
   const top = root.map();
   const name = top.required('name').text();

@@ -253,6 +253,27 @@ describe('FSM (RFC 4271 §8)', () => {
     expect(sentNotif(h.ev({ type: 'KeepAliveMsg' }))).toEqual([5, 1]);
   });
 
+  it('RFC 6608 §4: UPDATE in OpenSent gives FSM error 5/1', () => {
+    const h = new Harness();
+    h.ev({ type: 'ManualStart' });
+    h.ev({ type: 'TcpConnectionAcknowledged' });
+    expect(sentNotif(h.ev({ type: 'UpdateMsg' }))).toEqual([5, 1]);
+  });
+
+  it('RFC 6608 §4: OPEN in OpenConfirm gives FSM error 5/2', () => {
+    const h = new Harness();
+    h.ev({ type: 'ManualStart' });
+    h.ev({ type: 'TcpConnectionAcknowledged' });
+    h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 });
+    expect(sentNotif(h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 }))).toEqual([5, 2]);
+  });
+
+  it('RFC 6608 §4: OPEN in Established gives FSM error 5/3', () => {
+    const h = established();
+    expect(sentNotif(h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 }))).toEqual([5, 3]);
+    expect(h.name).toBe('Idle');
+  });
+
   it('RFC 4271 §8.2.2 OpenSent: OPEN error sends its NOTIFICATION (e.g. 2/6)', () => {
     const h = new Harness();
     h.ev({ type: 'ManualStart' });
@@ -372,18 +393,119 @@ describe('FSM (RFC 4271 §8)', () => {
     expect(a).toBe(b);
   });
 
-  it('failures are forgotten after a stable Established period', () => {
+  it('failures are forgotten after a stable Established period (stableTime)', () => {
     const h = established({ stableTime: 60, idleHoldTime: 1 });
-    h.ev({ type: 'TcpConnectionFails' });
+    h.ev({ type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } });
     expect(h.state.failures).toBe(1);
     h.advance(1000);
     h.ev({ type: 'TcpConnectionAcknowledged' });
     h.ev({ type: 'BGPOpen', holdTime: 0, keepaliveTime: 0 });
     h.ev({ type: 'KeepAliveMsg' });
     h.advance(61_000);
-    h.ev({ type: 'TcpConnectionFails' });
+    h.ev({ type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } });
     expect(h.state.failures).toBe(1);
     expect(h.state.timers.idleHold! - h.now).toBe(1000);
+  });
+
+  it('RFC 4271 §8.1.1 DampPeerOscillations: failures are forgotten once a session stayed Established for one hold time', () => {
+    const h = established({ idleHoldTime: 5 }, 30);
+    for (let i = 0; i < 3; i++) {
+      h.ev({ type: 'HoldTimer_Expires' });
+      h.advance(h.state.timers.idleHold! - h.now);
+      h.ev({ type: 'TcpConnectionAcknowledged' });
+      h.ev({ type: 'BGPOpen', holdTime: 30, keepaliveTime: 10 });
+      h.ev({ type: 'KeepAliveMsg' });
+    }
+    expect(h.state.failures).toBe(3);
+    h.advance(29_000);
+    h.ev({ type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } });
+    expect(h.state.failures).toBe(4); // 29 s < one hold time: still counting
+    expect(h.state.timers.idleHold! - h.now).toBe(40_000);
+    h.advance(40_000);
+    h.ev({ type: 'TcpConnectionAcknowledged' });
+    h.ev({ type: 'BGPOpen', holdTime: 30, keepaliveTime: 10 });
+    h.ev({ type: 'KeepAliveMsg' });
+    for (let t = 0; t < 30; t += 5) {
+      h.advance(5000);
+      h.ev({ type: 'KeepAliveMsg' });
+    }
+    h.ev({ type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } });
+    expect(h.state.failures).toBe(1); // forgotten, then this one
+    expect(h.state.timers.idleHold! - h.now).toBe(5000);
+  });
+
+  it('RFC 4271 §8.1.1 DampPeerOscillations: an Established session the peer ends with a Cease or a TCP close is not damped', () => {
+    const cease = { type: 'notification' as const, code: 6, subcode: 4, data: new Uint8Array(0) };
+    const h = established({ idleHoldTime: 5 });
+    for (let i = 0; i < 5; i++) {
+      h.ev(
+        i % 2 === 0 ? { type: 'NotifMsg', notification: cease } : { type: 'TcpConnectionFails' },
+      );
+      expect(h.name).toBe('Idle');
+      expect(h.state.damped).toBe(false);
+      expect(h.state.failures).toBe(0);
+      // the peer reconnects at once (Event 5)
+      h.ev({ type: 'AutomaticStart_Passive' });
+      h.ev({ type: 'TcpConnectionConfirmed', delayOpen: true });
+      h.ev({ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 });
+      h.ev({ type: 'KeepAliveMsg' });
+      expect(h.name).toBe('Established');
+    }
+    expect(h.state.connectRetryCounter).toBe(5);
+  });
+
+  it('RFC 4271 §8.1.1 DampPeerOscillations: errors and sessions that never reach Established are damped, doubling to idleHoldMax', () => {
+    const h = new Harness({ idleHoldTime: 5, idleHoldMax: 120 });
+    h.ev({ type: 'ManualStart_Passive' });
+    const holds: number[] = [];
+    const nonCease = {
+      type: 'notification' as const,
+      code: 3,
+      subcode: 1,
+      data: new Uint8Array(0),
+    };
+    const ends: FsmEvent[][] = [
+      [{ type: 'BGPOpenMsgErr', notification: { code: 2, subcode: 2 } }], // bad OPEN
+      [{ type: 'InboundConnectionFails', reason: 'garbage before OPEN' }],
+      [{ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 }, { type: 'UpdateMsg' }], // 5/2
+      [
+        { type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 },
+        { type: 'KeepAliveMsg' },
+        { type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } },
+      ],
+      [
+        { type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 },
+        { type: 'KeepAliveMsg' },
+        { type: 'NotifMsg', notification: nonCease },
+      ],
+      [{ type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 }, { type: 'TcpConnectionFails' }], // OpenConfirm
+      [
+        { type: 'BGPOpen', holdTime: 90, keepaliveTime: 30 },
+        { type: 'KeepAliveMsg' },
+        { type: 'HoldTimer_Expires' },
+      ],
+    ];
+    for (const evs of ends) {
+      if (evs[0]!.type !== 'InboundConnectionFails')
+        h.ev({ type: 'TcpConnectionConfirmed', delayOpen: true });
+      for (const e of evs) h.ev(e);
+      expect(h.name).toBe('Idle');
+      expect(h.state.damped).toBe(true);
+      holds.push((h.state.timers.idleHold! - h.now) / 1000);
+      // a reconnect during the hold is not taken by the FSM (the driver refuses it)
+      h.advance(h.state.timers.idleHold! - h.now - 1);
+      expect(h.name).toBe('Idle');
+      h.advance(1);
+      expect(h.name).toBe('Active');
+      expect(h.state.damped).toBe(false);
+    }
+    expect(holds).toEqual([5, 10, 20, 40, 80, 120, 120]);
+  });
+
+  it('InboundConnectionFails is ignored while the FSM has a connection of its own', () => {
+    const h = established();
+    expect(h.ev({ type: 'InboundConnectionFails', reason: 'x' })).toEqual([]);
+    expect(h.name).toBe('Established');
   });
 
   it('RFC 4271 §8.2.2: random event sequences keep the FSM invariants', () => {
@@ -412,6 +534,7 @@ describe('FSM (RFC 4271 §8)', () => {
         { type: 'KeepAliveMsg' },
         { type: 'UpdateMsg' },
         { type: 'UpdateMsgErr', notification: { code: 3, subcode: 1 } },
+        { type: 'InboundConnectionFails', reason: 'x' },
       ),
       fc
         .integer({ min: 1, max: 300_000 })
@@ -446,6 +569,7 @@ describe('FSM (RFC 4271 §8)', () => {
             expect(t.keepalive !== null).toBe(s.holdTime > 0);
           }
           if (s.name === 'Active' && s.passive) expect(t.connectRetry).toBeNull();
+          if (s.damped) expect([s.name, t.idleHold !== null]).toEqual(['Idle', true]);
           const d = nextDeadline(s);
           if (d !== null) expect(d).toBeGreaterThanOrEqual(h.now);
         }

@@ -183,6 +183,43 @@ describe('BGP sessions over loopback', () => {
     expect(a.state).not.toBe('Established');
   });
 
+  it('RFC 4271 §6.2: a wrong peer AS gets 2/2 on every attempt (never Cease 6/5), logged once with the AS seen and expected', async () => {
+    const lines: string[] = [];
+    const B = new BgpSpeaker({
+      listen: [{ address: '127.0.0.2', port: 0 }],
+      logger: pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }),
+    });
+    speakers.push(B);
+    await B.start();
+    B.addPeer(cfg({ peerAddress: '127.0.0.5', passive: true }));
+    const open = buildOpen({
+      localAs: 64666,
+      routerId: 0x05050505,
+      peerAs: 64500,
+      families: [V4],
+      holdTime: 9,
+    });
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect({ host: '127.0.0.2', port: portOf(B), localAddress: '127.0.0.5' });
+      sockets.push(s);
+      s.on('error', () => undefined);
+      await waitEvent(s, 'connect');
+      s.write(encodeMessage(open, { as4: false }));
+      const f = new Framer();
+      const msgs: BgpMessage[] = [];
+      s.on('data', (c: Buffer) => {
+        f.push(c, (m) => msgs.push(decodeMessage(m, { as4: true })));
+      });
+      await waitEvent(s, 'close');
+      const n = msgs.find((m) => m.type === 'notification');
+      expect(n && [n.code, n.subcode], `attempt ${i + 1}`).toEqual([2, 2]);
+    }
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const bad = logged.filter((l) => l.seenAs === 64666);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toMatchObject({ expectedAs: 64501, notification: '2/2' });
+  });
+
   it('a connection from an unconfigured address is closed without an OPEN', async () => {
     const B = await speaker('127.0.0.2');
     B.addPeer(cfg({ peerAddress: '127.0.0.9', passive: true }));

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { ConfigError, formatWarning, loadConfig, parseConfig } from '../../src/config/load.ts';
 import { DEFAULT_BOGONS } from '../../src/rs/bogons.ts';
 
@@ -6,6 +9,9 @@ const dir = new URL('../../fixtures/config/', import.meta.url).pathname;
 const fx = (name: string): string => dir + name;
 
 const GENERAL_MIN = 'cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n';
+/** GENERAL_MIN with IRR enforcement off (ixrs fetches no IRR data). */
+const IRR_OFF =
+  'cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n  filtering:\n    irrdb:\n      enforce_origin_in_as_set: False\n      enforce_prefix_in_as_set: False\n';
 const CLIENTS_MIN = 'clients:\n  - asn: 3333\n    ip: "192.0.2.11"\n';
 
 function err(fn: () => unknown): ConfigError {
@@ -76,8 +82,8 @@ describe('loadConfig: realistic fixture (arouteserver general.yml / clients.yml 
     const f = config.clients[0]!.filtering;
     expect(f.irrPrefixes).toEqual(['193.0.0.0/21', '2001:67c:2e8::/48', '193.0.10.0/23{23,24}']);
     expect(f.irrOrigins).toEqual([3333]);
-    expect(config.clients[1]!.filtering.irrPrefixes).toBeNull();
-    expect(config.clients[1]!.filtering.irrOrigins).toBeNull();
+    expect(config.clients[1]!.filtering.irrPrefixes).toEqual(['199.5.26.0/24', '199.71.0.0/24']);
+    expect(config.clients[1]!.filtering.irrOrigins).toEqual([10745]);
   });
 
   it('filtering: global black list, transit-free (comma-separated string), never via RS', () => {
@@ -128,7 +134,7 @@ describe('loadConfig: realistic fixture (arouteserver general.yml / clients.yml 
 });
 
 describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
-  const { config, warnings } = parseConfig(GENERAL_MIN, CLIENTS_MIN);
+  const { config, warnings } = parseConfig(IRR_OFF, CLIENTS_MIN);
 
   it('arouteserver defaults: path_hiding, passive, add_path, next_hop strict, pref lengths 8-24 / 12-48', () => {
     expect(warnings).toEqual([]);
@@ -171,14 +177,23 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
   });
 
   it("arouteserver reject_policy 'tag' without reject_cause gets the Euro-IX RS_AS:65520:dyn_val", () => {
-    const g = `${GENERAL_MIN}  filtering:\n    reject_policy:\n      policy: tag\n`;
+    const g = `${IRR_OFF}    reject_policy:\n      policy: tag\n`;
     const { config: c } = parseConfig(g, CLIENTS_MIN);
     expect(c.rejectPolicy).toBe('tag');
     expect(c.communities['reject_cause']).toEqual({ lrg: { a: 64500, b: 65520, c: 'dyn_val' } });
   });
 
+  it('ixrs.reconnect_backoff: initial and max idle hold in seconds (default 5 and 120)', () => {
+    expect(config.ixrs.reconnectBackoff).toEqual({ initialS: 5, maxS: 120 });
+    const g = `${IRR_OFF}  ixrs:\n    reconnect_backoff:\n      initial: 0.5\n      max: 30\n`;
+    expect(parseConfig(g, CLIENTS_MIN).config.ixrs.reconnectBackoff).toEqual({
+      initialS: 0.5,
+      maxS: 30,
+    });
+  });
+
   it('ixrs.bogons replaces the default bogon list', () => {
-    const g = `${GENERAL_MIN}  ixrs:\n    bogons: ["10.0.0.0/8", {prefix: "0.0.0.0", length: 0, exact: true}]\n`;
+    const g = `${IRR_OFF}  ixrs:\n    bogons: ["10.0.0.0/8", {prefix: "0.0.0.0", length: 0, exact: true}]\n`;
     const { config: c } = parseConfig(g, CLIENTS_MIN);
     expect(c.filtering.bogons).toEqual([
       { prefix: '10.0.0.0/8' },
@@ -189,11 +204,33 @@ describe('loadConfig: defaults (arouteserver general.yml reference)', () => {
   it('clients sharing an ASN get ids AS<asn>-<n>; IPv6 addresses are canonicalised (RFC 5952)', () => {
     const cl =
       'clients:\n  - asn: 65551\n    ip: "2001:DB8:0:0::1"\n  - asn: 65551\n    ip: ["2001:db8::2"]\n';
-    const { config: c } = parseConfig(GENERAL_MIN, cl);
+    const { config: c } = parseConfig(IRR_OFF, cl);
     expect(c.clients.map((x) => [x.id, x.addresses])).toEqual([
       ['AS65551-1', ['2001:db8::1']],
       ['AS65551-2', ['2001:db8::2']],
     ]);
+  });
+
+  it('client ids do not change when clients.yml is reordered (AS<asn>-<n> follows the lowest address)', () => {
+    const text = readFileSync(fx('clients.yml'), 'utf8');
+    const doc = YAML.parse(text) as { clients: unknown[] };
+    const ids = (t: string) =>
+      Object.fromEntries(
+        parseConfig(readFileSync(fx('general.yml'), 'utf8'), t).config.clients.map((c) => [
+          c.id,
+          c.addresses,
+        ]),
+      );
+    const before = ids(text);
+    const reversed = YAML.stringify({ ...doc, clients: [...doc.clients].reverse() });
+    expect(ids(reversed)).toEqual(before);
+    const cl = (a: string, b: string) =>
+      `clients:\n  - asn: 65551\n    ip: "${a}"\n  - asn: 65551\n    ip: "${b}"\n`;
+    const one = parseConfig(IRR_OFF, cl('192.0.2.9', '192.0.2.10')).config.clients;
+    const two = parseConfig(IRR_OFF, cl('192.0.2.10', '192.0.2.9')).config.clients;
+    const byId = (l: typeof one) => Object.fromEntries(l.map((c) => [c.id, c.addresses[0]]));
+    expect(byId(one)).toEqual({ 'AS65551-1': '192.0.2.9', 'AS65551-2': '192.0.2.10' });
+    expect(byId(two)).toEqual(byId(one));
   });
 
   it('demo fixture (loopback) loads', () => {
@@ -259,20 +296,25 @@ describe('loadConfig: errors name the file, the key path, the line and the probl
   for (const [g, c, message] of cases) {
     it(`${g} + ${c}`, () => {
       const e = err(() => loadConfig(fx(g), fx(c)));
-      expect(e.message).toBe(message);
+      // Messages name the files as given (here: absolute paths).
+      const file = message.slice(0, message.indexOf(':'));
+      const given = [g, c].find((f) => f.endsWith(file))!;
+      expect(e.message).toBe(fx(given) + message.slice(file.length));
     });
   }
 
   it('YAML syntax errors carry the line', () => {
     const e = err(() => loadConfig(fx('broken/general-syntax.yml'), fx('clients.yml')));
-    expect(e.file).toBe('general-syntax.yml');
+    expect(e.file).toBe(fx('broken/general-syntax.yml'));
     expect(e.line).toBe(4);
-    expect(e.message).toMatch(/^general-syntax\.yml: <document> \(line 4\): YAML syntax: /);
+    expect(e.message).toMatch(
+      /\/broken\/general-syntax\.yml: <document> \(line 4\): YAML syntax: /,
+    );
   });
 
   it('a missing file is named', () => {
     const e = err(() => loadConfig(fx('nope.yml'), fx('clients.yml')));
-    expect(e.message).toMatch(/^nope\.yml: <document>: cannot read file: /);
+    expect(e.message).toMatch(/\/fixtures\/config\/nope\.yml: <document>: cannot read file: /);
   });
 
   const inline: [string, string, string, string][] = [
@@ -323,6 +365,12 @@ describe('loadConfig: errors name the file, the key path, the line and the probl
       `${GENERAL_MIN}  ixrs:\n    rs_bfd:\n      damping:\n        reuse_threshold: 3000\n`,
       CLIENTS_MIN,
       'general.yml: cfg.ixrs.rs_bfd.damping.reuse_threshold (line 7): reuse_threshold (3000) must be below suppress_threshold (2000)',
+    ],
+    [
+      'reconnect backoff max below initial',
+      `${GENERAL_MIN}  ixrs:\n    reconnect_backoff:\n      initial: 200\n`,
+      CLIENTS_MIN,
+      'general.yml: cfg.ixrs.reconnect_backoff.initial (line 6): max (120) is below initial (200)',
     ],
     [
       'listen address',
@@ -388,14 +436,13 @@ describe('loadConfig: errors name the file, the key path, the line and the probl
 
 describe('loadConfig: arouteserver keys ixrs does not implement are warnings, once', () => {
   const { warnings } = loadConfig(fx('unimplemented-general.yml'), fx('unimplemented-clients.yml'));
-  const keys = warnings.map((w) => `${w.file}: ${w.key}`);
+  const keys = warnings.map((w) => `${basename(w.file)}: ${w.key}`);
 
   it('each unimplemented key set to something active is reported with file, key and line', () => {
     for (const k of [
       'cfg.prepend_rs_as',
       'cfg.gtsm',
       'cfg.multihop',
-      'cfg.rfc8950',
       'cfg.rpki_roas',
       'cfg.rtt_thresholds',
       'cfg.custom_communities',
@@ -403,7 +450,6 @@ describe('loadConfig: arouteserver keys ixrs does not implement are warnings, on
       'cfg.filtering.irrdb.peering_db',
       'cfg.filtering.rpki_bgp_origin_validation',
       'cfg.filtering.max_prefix.peering_db',
-      'cfg.filtering.max_prefix.restart_after',
       'cfg.filtering.transit_free.action',
       'cfg.filtering.never_via_route_servers.peering_db',
       'cfg.filtering.roles',
@@ -420,25 +466,34 @@ describe('loadConfig: arouteserver keys ixrs does not implement are warnings, on
       expect(keys).toContain(`unimplemented-clients.yml: ${k}`);
     }
     const w = warnings.find((x) => x.key === 'cfg.filtering.rpki_bgp_origin_validation')!;
-    expect(w.line).toBe(13);
-    expect(w.message).toMatch(/not implemented by ixrs, ignored/);
+    expect(w.line).toBe(16);
+    expect(w.message).toMatch(/RPKI-invalid routes are accepted/);
+    expect(w.unsafe).toBe(true);
   });
 
-  it('a key repeated in every client is reported once', () => {
-    expect(keys.filter((k) => k.includes('password'))).toEqual([
-      'unimplemented-clients.yml: clients[0].password',
-    ]);
+  it('a key repeated in every client is reported once, naming every client it concerns', () => {
+    const pw = warnings.filter((x) => x.key.includes('password'));
+    expect(pw.map((x) => x.key)).toEqual(['clients[0].password']);
+    expect(pw[0]!.clients).toEqual(['AS3333', 'AS10745']);
+    expect(formatWarning(pw[0]!)).toMatch(
+      /clients\[\]\.password .*\[2 clients: AS3333, AS10745\]$/,
+    );
+  });
+
+  it('rfc8950 and max_prefix.restart_after are implemented: no warning', () => {
+    expect(keys).not.toContain('unimplemented-general.yml: cfg.rfc8950');
+    expect(keys).not.toContain('unimplemented-general.yml: cfg.filtering.max_prefix.restart_after');
   });
 
   it('inactive settings of unimplemented features (False, enabled: False, null) are not warned', () => {
-    const g = `${GENERAL_MIN}  gtsm: False\n  multihop:\n  filtering:\n    rpki_bgp_origin_validation:\n      enabled: False\n      reject_invalid: True\n  graceful_shutdown:\n    enabled: False\n`;
+    const g = `${IRR_OFF}    rpki_bgp_origin_validation:\n      enabled: False\n      reject_invalid: True\n  gtsm: False\n  multihop:\n  graceful_shutdown:\n    enabled: False\n`;
     expect(parseConfig(g, CLIENTS_MIN).warnings).toEqual([]);
   });
 });
 
 describe('loadConfig: next-hop policy details (arouteserver clients.yml)', () => {
   it('authorized_addresses inherited from general.yml needs a client list', () => {
-    const g = `${GENERAL_MIN}  filtering:\n    next_hop:\n      policy: authorized_addresses\n`;
+    const g = `${IRR_OFF}    next_hop:\n      policy: authorized_addresses\n`;
     expect(err(() => parseConfig(g, CLIENTS_MIN)).message).toBe(
       "clients.yml: clients[0] (line 2): next_hop policy 'authorized_addresses' (from general.yml) needs a non-empty cfg.filtering.next_hop.authorized_addresses_list",
     );
@@ -447,13 +502,13 @@ describe('loadConfig: next-hop policy details (arouteserver clients.yml)', () =>
   it('arouteserver < 0.6 next_hop_policy spelling is still understood', () => {
     const cl =
       'clients:\n  - asn: 3333\n    ip: "192.0.2.11"\n    cfg:\n      filtering:\n        next_hop_policy: same-as\n';
-    expect(parseConfig(GENERAL_MIN, cl).config.clients[0]!.policy.nextHopPolicy).toBe('same-as');
+    expect(parseConfig(IRR_OFF, cl).config.clients[0]!.policy.nextHopPolicy).toBe('same-as');
   });
 
   it('newer arouteserver keys (16bit_mapped_asn, allow_as_set, ASPA, roles) are warned', () => {
     const cl =
       'clients:\n  - asn: 4200000001\n    16bit_mapped_asn: 64512\n    ip: "192.0.2.11"\n    cfg:\n      filtering:\n        allow_as_set: true\n        rpki_aspa_verification: { enabled: true }\n        roles: { enabled: true }\n';
-    const keys = parseConfig(GENERAL_MIN, cl).warnings.map((w) => w.key);
+    const keys = parseConfig(IRR_OFF, cl).warnings.map((w) => w.key);
     expect(keys).toEqual([
       'clients[0].16bit_mapped_asn',
       'clients[0].cfg.filtering.allow_as_set',
@@ -480,11 +535,8 @@ clients:
     cfg: *defaults
 `;
     // 'defaults' is not a clients.yml key: an error, as for any unknown key.
-    expect(err(() => parseConfig(GENERAL_MIN, cl)).key).toBe('defaults');
-    const { config } = parseConfig(
-      GENERAL_MIN,
-      cl.replace('defaults: &defaults', 'asns: &defaults'),
-    );
+    expect(err(() => parseConfig(IRR_OFF, cl)).key).toBe('defaults');
+    const { config } = parseConfig(IRR_OFF, cl.replace('defaults: &defaults', 'asns: &defaults'));
     expect(config.clients.map((c) => [c.passive, c.addPath])).toEqual([
       [false, false],
       [false, true],
@@ -502,7 +554,7 @@ describe('loadConfig: identities', () => {
 
   it('RFC 7947 §2: clients are eBGP peers, so no client may use rs_as', () => {
     const cl = 'clients:\n  - asn: 64500\n    ip: "192.0.2.11"\n';
-    expect(err(() => parseConfig(GENERAL_MIN, cl)).message).toBe(
+    expect(err(() => parseConfig(IRR_OFF, cl)).message).toBe(
       "clients.yml: clients[0].asn (line 2): 64500 is the route server's own AS (rs_as); clients are eBGP peers",
     );
   });

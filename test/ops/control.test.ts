@@ -9,6 +9,7 @@ import {
   ControlServer,
   controlRequest,
   controlRequests,
+  handleAsync,
   handleRequest,
 } from '../../src/ops/control.ts';
 import type { ClientResult, RoutesResult, SessionRow } from '../../src/ops/model.ts';
@@ -150,12 +151,41 @@ describe('handleRequest', () => {
     });
   });
 
+  it('dump: asks the daemon for an MRT file at an absolute path; errors are answers', async () => {
+    const c = ctx();
+    expect(await handleAsync(c, { id: 1, cmd: 'dump', what: 'rib', file: '/tmp/x.mrt' })).toEqual({
+      id: 1,
+      ok: false,
+      error: 'this route server cannot write MRT dumps',
+    });
+    const files: string[] = [];
+    const d = {
+      ...c,
+      dumpRib: async (file: string) => {
+        files.push(file);
+        return { file, prefixes: 1, paths: 2, bytes: 3, ms: 4 };
+      },
+    };
+    expect(await handleAsync(d, { id: 2, cmd: 'dump', what: 'rib', file: '/tmp/x.mrt' })).toEqual({
+      id: 2,
+      ok: true,
+      result: { file: '/tmp/x.mrt', prefixes: 1, paths: 2, bytes: 3, ms: 4 },
+    });
+    expect(await handleAsync(d, { id: 3, cmd: 'dump', what: 'rib', file: 'x.mrt' })).toMatchObject({
+      ok: false,
+      error: "'dump' needs 'file', an absolute path",
+    });
+    expect(await handleAsync(d, { id: 4, cmd: 'dump', what: 'adj' })).toMatchObject({ ok: false });
+    expect(files).toEqual(['/tmp/x.mrt']);
+    expect(await handleAsync(d, { id: 5, cmd: 'sessions' })).toMatchObject({ ok: true });
+  });
+
   it('errors are answers, never exceptions', () => {
     expect(handleRequest(ctx(), null)).toMatchObject({ ok: false, error: /JSON object/ });
     expect(handleRequest(ctx(), { id: 3, cmd: 'reboot' })).toEqual({
       id: 3,
       ok: false,
-      error: 'unknown command "reboot" (known: sessions, routes, client, rib)',
+      error: 'unknown command "reboot" (known: sessions, routes, client, rib, dump)',
     });
     expect(handleRequest(ctx(), { cmd: 'routes' })).toMatchObject({
       ok: false,
@@ -222,7 +252,7 @@ describe('ControlServer over a unix socket', () => {
       {
         id: 'z',
         ok: false,
-        error: 'unknown command "nope" (known: sessions, routes, client, rib)',
+        error: 'unknown command "nope" (known: sessions, routes, client, rib, dump)',
       },
     ]);
   });

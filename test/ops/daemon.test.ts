@@ -27,6 +27,7 @@ const GENERAL = `cfg:
   router_id: "127.0.0.1"
   filtering:
     reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -380,6 +381,60 @@ describe('daemon wiring', () => {
     expect(daemon!.core.routes('193.0.23.0/24')).toEqual([]);
   });
 
+  it('RFC 7606 §7.5: a malformed LOCAL_PREF from a client is discarded, the route kept (not treat-as-withdraw)', async () => {
+    const port = await start(`clients:
+  - asn: 64583
+    ip: "127.0.0.83"
+  - asn: 64584
+    ip: "127.0.0.84"
+`);
+    const a = sim(64583, '127.0.0.83', port);
+    const b = sim(64584, '127.0.0.84', port);
+    const got = new Map<string, UpdateMessage>();
+    b.on('update', (u: UpdateMessage) => {
+      for (const n of u.nlri) got.set(n.prefix, u);
+    });
+    await Promise.all([a, b].map((p) => new Promise((r) => p.once('established', r))));
+    // ORIGIN, AS_PATH 64583, NEXT_HOP 127.0.0.83, LOCAL_PREF of length 2, NLRI 193.0.25.0/24
+    const attrs = [
+      0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfc, 0x47, 0x40, 3, 4, 127, 0, 0, 83, 0x40, 5, 2, 0,
+      1,
+    ];
+    const body = [0, 0, 0, attrs.length, ...attrs, 24, 193, 0, 25];
+    const len = 19 + body.length;
+    a.sendRaw(Uint8Array.from([...new Array(16).fill(0xff), 0, len, 2, ...body]));
+    await until(() => got.has('193.0.25.0/24'));
+    expect(got.get('193.0.25.0/24')!.attrs!.localPref).toBeUndefined();
+    expect(a.state).toBe('Established');
+  });
+
+  it('cfg.ixrs.reconnect_backoff: a client whose session ends in an error is refused for the initial hold, then taken', async () => {
+    const general = `${GENERAL}  ixrs:\n    reconnect_backoff:\n      initial: 0.5\n      max: 1\n`;
+    const port = await start(
+      `clients:
+  - asn: 64585
+    ip: "127.0.0.85"
+`,
+      {},
+      general,
+    );
+    const peer = sim(64585, '127.0.0.85', port, { fsm: { idleHoldTime: 0.1 } });
+    await new Promise((r) => peer.once('established', r));
+    const rs = daemon!.speaker.getPeer('127.0.0.85')!;
+    expect(rs.fsmState.config.idleHoldTime).toBe(0.5);
+    expect(rs.fsmState.config.idleHoldMax).toBe(1);
+    // an UPDATE the route server cannot parse: NOTIFICATION 3/1, an error end
+    const down = new Promise<PeerDown>((r) => peer.once('down', r));
+    peer.sendRaw(Uint8Array.from([...new Array(16).fill(0xff), 0, 23, 2, 0, 9, 0, 0]));
+    expect((await down).received).toMatchObject({ code: 3 });
+    expect(rs.fsmState.damped).toBe(true);
+    const until0 = rs.dampedUntil()!.getTime();
+    expect(until0 - Date.now()).toBeLessThanOrEqual(500);
+    // the client comes back after the hold
+    await new Promise((r) => peer.once('established', r));
+    expect(Date.now()).toBeGreaterThanOrEqual(until0 - 5);
+  }, 20_000);
+
   it("reject_policy 'tag': rejected paths are shown with the reject-reason communities, never sent", async () => {
     const general = `${GENERAL}    reject_policy:
       policy: "tag"
@@ -424,10 +479,42 @@ describe('daemon wiring', () => {
     expect(ctx.core.routes('193.0.25.0/24')[0]!.attrs.largeCommunities ?? []).toEqual([]);
   });
 
-  it('RFC 8950: the route server offers extended next hop for IPv4 unicast', async () => {
+  it('RFC 8950: no extended next hop unless cfg.rfc8950 (arouteserver default False)', async () => {
     const port = await start(`clients:
   - asn: 64595
     ip: "127.0.0.95"
+`);
+    const a = sim(64595, '127.0.0.95', port, {
+      extraCapabilities: [
+        { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+      ],
+    });
+    const n = await new Promise<{ extendedNextHop: unknown[] }>((r) => a.once('established', r));
+    expect(n.extendedNextHop).toEqual([]);
+  });
+
+  it('active sessions leave from cfg.ixrs.local_address of their family; ip_ver limits the instance to one family', async () => {
+    const general = `${GENERAL}  ixrs:\n    local_address: { ipv4: "127.0.0.1", ipv6: "::1" }\n`;
+    const clients = `clients:
+  - asn: 64597
+    ip: ["127.0.0.97", "::97"]
+    cfg: { passive: False }
+`;
+    await start(clients, {}, general);
+    expect(daemon!.speaker.getPeer('127.0.0.97')!.config.localAddress).toBe('127.0.0.1');
+    expect(daemon!.speaker.getPeer('::97')!.config.localAddress).toBe('::1');
+    await daemon!.stop('next');
+    daemon = null;
+    await start(clients, {}, `${general}    ip_ver: 6\n`);
+    expect(daemon!.speaker.getPeer('127.0.0.97')).toBeUndefined();
+    expect(daemon!.speaker.getPeer('::97')!.config.families).toEqual([{ afi: 2, safi: 1 }]);
+  });
+
+  it('RFC 8950: the route server offers extended next hop for IPv4 unicast where cfg.rfc8950 is True', async () => {
+    const port = await start(`clients:
+  - asn: 64595
+    ip: "127.0.0.95"
+    cfg: { rfc8950: True }
 `);
     const a = sim(64595, '127.0.0.95', port, {
       extraCapabilities: [

@@ -57,7 +57,7 @@ describe('ixrs run (subprocess)', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^ixrs run: configuration error: bad-general\.yml: cfg\.ixrs\.hold_time/,
+      /^ixrs run: configuration error: \/\S+\/bad-general\.yml: cfg\.ixrs\.hold_time/,
     );
     expect(r.stdout).toBe('');
     expect(existsSync(sock)).toBe(false);
@@ -76,6 +76,8 @@ describe('ixrs run (subprocess)', () => {
         'cfg:',
         '  rs_as: 64500',
         '  router_id: "127.0.0.1"',
+        '  filtering:',
+        '    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }',
         '  ixrs:',
         '    listen:',
         `      - { address: "127.0.0.1", port: ${port} }`,
@@ -116,6 +118,7 @@ describe('ixrs run (subprocess)', () => {
         '  router_id: "127.0.0.1"',
         '  filtering:',
         '    reject_invalid_as_in_as_path: False',
+        '    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }',
         '  ixrs:',
         '    listen:',
         `      - { address: "127.0.0.1", port: ${port} }`,
@@ -198,14 +201,16 @@ describe('ixrs run (subprocess)', () => {
       expect(d.received?.shutdownMessage).toBe('route server shutting down (SIGTERM)');
       const r = await done;
       expect(r.code).toBe(0);
-      // Structured logs on stderr: the session change at info.
+      // Structured logs on stderr: the session change at warn, one line, ISO time.
       const logs = r.stderr
         .split('\n')
         .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string });
-      expect(logs).toContainEqual(
-        expect.objectContaining({ level: 30, msg: 'session up', peer: 'AS64521@127.0.0.21' }),
-      );
+        .map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string; time: string });
+      const upLines = logs.filter((l) => /session up|established/.test(l.msg));
+      expect(upLines).toEqual([
+        expect.objectContaining({ level: 40, msg: 'session up', peer: 'AS64521@127.0.0.21' }),
+      ]);
+      expect(upLines[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(existsSync(sock)).toBe(false);
     } finally {
       await client.stop();

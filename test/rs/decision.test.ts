@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
 import {
   addrOf,
   announce,
@@ -252,8 +251,7 @@ describe('per-client best path', () => {
   });
 
   it('rs-bfd-profile §5: an unreachable next hop hides the path for that client only, touching only it', () => {
-    const oracle = new StaticNextHopOracle();
-    const l = lab({ oracle });
+    const l = lab();
     const x = l.up(65010);
     const y = l.up(65011);
     l.up(65001);
@@ -268,8 +266,7 @@ describe('per-client best path', () => {
     for (const [, p] of others) p.clear();
     const exportBefore = l.policy.exportCalls;
 
-    oracle.set('AS65010', addrOf(65001), true);
-    l.rs.nextHopChanged('AS65010', addrOf(65001));
+    l.rs.setNextHopReachability('AS65010', addrOf(65001), true);
     l.rs.flush();
     expect(x.from(P)).toBe(65002); // next best via a reachable next hop
     expect(x.get(Q)).toBeUndefined(); // no alternative: withdrawn
@@ -286,16 +283,14 @@ describe('per-client best path', () => {
     expect(l.policy.exportCalls).toBe(exportBefore + 1);
     expect(y.from(P)).toBe(65001);
 
-    oracle.set('AS65010', addrOf(65001), false);
-    l.rs.nextHopChanged('AS65010', addrOf(65001));
+    l.rs.setNextHopReachability('AS65010', addrOf(65001), false);
     l.rs.flush();
     expect(x.from(P)).toBe(65001);
     expect(x.from(Q)).toBe(65001);
   });
 
   it('rs-bfd-profile §5: a next hop announced by two clients (a third-party next hop) — a change reaches the paths of both', () => {
-    const oracle = new StaticNextHopOracle();
-    const l = lab({ oracle });
+    const l = lab();
     const x = l.up(65010);
     l.up(65001);
     l.up(65002);
@@ -308,8 +303,7 @@ describe('per-client best path', () => {
     expect(x.from(P)).toBe(65001);
     expect(x.from(Q)).toBe(65003);
 
-    oracle.set('AS65010', addrOf(65003), true);
-    l.rs.nextHopChanged('AS65010', addrOf(65003));
+    l.rs.setNextHopReachability('AS65010', addrOf(65003), true);
     l.rs.flush();
     expect(x.from(P)).toBe(65002);
     expect(x.get(Q)).toBeUndefined();
@@ -317,8 +311,7 @@ describe('per-client best path', () => {
     // 65001 moves P to its own next hop: the index follows the path.
     l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001) })));
     expect(x.from(P)).toBe(65001);
-    oracle.set('AS65010', addrOf(65003), false);
-    l.rs.nextHopChanged('AS65010', addrOf(65003));
+    l.rs.setNextHopReachability('AS65010', addrOf(65003), false);
     l.rs.flush();
     expect(x.from(P)).toBe(65001);
     expect(x.from(Q)).toBe(65003);

@@ -11,7 +11,6 @@ import type {
   RawAttribute,
   UpdateMessage,
 } from '../../src/bgp/types.ts';
-import type { NextHopOracle } from '../../src/nhib/oracle.ts';
 import type {
   ClientConfig,
   ExportVerdict,
@@ -346,7 +345,7 @@ export interface Lab {
   send(asn: number, msg: UpdateMessage): void;
 }
 
-export function lab(opts: Partial<RouteServerOptions> & { oracle?: NextHopOracle } = {}): Lab {
+export function lab(opts: Partial<RouteServerOptions> = {}): Lab {
   const wire = new FakeWire();
   const policy = new FakePolicy();
   const rs = new RouteServer({

@@ -5,7 +5,6 @@
 
 import { decodeMessage, encodeUpdates, makeAttributes } from '../../src/bgp/codec.ts';
 import type { Nlri, UpdateMessage } from '../../src/bgp/types.ts';
-import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
 import { RouteServer, type Sink } from '../../src/rs/server.ts';
 import { client, FakePolicy, info } from './helpers.ts';
 
@@ -39,10 +38,8 @@ const ownPrefix = (c: number, k: number) => {
 const sharedPrefix = (k: number) => `100.${64 + (k >> 8)}.${k & 255}.0/24`;
 
 const heap0 = heap();
-const oracle = new StaticNextHopOracle();
 const rs = new RouteServer({
   policy: new FakePolicy(),
-  oracle,
   log: { warn: () => {}, info: () => {} },
 });
 const sinks: CountingSink[] = [];
@@ -131,8 +128,7 @@ const t3 = performance.now();
 // NHIB: client 1 reports client 0's next hop unreachable (rs-bfd-profile §5).
 const before = sinks.map((x) => x.msgs);
 const t6 = performance.now();
-oracle.set('AS64513', addr(0), true);
-rs.nextHopChanged('AS64513', addr(0));
+rs.setNextHopReachability('AS64513', addr(0), true);
 await rs.idle();
 const t7 = performance.now();
 const touched = sinks.filter((x, i) => x.msgs !== before[i]).length;

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StaticNextHopOracle } from '../../src/nhib/oracle.ts';
 import {
   addrOf,
   announce,
@@ -280,8 +279,7 @@ describe('convergence (property)', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), fc.nat(4), (ops, lateIdx) => {
-        const oracle = new StaticNextHopOracle();
-        const l = lab({ oracle, batch: 3 });
+        const l = lab({ batch: 3 });
         const asns = [65001, 65002, 65003, 65004, 65005];
         const model = new Map<string, { from: number; len: number; hide: number | null }>();
         const down = new Set<string>();
@@ -320,10 +318,9 @@ describe('convergence (property)', () => {
           } else if (o.k === 'nh') {
             const who = asns[o.who]!;
             const of = asns[o.of]!;
-            oracle.set(`AS${who}`, addrOf(of), o.down);
+            l.rs.setNextHopReachability(`AS${who}`, addrOf(of), o.down);
             if (o.down) down.add(`${who}|${of}`);
             else down.delete(`${who}|${of}`);
-            l.rs.nextHopChanged(`AS${who}`, addrOf(of));
           } else {
             for (let i = 0; i < o.n; i++) step();
           }

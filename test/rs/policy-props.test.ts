@@ -78,6 +78,8 @@ describe('outbound properties (RFC 7947 §2.2)', () => {
     `cfg:
   rs_as: 64500
   router_id: "192.0.2.2"
+  filtering:
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
   communities:
     do_not_announce_to_any: { std: "0:rs_as", lrg: "rs_as:0:0" }
     do_not_announce_to_peer: { std: "0:peer_as", lrg: "rs_as:0:peer_as" }

@@ -18,6 +18,7 @@ cfg:
   rs_as: 64500
   router_id: "192.0.2.2"
   filtering:
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
     global_black_list_pref:
       - "185.1.0.0/24"
     transit_free:
@@ -44,6 +45,8 @@ clients:
     cfg:
       filtering:
         irrdb:
+          enforce_origin_in_as_set: True
+          enforce_prefix_in_as_set: True
           prefixes: ["193.0.0.0/21", "2001:67c:2e8::/48", "193.0.10.0/23{23,24}"]
           origins: [3333]
   - asn: 10745
@@ -252,6 +255,32 @@ describe('import policy (arouteserver filters, reject reasons per its "Reject po
     ).toEqual([9]);
   });
 
+  it('RFC 7999 §5 BLACKHOLE (65535:666): rejected with code 65535, never passed on as an ordinary route', () => {
+    const bh = (extra: Parameters<typeof attrs>[1]) =>
+      policy.importPath(C3333, 1, '193.0.0.0/21', '192.0.2.11', attrs([3333], extra));
+    expect(bh({ communities: [std(65535, 666)] })).toEqual({
+      accepted: false,
+      reasons: [REJECT.UNKNOWN],
+    });
+    expect(bh({ communities: [std(65535, 666)] }).reasons).toEqual([65535]);
+    expect(bh({ communities: [std(65535, 667)] }).accepted).toBe(true);
+    // The configured `blackholing` community (arouteserver general.yml) too.
+    const { config: c } = parseConfig(
+      `${GENERAL}  # appended\n`.replace(
+        '  communities:\n',
+        '  communities:\n    blackholing: { std: "64500:666", lrg: "rs_as:666:0" }\n',
+      ),
+      CLIENTS,
+    );
+    const p = createPolicy(c);
+    const from = c.clients[0]!;
+    const v = (extra: Parameters<typeof attrs>[1]) =>
+      p.importPath(from, 1, '193.0.0.0/21', '192.0.2.11', attrs([3333], extra)).reasons;
+    expect(v({ communities: [std(64500, 666)] })).toEqual([65535]);
+    expect(v({ largeCommunities: [[64500, 666, 0]] })).toEqual([65535]);
+    expect(v({ communities: [std(65535, 666)] })).toEqual([65535]);
+  });
+
   it('every reason that applies is reported, the primary first', () => {
     const v = verdict(C10745a, '10.0.0.0/25', '192.0.2.99', [6939, 64512]);
     expect(v.accepted).toBe(false);
@@ -339,7 +368,10 @@ describe('export policy: arouteserver announcement-control communities', () => {
   });
 
   it('no communities configured means none honoured', () => {
-    const bare = parseConfig('cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n', CLIENTS).config;
+    const bare = parseConfig(
+      'cfg:\n  rs_as: 64500\n  router_id: "192.0.2.2"\n  filtering:\n    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }\n',
+      CLIENTS,
+    ).config;
     const p = createPolicy(bare);
     const a = attrs([3333], { communities: [std(0, 64500), std(65501, 64500)] });
     expect(p.exportPath(bare.clients[0]!, bare.clients[4]!, a)).toEqual({ send: true, prepend: 0 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalAddress,
   formatAddress,
   formatPrefix,
   parseAddress,
@@ -119,5 +120,25 @@ describe('property: address text', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('canonicalAddress: the one address canonicaliser', () => {
+  it('RFC 5952 §4: IPv6 lower case, leading zeros dropped, the longest zero run compressed', () => {
+    expect(canonicalAddress('2001:DB8:0:0:0:0:0:1')).toBe('2001:db8::1');
+    expect(canonicalAddress('2001:0db8:0000:0001:0000:0000:0000:0001')).toBe('2001:db8:0:1::1');
+    expect(canonicalAddress('fe80::1%eth0')).toBe('fe80::1');
+  });
+
+  it('IPv4 dotted quad; an IPv4-mapped IPv6 address (a dual-stack socket) is the IPv4 address', () => {
+    expect(canonicalAddress('192.0.2.1')).toBe('192.0.2.1');
+    expect(canonicalAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(canonicalAddress('::FFFF:c000:0201')).toBe('192.0.2.1');
+  });
+
+  it('null for what is no address', () => {
+    for (const t of ['', 'x', '192.0.2', '192.0.2.01', '1::2::3', '256.0.0.1']) {
+      expect(canonicalAddress(t)).toBeNull();
+    }
   });
 });

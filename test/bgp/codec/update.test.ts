@@ -348,7 +348,12 @@ describe('RFC 7606 error handling', () => {
       'treat-as-withdraw',
       5,
     ],
-    ['RFC 7606 §7.5: LOCAL_PREF of length 0', BASE + attr(0x40, 5, ''), 'treat-as-withdraw', 5],
+    [
+      'RFC 7606 §7.5: LOCAL_PREF of length 0 from an internal peer',
+      BASE + attr(0x40, 5, ''),
+      'treat-as-withdraw',
+      5,
+    ],
     [
       'RFC 7606 §7.6: ATOMIC_AGGREGATE of length 1',
       BASE + attr(0x40, 6, '00'),
@@ -369,13 +374,13 @@ describe('RFC 7606 error handling', () => {
     ],
     ['RFC 7606 §7.8: COMMUNITIES of length 0', BASE + attr(0xc0, 8, ''), 'treat-as-withdraw', 5],
     [
-      'RFC 7606 §7.9: ORIGINATOR_ID of length 2',
+      'RFC 7606 §7.9: ORIGINATOR_ID of length 2 from an internal peer',
       BASE + attr(0x80, 9, '0001'),
       'treat-as-withdraw',
       5,
     ],
     [
-      'RFC 7606 §7.10: CLUSTER_LIST of length 6',
+      'RFC 7606 §7.10: CLUSTER_LIST of length 6 from an internal peer',
       BASE + attr(0x80, 10, '000000010002'),
       'treat-as-withdraw',
       5,

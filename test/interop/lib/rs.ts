@@ -174,6 +174,9 @@ cfg:
       min: 12
       max: 48
     reject_invalid_as_in_as_path: False
+    irrdb:
+      enforce_origin_in_as_set: False
+      enforce_prefix_in_as_set: False
     max_prefix:
       action: "shutdown"
       general_limit_ipv4: 1000
