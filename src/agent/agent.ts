@@ -348,7 +348,9 @@ export class Agent {
     const base = this.log;
     const peerLog = pino(
       {
-        level: 'info',
+        // Every line reaches the hook (the reasons are logged at debug once
+        // repeated); only those at the agent's level are written.
+        level: 'debug',
         hooks: {
           logMethod(args, method, level) {
             const [first, second] = args as unknown[];

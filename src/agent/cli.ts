@@ -120,7 +120,7 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** The file's keys, as option values with their origin (ConfigError on a bad file). */
 export function readConfigFile(file: string, text: string): Map<Key, Src[]> {
   const out = new Map<Key, Src[]>();
-  const root = parseYaml(file, text, [], new Set());
+  const root = parseYaml(file, text, [], new Map());
   if (root.isNull()) return out;
   const m = root.map();
   const where = (path: string, line: number | undefined) =>
