@@ -174,29 +174,35 @@ describe('ixrs agent options', () => {
     expect(r.stderr).toContain("--bfd-multiplier: must be an integer from 1 to 255, got 'x'");
   });
 
-  it('RFC 5881 §4: UDP 3784 taken on the address (the router runs BFD): a clear message, exit 3', async () => {
-    const port = 40000 + ((process.pid * 11) % 20000);
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sock.bind({ address: '127.0.78.1', port, exclusive: true }, r));
-    try {
-      const r = await run([
-        'agent',
-        '--asn',
-        '64501',
-        '--local',
-        '127.0.78.1',
-        '--rs',
-        '127.0.78.254',
-        '--bfd-port',
-        String(port),
-        '--control',
-        `/tmp/ixrs-agent-test-${process.pid}.sock`,
-      ]);
-      expect(r.code).toBe(3);
-      expect(r.stderr).toContain(`UDP port ${port} on 127.0.78.1 is taken`);
-      expect(r.stderr).toContain('docs/agent.md');
-    } finally {
-      sock.close();
-    }
-  });
+  it.each([
+    ['127.0.78.1', 0],
+    ['0.0.0.0', 1],
+  ])(
+    'RFC 5881 §4: UDP 3784 taken (the router runs BFD, bound to %s): a clear message, exit 3',
+    async (bound, n) => {
+      const port = 40000 + ((process.pid * 11 + n) % 20000);
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind({ address: bound, port, exclusive: true }, r));
+      try {
+        const r = await run([
+          'agent',
+          '--asn',
+          '64501',
+          '--local',
+          '127.0.78.1',
+          '--rs',
+          '127.0.78.254',
+          '--bfd-port',
+          String(port),
+          '--control',
+          `/tmp/ixrs-agent-test-${process.pid}.sock`,
+        ]);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`UDP port ${port} on 127.0.78.1 is taken`);
+        expect(r.stderr).toContain('docs/agent.md');
+      } finally {
+        sock.close();
+      }
+    },
+  );
 });
