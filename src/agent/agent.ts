@@ -428,14 +428,15 @@ export class Agent {
         acts.push(...this.core.withdrawRequest(ch.name, l, now));
         continue;
       }
+      if (this.locals.includes(l.nextHop)) {
+        this.warnOnce(l.nextHop, 'requested next hop is our own address: not checked');
+        continue;
+      }
       if (this.localFor(l.nextHop) === undefined) {
-        if (!this.unsupported.has(l.nextHop)) {
-          this.unsupported.add(l.nextHop);
-          this.log.warn(
-            { peer: l.nextHop },
-            'requested next hop has no local address of its family: not checked',
-          );
-        }
+        this.warnOnce(
+          l.nextHop,
+          'requested next hop has no local address of its family: not checked',
+        );
         continue;
       }
       ch.requestsReceived++;
@@ -443,6 +444,12 @@ export class Agent {
     }
     if (d.endOfRib) acts.push(...this.core.endOfRib(ch.name, now));
     this.apply(acts);
+  }
+
+  private warnOnce(nextHop: string, msg: string): void {
+    if (this.unsupported.has(nextHop)) return;
+    this.unsupported.add(nextHop);
+    this.log.warn({ peer: nextHop }, msg);
   }
 
   private localFor(nextHop: string): string | undefined {
@@ -564,15 +571,19 @@ export class Agent {
     const ch = this.channels.get(channel);
     const codec = ch?.peer.negotiated?.codec;
     if (ch === undefined || codec === undefined) return;
-    ch.reportsSent += items.length;
-    this.send(
-      channel,
-      this.opts.codec.encodeReports(items, {
+    let msgs: Uint8Array[];
+    try {
+      msgs = this.opts.codec.encodeReports(items, {
         codec,
         nextHop: ch.local,
         localAs: this.opts.asn,
-      }),
-    );
+      });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, rs: ch.rs }, 'cannot encode reports');
+      return;
+    }
+    ch.reportsSent += items.length;
+    this.send(channel, msgs);
   }
 
   private send(channel: string, msgs: Uint8Array[]): void {
