@@ -15,14 +15,16 @@
 // re-send (a stand-in for heavy BGP-LS work): BFD, in its own thread, must not
 // notice.
 // --priority renices the agent and the far side (as one would run a BFD
-// daemon; below 0 needs root); the route server in this process keeps 0.
+// daemon; below 0 needs root); the route server in this process keeps 0. The
+// agent's BFD thread runs BFD_PRIORITY_BOOST (5) levels above its process when
+// allowed, and so does the far side (it stands for other agents' BFD threads).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { Agent } from '../src/agent/agent.ts';
+import { Agent, BFD_PRIORITY_BOOST } from '../src/agent/agent.ts';
 import type { BfdThreadStats } from '../src/agent/bfd-thread.ts';
 import { bgplsCodec } from '../src/agent/bgpls-codec.ts';
 import { BfdManager } from '../src/bfd/manager.ts';
@@ -44,11 +46,14 @@ const { values } = parseArgs({
 });
 const mainBlockMs = Number(values['main-block']);
 const priority = Number(values.priority);
-if (priority !== 0) {
+// The far side stands for other members' agents, whose BFD threads run
+// BFD_PRIORITY_BOOST above their process: give it the same.
+const own = values.role === 'far' ? Math.max(-20, priority - BFD_PRIORITY_BOOST) : priority;
+if (own !== 0) {
   try {
-    setPriority(priority); // as a BFD daemon would run (below 0 needs root)
+    setPriority(own); // as a BFD daemon would run (below 0 needs root)
   } catch (err) {
-    console.error(`cannot set priority ${priority}: ${(err as Error).message}`);
+    console.error(`cannot set priority ${own}: ${(err as Error).message}`);
   }
 }
 const N = Number(values['next-hops']);

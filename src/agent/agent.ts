@@ -9,7 +9,7 @@
 //   await agent.stop();         // BFD AdminDown to every peer, Cease to the RS
 
 import { BlockList, isIPv4 } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { getPriority, networkInterfaces, setPriority } from 'node:os';
 import pino from 'pino';
 import type { AuthConfig } from '../bfd/auth.ts';
 import type { BfdStateEvent, SessionInfo } from '../bfd/manager.ts';
@@ -69,7 +69,15 @@ export interface AgentOptions {
    * to the route server, which fails open for this member).
    */
   onFatal?: (reason: string) => void;
+  /**
+   * When the BFD thread cannot raise its priority, lower the main thread's
+   * instead (default true; tests that share a process turn it off).
+   */
+  lowerMainPriority?: boolean;
 }
+
+/** Nice levels the BFD thread runs above the agent's main thread. */
+export const BFD_PRIORITY_BOOST = 5;
 
 export const AGENT_DEFAULTS = {
   bfdIntervalMs: 1000,
@@ -231,7 +239,16 @@ export class Agent {
       multiplier: this.opts.bfdMultiplier ?? AGENT_DEFAULTS.bfdMultiplier,
       allow: this.lan,
       auth: this.opts.auth,
+      priorityBoost: BFD_PRIORITY_BOOST,
     });
+    if (!this.bfd.boosted && this.opts.lowerMainPriority !== false) {
+      // Without the right to raise the BFD thread, lower this (the BGP-LS) thread.
+      try {
+        setPriority(0, Math.min(19, getPriority(0) + BFD_PRIORITY_BOOST));
+      } catch {
+        // keep it
+      }
+    }
     this.bfd.subscribe((e) => this.onBfd(e));
     this.bfd.onAdded((i) => this.onBfdAdded(i));
     this.bfd.onCrash = (reason) => {

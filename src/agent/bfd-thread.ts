@@ -12,6 +12,7 @@
 //                   session's state when it was added: it may already be Up
 //                   as a passive session), sessions (a reply), error, closed
 
+import { getPriority, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AuthConfig } from '../bfd/auth.ts';
@@ -19,6 +20,11 @@ import { BfdManager, type BfdStateEvent, type SessionInfo } from '../bfd/manager
 
 export interface BfdThreadOptions {
   local: string[];
+  /**
+   * Run the BFD thread this many nice levels above the process (Linux: the
+   * priority is per thread). Raising needs CAP_SYS_NICE; see `boosted`.
+   */
+  priorityBoost?: number;
   port?: number;
   intervalMs: number;
   multiplier: number;
@@ -51,7 +57,7 @@ export interface BfdThreadStats {
 }
 
 type FromWorker =
-  | { t: 'ready' }
+  | { t: 'ready'; boosted: boolean }
   | { t: 'init-error'; message: string; code?: string; local?: string }
   | { t: 'state'; ev: BfdStateEvent }
   | { t: 'added'; info: SessionInfo }
@@ -85,6 +91,8 @@ export class BfdThread {
   /** The worker ended without being asked to (an exception in it). */
   onCrash: ((reason: string) => void) | null = null;
   private crashReason: string | undefined;
+  /** The worker raised its own scheduling priority (priorityBoost). */
+  boosted = false;
 
   private constructor(worker: Worker) {
     this.worker = worker;
@@ -109,6 +117,7 @@ export class BfdThread {
       const onMsg = (m: FromWorker) => {
         if (m.t === 'ready') {
           worker.off('message', onMsg);
+          t.boosted = m.boosted;
           resolve(t);
         } else if (m.t === 'init-error') {
           worker.off('message', onMsg);
@@ -289,7 +298,19 @@ async function runWorker(opts: BfdThreadOptions): Promise<void> {
         return;
     }
   });
-  send({ t: 'ready' });
+  // BFD first when the host is busy: this thread above the agent's main
+  // thread (on Linux setpriority(2) with pid 0 applies to the calling thread).
+  let boosted = false;
+  const boost = opts.priorityBoost ?? 0;
+  if (boost > 0) {
+    try {
+      setPriority(0, Math.max(-20, getPriority(0) - boost));
+      boosted = true;
+    } catch {
+      // no CAP_SYS_NICE: the main thread lowers itself instead (agent.ts)
+    }
+  }
+  send({ t: 'ready', boosted });
 }
 
 if (!isMainThread && parentPort !== null) {
