@@ -542,7 +542,7 @@ export class BgpPeer extends EventEmitter {
   private refuseDamped(conn: Connection): void {
     const until = this.dampedUntil();
     if (until === null) {
-      this.log.info('connection refused: peer is stopped');
+      this.log.info('connection refused: peer is Idle (stopped, or no automatic restart)');
     } else {
       // once per damped period (its IdleHoldTimer deadline) at warn, then info
       const first = this.refusedDeadline !== this.fsm.timers.idleHold;

@@ -4,6 +4,8 @@
 //
 //   encodeNlri(n)            LsNlri -> bytes (type, length, value); TLVs sorted
 //                            by type then value (RFC 9552 §5.1)
+//   encodeNlriView(n)        the same as a view into a scratch buffer, valid
+//                            until the next call (the packer in update.ts)
 //   decodeNlri(b, s?, e?)    one NLRI -> LsNlri; throws BgpLsError only
 //   decodeNlriField(raw, where) the NLRI field of MP_REACH/MP_UNREACH ->
 //                            { nlri, problems } (RFC 9552 §8.2.2: a malformed
@@ -16,6 +18,7 @@
 // framing and field sizes: a TLV overrunning its container, a known (sub-)TLV
 // of the wrong length, a duplicate known (sub-)TLV, or a Node/Link NLRI
 // without its Node Descriptors is malformed (RFC 9552 §8.2.2 items 3-5).
+// TLVs with no meaning at their place are kept byte-exact in `unknown`.
 
 import { formatIPv4, formatIPv6, parseAddress } from '../bgp/prefix.ts';
 import {
@@ -52,31 +55,29 @@ export function compareTlv(a: Tlv, b: Tlv): number {
   return a.value.length - b.value.length;
 }
 
-/** Calls fn(type, valueStart, valueEnd) for each TLV in [s, e); throws when one overruns. */
-function eachTlv(
-  b: Uint8Array,
-  s: number,
-  e: number,
-  what: string,
-  fn: (type: number, vs: number, ve: number) => void,
-): void {
-  let p = s;
-  while (p < e) {
-    if (p + 4 > e)
-      throw new BgpLsError(`${what}: ${e - p} stray octets after the last TLV`, S_FAULT);
-    const type = u16(b, p);
-    const len = u16(b, p + 2);
-    if (p + 4 + len > e) {
-      throw new BgpLsError(`${what}: TLV ${type} length ${len} overruns its container`, S_FAULT);
-    }
-    fn(type, p + 4, p + 4 + len);
-    p += 4 + len;
+/**
+ * Checks the TLV header at p inside [p, e) and returns where its value ends;
+ * throws when the header or the value overruns (RFC 9552 §8.2.2).
+ */
+function tlvEnd(b: Uint8Array, p: number, e: number, what: string): number {
+  if (p + 4 > e) throw new BgpLsError(`${what}: ${e - p} stray octets after the last TLV`, S_FAULT);
+  const end = p + 4 + u16(b, p + 2);
+  if (end > e) {
+    throw new BgpLsError(
+      `${what}: TLV ${u16(b, p)} length ${u16(b, p + 2)} overruns its container`,
+      S_FAULT,
+    );
   }
+  return end;
 }
 
-function needLen(type: number, got: number, ok: readonly number[], section: string): void {
-  if (!ok.includes(got)) {
-    throw new BgpLsError(`TLV ${type} length ${got}, expected ${ok.join(' or ')}`, section);
+function needLen(type: number, got: number, want: number, section: string): void {
+  if (got !== want) throw new BgpLsError(`TLV ${type} length ${got}, expected ${want}`, section);
+}
+
+function needIgpRouterIdLen(got: number): void {
+  if (got !== 4 && got !== 6 && got !== 7 && got !== 8) {
+    throw new BgpLsError(`TLV 515 length ${got}, expected 4, 6, 7 or 8`, S_NODE);
   }
 }
 
@@ -84,44 +85,49 @@ function needLen(type: number, got: number, ok: readonly number[], section: stri
 
 function decodeNodeDescriptor(b: Uint8Array, s: number, e: number, which: number): NodeDescriptor {
   const d: NodeDescriptor = {};
-  const seen = new Set<number>();
-  eachTlv(b, s, e, `Node Descriptors ${which}`, (type, vs, ve) => {
+  let seen = 0; // bit (type - 512) for 512-517
+  for (let p = s; p < e; ) {
+    const ve = tlvEnd(b, p, e, `Node Descriptors ${which}`);
+    const type = u16(b, p);
+    const vs = p + 4;
     const len = ve - vs;
+    p = ve;
     if (type >= TLV.AS && type <= TLV.MEMBER_ASN) {
-      if (seen.has(type)) {
+      const bit = 1 << (type - TLV.AS);
+      if (seen & bit) {
         throw new BgpLsError(`Node Descriptors ${which}: sub-TLV ${type} twice`, S_NODE);
       }
-      seen.add(type);
+      seen |= bit;
     }
     switch (type) {
       case TLV.AS:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.asn = u32(b, vs);
         break;
       case TLV.BGP_LS_ID:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.bgpLsId = u32(b, vs);
         break;
       case TLV.OSPF_AREA:
-        needLen(type, len, [4], S_NODE);
+        needLen(type, len, 4, S_NODE);
         d.ospfArea = u32(b, vs);
         break;
       case TLV.IGP_ROUTER_ID:
-        needLen(type, len, [4, 6, 7, 8], S_NODE);
+        needIgpRouterIdLen(len);
         d.igpRouterId = b.slice(vs, ve);
         break;
       case TLV.BGP_ROUTER_ID:
-        needLen(type, len, [4], 'RFC 9086 §4.2');
+        needLen(type, len, 4, 'RFC 9086 §4.2');
         d.bgpRouterId = formatIPv4(b, vs);
         break;
       case TLV.MEMBER_ASN:
-        needLen(type, len, [4], 'RFC 9086 §4.2');
+        needLen(type, len, 4, 'RFC 9086 §4.2');
         d.memberAsn = u32(b, vs);
         break;
       default:
         (d.unknown ??= []).push({ type, value: b.slice(vs, ve) });
     }
-  });
+  }
   d.unknown?.sort(compareTlv);
   return d;
 }
@@ -136,23 +142,23 @@ function decodeLinkTlv(
   const len = ve - vs;
   switch (type) {
     case TLV.LINK_IDS:
-      needLen(type, len, [8], S_LINK);
+      needLen(type, len, 8, S_LINK);
       d.linkIds = { local: u32(b, vs), remote: u32(b, vs + 4) };
       break;
     case TLV.IPV4_INTERFACE:
-      needLen(type, len, [4], S_LINK);
+      needLen(type, len, 4, S_LINK);
       d.ipv4Interface = formatIPv4(b, vs);
       break;
     case TLV.IPV4_NEIGHBOR:
-      needLen(type, len, [4], S_LINK);
+      needLen(type, len, 4, S_LINK);
       d.ipv4Neighbor = formatIPv4(b, vs);
       break;
     case TLV.IPV6_INTERFACE:
-      needLen(type, len, [16], S_LINK);
+      needLen(type, len, 16, S_LINK);
       d.ipv6Interface = formatIPv6(b, vs);
       break;
     case TLV.IPV6_NEIGHBOR:
-      needLen(type, len, [16], S_LINK);
+      needLen(type, len, 16, S_LINK);
       d.ipv6Neighbor = formatIPv6(b, vs);
       break;
     case TLV.MULTI_TOPOLOGY: {
@@ -170,7 +176,10 @@ function decodeLinkTlv(
 }
 
 function readIdentifier(b: Uint8Array, p: number): bigint {
-  return (BigInt(u32(b, p)) << 32n) | BigInt(u32(b, p + 4));
+  const hi = u32(b, p);
+  const lo = u32(b, p + 4);
+  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /**
@@ -197,27 +206,29 @@ export function decodeNlri(b: Uint8Array, s = 0, e = b.length): LsNlri {
   let local: NodeDescriptor | null = null;
   let remote: NodeDescriptor | null = null;
   const link: LinkDescriptor = {};
-  const seen = new Set<number>();
-  eachTlv(b, vs + 9, e, `NLRI type ${nlriType}`, (type, ts, te) => {
-    const known =
-      type === TLV.LOCAL_NODE ||
-      type === TLV.REMOTE_NODE ||
-      (type >= TLV.LINK_IDS && type <= TLV.MULTI_TOPOLOGY);
-    if (known) {
-      if (seen.has(type)) throw new BgpLsError(`TLV ${type} twice in one NLRI`, S_NLRI);
-      seen.add(type);
+  const nodeUnknown: Tlv[] = [];
+  let seen = 0; // bit (type - 256) for 256-263
+  for (let p = vs + 9; p < e; ) {
+    const te = tlvEnd(b, p, e, `NLRI type ${nlriType}`);
+    const type = u16(b, p);
+    const ts = p + 4;
+    p = te;
+    if (type >= TLV.LOCAL_NODE && type <= TLV.MULTI_TOPOLOGY) {
+      const bit = 1 << (type - TLV.LOCAL_NODE);
+      if (seen & bit) throw new BgpLsError(`TLV ${type} twice in one NLRI`, S_NLRI);
+      seen |= bit;
     }
     if (type === TLV.LOCAL_NODE) local = decodeNodeDescriptor(b, ts, te, type);
-    else if (type === TLV.REMOTE_NODE && nlriType === NLRI_TYPE.LINK) {
-      remote = decodeNodeDescriptor(b, ts, te, type);
-    } else if (nlriType === NLRI_TYPE.LINK) decodeLinkTlv(link, b, type, ts, te);
-    else throw new BgpLsError(`Node NLRI with TLV ${type}`, S_NLRI);
-  });
+    else if (nlriType === NLRI_TYPE.NODE) nodeUnknown.push({ type, value: b.slice(ts, te) });
+    else if (type === TLV.REMOTE_NODE) remote = decodeNodeDescriptor(b, ts, te, type);
+    else decodeLinkTlv(link, b, type, ts, te);
+  }
   if (local === null) {
     throw new BgpLsError(`NLRI type ${nlriType} without Local Node Descriptors (256)`, S_NLRI);
   }
   if (nlriType === NLRI_TYPE.NODE) {
     const n: NodeNlri = { kind: 'node', protocolId, identifier, local };
+    if (nodeUnknown.length > 0) n.unknown = nodeUnknown.sort(compareTlv);
     return n;
   }
   if (remote === null) {
@@ -269,16 +280,62 @@ export function decodeNlriField(
 }
 
 // ---------------------------------------------------------------- encoding
+//
+// One pass into a scratch buffer (copied out once per NLRI): TLVs are written
+// in ascending type order as they are known, unknown ones merged in by type.
 
-function tlv(type: number, value: Uint8Array): Tlv {
-  return { type, value };
+const buf = new Uint8Array(4 + 0xffff);
+let w = 0;
+
+function room(n: number): void {
+  if (w + n > buf.length) throw new BgpLsError('NLRI too long', S_NLRI);
 }
 
-function u32Bytes(v: number, what: string): Uint8Array {
+function put16(v: number): void {
+  room(2);
+  buf[w] = v >> 8;
+  buf[w + 1] = v & 0xff;
+  w += 2;
+}
+
+function put32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
     throw new BgpLsError(`${what} ${v} is not a 32-bit unsigned integer`, S_NLRI);
   }
-  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  room(4);
+  buf[w] = v >>> 24;
+  buf[w + 1] = (v >>> 16) & 0xff;
+  buf[w + 2] = (v >>> 8) & 0xff;
+  buf[w + 3] = v & 0xff;
+  w += 4;
+}
+
+function putTlv(type: number, value: Uint8Array): void {
+  if (value.length > 0xffff) throw new BgpLsError(`TLV ${type} value too long`, S_NLRI);
+  put16(type);
+  put16(value.length);
+  room(value.length);
+  buf.set(value, w);
+  w += value.length;
+}
+
+/** Starts a TLV whose length is filled in by endTlv. */
+function startTlv(type: number): number {
+  put16(type);
+  put16(0);
+  return w;
+}
+
+function endTlv(start: number): void {
+  const len = w - start;
+  buf[start - 2] = len >> 8;
+  buf[start - 1] = len & 0xff;
+}
+
+function putU32Tlv(type: number, v: number, what: string): void {
+  put16(type);
+  put16(4);
+  put32(v, what);
 }
 
 function addressBytes(text: string, octets: 4 | 16, what: string): Uint8Array {
@@ -294,116 +351,130 @@ function addressBytes(text: string, octets: 4 | 16, what: string): Uint8Array {
   return bytes;
 }
 
-/** Serialise TLVs sorted as RFC 9552 §5.1 requires. */
-function writeTlvs(list: Tlv[]): Uint8Array {
-  list.sort(compareTlv);
-  let n = 0;
-  for (const t of list) {
-    if (t.value.length > 0xffff) throw new BgpLsError(`TLV ${t.type} value too long`, S_NLRI);
-    n += 4 + t.value.length;
+/** Writes the unknown TLVs (sorted) whose type is below `below`; returns the next index. */
+function flush(unknown: Tlv[] | undefined, i: number, below: number): number {
+  if (unknown === undefined) return i;
+  while (i < unknown.length && unknown[i]!.type < below) {
+    putTlv(unknown[i]!.type, unknown[i]!.value);
+    i++;
   }
-  const out = new Uint8Array(n);
-  let p = 0;
-  for (const t of list) {
-    out[p] = t.type >> 8;
-    out[p + 1] = t.type & 0xff;
-    out[p + 2] = t.value.length >> 8;
-    out[p + 3] = t.value.length & 0xff;
-    out.set(t.value, p + 4);
-    p += 4 + t.value.length;
-  }
-  return out;
+  return i;
 }
 
-function nodeDescriptorTlvs(d: NodeDescriptor): Tlv[] {
-  const l: Tlv[] = [];
-  if (d.asn !== undefined) l.push(tlv(TLV.AS, u32Bytes(d.asn, 'AS')));
-  if (d.bgpLsId !== undefined) l.push(tlv(TLV.BGP_LS_ID, u32Bytes(d.bgpLsId, 'BGP-LS Identifier')));
-  if (d.ospfArea !== undefined) l.push(tlv(TLV.OSPF_AREA, u32Bytes(d.ospfArea, 'OSPF Area')));
+function sortedUnknown(list: Tlv[] | undefined): Tlv[] | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  return list.length === 1 ? list : [...list].sort(compareTlv);
+}
+
+function writeNodeDescriptor(type: number, d: NodeDescriptor): void {
+  const start = startTlv(type);
+  const u = sortedUnknown(d.unknown);
+  let i = 0;
+  i = flush(u, i, TLV.AS + 1);
+  if (d.asn !== undefined) putU32Tlv(TLV.AS, d.asn, 'AS');
+  i = flush(u, i, TLV.BGP_LS_ID + 1);
+  if (d.bgpLsId !== undefined) putU32Tlv(TLV.BGP_LS_ID, d.bgpLsId, 'BGP-LS Identifier');
+  i = flush(u, i, TLV.OSPF_AREA + 1);
+  if (d.ospfArea !== undefined) putU32Tlv(TLV.OSPF_AREA, d.ospfArea, 'OSPF Area');
+  i = flush(u, i, TLV.IGP_ROUTER_ID + 1);
   if (d.igpRouterId !== undefined) {
-    needLen(TLV.IGP_ROUTER_ID, d.igpRouterId.length, [4, 6, 7, 8], S_NODE);
-    l.push(tlv(TLV.IGP_ROUTER_ID, d.igpRouterId));
+    needIgpRouterIdLen(d.igpRouterId.length);
+    putTlv(TLV.IGP_ROUTER_ID, d.igpRouterId);
   }
+  i = flush(u, i, TLV.BGP_ROUTER_ID + 1);
   if (d.bgpRouterId !== undefined) {
-    l.push(tlv(TLV.BGP_ROUTER_ID, addressBytes(d.bgpRouterId, 4, 'BGP Router-ID')));
+    putTlv(TLV.BGP_ROUTER_ID, addressBytes(d.bgpRouterId, 4, 'BGP Router-ID'));
   }
-  if (d.memberAsn !== undefined) l.push(tlv(TLV.MEMBER_ASN, u32Bytes(d.memberAsn, 'Member-ASN')));
-  for (const u of d.unknown ?? []) l.push(u);
-  return l;
+  i = flush(u, i, TLV.MEMBER_ASN + 1);
+  if (d.memberAsn !== undefined) putU32Tlv(TLV.MEMBER_ASN, d.memberAsn, 'Member-ASN');
+  flush(u, i, 0x10000);
+  endTlv(start);
 }
 
-function linkDescriptorTlvs(d: LinkDescriptor): Tlv[] {
-  const l: Tlv[] = [];
+function writeLinkDescriptor(d: LinkDescriptor, u: Tlv[] | undefined, i: number): void {
+  i = flush(u, i, TLV.LINK_IDS + 1);
   if (d.linkIds !== undefined) {
-    const v = new Uint8Array(8);
-    v.set(u32Bytes(d.linkIds.local, 'Link Local Identifier'), 0);
-    v.set(u32Bytes(d.linkIds.remote, 'Link Remote Identifier'), 4);
-    l.push(tlv(TLV.LINK_IDS, v));
+    put16(TLV.LINK_IDS);
+    put16(8);
+    put32(d.linkIds.local, 'Link Local Identifier');
+    put32(d.linkIds.remote, 'Link Remote Identifier');
   }
+  i = flush(u, i, TLV.IPV4_INTERFACE + 1);
   if (d.ipv4Interface !== undefined) {
-    l.push(tlv(TLV.IPV4_INTERFACE, addressBytes(d.ipv4Interface, 4, 'IPv4 interface address')));
+    putTlv(TLV.IPV4_INTERFACE, addressBytes(d.ipv4Interface, 4, 'IPv4 interface address'));
   }
+  i = flush(u, i, TLV.IPV4_NEIGHBOR + 1);
   if (d.ipv4Neighbor !== undefined) {
-    l.push(tlv(TLV.IPV4_NEIGHBOR, addressBytes(d.ipv4Neighbor, 4, 'IPv4 neighbor address')));
+    putTlv(TLV.IPV4_NEIGHBOR, addressBytes(d.ipv4Neighbor, 4, 'IPv4 neighbor address'));
   }
+  i = flush(u, i, TLV.IPV6_INTERFACE + 1);
   if (d.ipv6Interface !== undefined) {
-    l.push(tlv(TLV.IPV6_INTERFACE, addressBytes(d.ipv6Interface, 16, 'IPv6 interface address')));
+    putTlv(TLV.IPV6_INTERFACE, addressBytes(d.ipv6Interface, 16, 'IPv6 interface address'));
   }
+  i = flush(u, i, TLV.IPV6_NEIGHBOR + 1);
   if (d.ipv6Neighbor !== undefined) {
-    l.push(tlv(TLV.IPV6_NEIGHBOR, addressBytes(d.ipv6Neighbor, 16, 'IPv6 neighbor address')));
+    putTlv(TLV.IPV6_NEIGHBOR, addressBytes(d.ipv6Neighbor, 16, 'IPv6 neighbor address'));
   }
+  i = flush(u, i, TLV.MULTI_TOPOLOGY + 1);
   if (d.multiTopology !== undefined) {
     const ids = d.multiTopology;
     if (ids.length === 0) throw new BgpLsError('TLV 263 without an MT-ID', S_LINK);
-    const v = new Uint8Array(2 * ids.length);
-    ids.forEach((x, i) => {
+    put16(TLV.MULTI_TOPOLOGY);
+    put16(2 * ids.length);
+    for (const x of ids) {
       if (!Number.isInteger(x) || x < 0 || x > 0xffff) {
         throw new BgpLsError(`MT-ID field ${x} is not 16 bits`, S_LINK);
       }
-      v[2 * i] = x >> 8;
-      v[2 * i + 1] = x & 0xff;
-    });
-    l.push(tlv(TLV.MULTI_TOPOLOGY, v));
+      put16(x);
+    }
   }
-  for (const u of d.unknown ?? []) l.push(u);
-  return l;
+  flush(u, i, 0x10000);
 }
 
 /** Encode one NLRI (type, length, value). Throws BgpLsError on values that cannot be sent. */
 export function encodeNlri(n: LsNlri): Uint8Array {
-  let value: Uint8Array;
-  let type: number;
+  return encodeNlriView(n).slice();
+}
+
+/**
+ * encodeNlri without the copy: a view into a scratch buffer, valid until the
+ * next call (for packers that copy it into a message at once).
+ */
+export function encodeNlriView(n: LsNlri): Uint8Array {
+  w = 0;
   if (n.kind === 'opaque') {
-    type = n.nlriType;
-    value = n.value;
-  } else {
-    if (!Number.isInteger(n.protocolId) || n.protocolId < 0 || n.protocolId > 255) {
-      throw new BgpLsError(`Protocol-ID ${n.protocolId} is not one octet`, S_NLRI);
-    }
-    if (n.identifier < 0n || n.identifier > 0xffffffffffffffffn) {
-      throw new BgpLsError(`Identifier ${n.identifier} is not 64 bits`, S_NLRI);
-    }
-    const top: Tlv[] = [tlv(TLV.LOCAL_NODE, writeTlvs(nodeDescriptorTlvs(n.local)))];
-    if (n.kind === 'link') {
-      top.push(tlv(TLV.REMOTE_NODE, writeTlvs(nodeDescriptorTlvs(n.remote))));
-      top.push(...linkDescriptorTlvs(n.link));
-    }
-    const body = writeTlvs(top);
-    type = n.kind === 'node' ? NLRI_TYPE.NODE : NLRI_TYPE.LINK;
-    value = new Uint8Array(9 + body.length);
-    value[0] = n.protocolId;
-    const id = n.identifier;
-    for (let i = 0; i < 8; i++) value[1 + i] = Number((id >> BigInt(56 - 8 * i)) & 0xffn);
-    value.set(body, 9);
+    put16(n.nlriType);
+    put16(n.value.length);
+    room(n.value.length);
+    buf.set(n.value, w);
+    w += n.value.length;
+    return buf.subarray(0, w);
   }
-  if (value.length > 0xffff) throw new BgpLsError('NLRI too long', S_NLRI);
-  const out = new Uint8Array(4 + value.length);
-  out[0] = type >> 8;
-  out[1] = type & 0xff;
-  out[2] = value.length >> 8;
-  out[3] = value.length & 0xff;
-  out.set(value, 4);
-  return out;
+  if (!Number.isInteger(n.protocolId) || n.protocolId < 0 || n.protocolId > 255) {
+    throw new BgpLsError(`Protocol-ID ${n.protocolId} is not one octet`, S_NLRI);
+  }
+  const id = n.identifier;
+  const zero = id === 0n; // the common case, without BigInt arithmetic
+  if (!zero && (typeof id !== 'bigint' || id < 0n || id > 0xffffffffffffffffn)) {
+    throw new BgpLsError(`Identifier ${id} is not 64 bits`, S_NLRI);
+  }
+  put16(n.kind === 'node' ? NLRI_TYPE.NODE : NLRI_TYPE.LINK);
+  const start = w + 2;
+  put16(0);
+  buf[w++] = n.protocolId;
+  put32(zero ? 0 : Number(id >> 32n), 'Identifier');
+  put32(zero ? 0 : Number(id & 0xffffffffn), 'Identifier');
+  // Link descriptor unknown TLVs may sort before 256 (types 0-255): write them first.
+  const u = sortedUnknown(n.kind === 'link' ? n.link.unknown : n.unknown);
+  let i = flush(u, 0, TLV.LOCAL_NODE + 1);
+  writeNodeDescriptor(TLV.LOCAL_NODE, n.local);
+  if (n.kind === 'link') {
+    i = flush(u, i, TLV.REMOTE_NODE + 1);
+    writeNodeDescriptor(TLV.REMOTE_NODE, n.remote);
+    writeLinkDescriptor(n.link, u, i);
+  } else flush(u, i, 0x10000);
+  endTlv(start);
+  return buf.subarray(0, w);
 }
 
 /**

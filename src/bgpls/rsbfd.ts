@@ -84,6 +84,11 @@ function isLinkLocal(b: Uint8Array): boolean {
   return b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
 }
 
+/** fe80::/10 in canonical text (as decoded): the first group is fe80 to febf. */
+function isLinkLocalText(a: string): boolean {
+  return a.length > 4 && a[4] === ':' && a.startsWith('fe') && '89ab'.includes(a[2]!);
+}
+
 /** The Link NLRI of a half link. Throws BgpLsError when the half link breaks the profile. */
 export function halfLinkNlri(h: HalfLink): LinkNlri {
   let a: Uint8Array;
@@ -176,7 +181,7 @@ export function parseHalfLink(n: LsNlri, opts: ParseOptions = {}): Parsed<HalfLi
       return no('IPv6 neighbor address (262) without interface address (261)');
     if (nextHop === undefined)
       return no('IPv6 interface address (261) without neighbor address (262)');
-    if (isLinkLocal(parseAddress(localAddress).bytes) || isLinkLocal(parseAddress(nextHop).bytes)) {
+    if (isLinkLocalText(localAddress) || isLinkLocalText(nextHop)) {
       return no('IPv6 link-local address in the link descriptors');
     }
   } else return no('no interface/neighbor address link descriptors (259/260 or 261/262)');
@@ -197,7 +202,7 @@ export function parseReport(
   if (!h.ok) return h;
   const m = attr?.igpMetric;
   if (m === undefined) {
-    return { ok: false, reason: `report without IGP Metric (1095) (${S.replace('§4', '§5')})` };
+    return { ok: false, reason: 'report without IGP Metric (1095) (docs/rs-bfd-profile.md §5)' };
   }
   const state: ReachState = m === METRIC_UNREACHABLE ? 'unreachable' : 'reachable';
   return { ok: true, value: { ...h.value, state, metric: m } };

@@ -101,6 +101,8 @@ export interface NodeNlri {
   /** The 8-octet Identifier (instance) field. */
   identifier: bigint;
   local: NodeDescriptor;
+  /** TLVs other than 256 after the Node Descriptors (none defined), byte-exact, sorted. */
+  unknown?: Tlv[];
 }
 
 /** Link NLRI (type 2). */
@@ -162,11 +164,12 @@ export class BgpLsError extends Error {
  *  - 'afi-safi-disable': the NLRI field cannot be framed (a length overruns):
  *    the rest of it was lost. The session stops using BGP-LS from this peer
  *    (drops its BGP-LS routes); when BGP-LS is the session's only family it
- *    resets the session instead (NOTIFICATION 3/9 is what RFC 9552 suggests).
+ *    resets the session instead (UPDATE Message Error / Invalid Network
+ *    Field, 3/10).
  */
 export interface LsProblem {
   action: 'nlri-discard' | 'attribute-discard' | 'treat-as-withdraw' | 'afi-safi-disable';
-  /** Where: 'mp-reach', 'mp-unreach' or 'attribute'. */
+  /** Where: the MP_REACH or MP_UNREACH NLRI field, the attribute, or the whole UPDATE. */
   where: 'mp-reach' | 'mp-unreach' | 'attribute' | 'update';
   /** Human-readable, names the RFC section. */
   reason: string;

@@ -30,7 +30,7 @@ import {
 } from '../bgp/types.ts';
 import { attributeBytes, worstAction } from '../bgp/update.ts';
 import { decodeLsAttribute, encodeLsAttribute } from './attribute.ts';
-import { decodeNlriField, encodeNlri } from './nlri.ts';
+import { decodeNlriField, encodeNlriView } from './nlri.ts';
 import {
   AFI_BGPLS,
   BgpLsError,
@@ -159,29 +159,29 @@ const MP_HEADER = 4; // attribute flags, type, 2-octet length
 export function buildLsUpdates(opts: CodecOptions, p: LsUpdateParams): UpdateMessage[] {
   const max = opts.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE;
   const out: UpdateMessage[] = [];
-  const pack = (list: Uint8Array[], room: number, emit: (raw: Uint8Array) => void): void => {
-    let i = 0;
-    while (i < list.length) {
-      let n = 0;
-      const first = i;
-      while (i < list.length && n + list[i]!.length <= room) n += list[i++]!.length;
-      if (i === first) {
+  // NLRI are encoded into a scratch view and copied into the message being
+  // filled: one allocation per UPDATE, not per NLRI.
+  const pack = (list: LsNlri[], room: number, emit: (raw: Uint8Array) => void): void => {
+    let n = 0;
+    for (const x of list) {
+      const v = encodeNlriView(x);
+      if (v.length > room) {
         throw new BgpLsError(
-          `an NLRI of ${list[i]!.length} octets does not fit one UPDATE`,
+          `an NLRI of ${v.length} octets does not fit one UPDATE`,
           'RFC 4271 §4.3',
         );
       }
-      const raw = new Uint8Array(n);
-      let q = 0;
-      for (let k = first; k < i; k++) {
-        raw.set(list[k]!, q);
-        q += list[k]!.length;
+      if (n + v.length > room) {
+        emit(packBuffer.slice(0, n));
+        n = 0;
       }
-      emit(raw);
+      packBuffer.set(v, n);
+      n += v.length;
     }
+    if (n > 0) emit(packBuffer.slice(0, n));
   };
   // ---- withdrawals: MP_UNREACH_NLRI only
-  pack(p.withdraw.map(encodeNlri), max - FIXED - MP_HEADER - 3, (raw) =>
+  pack(p.withdraw, max - FIXED - MP_HEADER - 3, (raw) =>
     out.push({
       type: 'update',
       withdrawn: [],
@@ -204,19 +204,20 @@ export function buildLsUpdates(opts: CodecOptions, p: LsUpdateParams): UpdateMes
       'RFC 9552 §5.4',
     );
   }
-  const groups = new Map<string, { attr: Uint8Array | undefined; nlri: Uint8Array[] }>();
+  const groups = new Map<string, { attr: LsAttribute | undefined; nlri: LsNlri[] }>();
   for (const a of p.announce) {
-    const attr = a.attribute !== undefined ? encodeLsAttribute(a.attribute) : undefined;
-    const key = attr === undefined ? '-' : Buffer.from(attr).toString('hex');
+    const key = attributeKey(a.attribute);
     let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { attr, nlri: [] }));
-    g.nlri.push(encodeNlri(a.nlri));
+    if (g === undefined) groups.set(key, (g = { attr: a.attribute, nlri: [] }));
+    g.nlri.push(a.nlri);
   }
   for (const g of groups.values()) {
+    // An attribute without TLVs is not sent: an empty attribute 29 is malformed (§8.2.2).
+    const ls = g.attr !== undefined ? encodeLsAttribute(g.attr) : undefined;
     const attrs = makeAttributes({
       origin: 0,
       asPath: p.asPath.length > 0 ? [{ type: 2, asns: p.asPath }] : [],
-      ...(g.attr !== undefined ? { bgpLs: g.attr } : {}),
+      ...(ls !== undefined && ls.length > 0 ? { bgpLs: ls } : {}),
     });
     const section = attributeBytes(attrs, opts).length;
     const room = max - FIXED - MP_HEADER - 5 - nhLen - section;
@@ -233,6 +234,17 @@ export function buildLsUpdates(opts: CodecOptions, p: LsUpdateParams): UpdateMes
     );
   }
   return out;
+}
+
+const packBuffer = new Uint8Array(MAX_EXTENDED_MESSAGE);
+
+/** Equal for attributes that encode the same (cheap for the profile's two shapes). */
+function attributeKey(a: LsAttribute | undefined): string {
+  if (a === undefined) return '';
+  if (a.unknown === undefined || a.unknown.length === 0) {
+    return `${a.igpMetric ?? ''}/${a.igpMetric !== undefined ? (a.igpMetricLength ?? 3) : ''}/${a.linkName ?? ''}`;
+  }
+  return Buffer.from(encodeLsAttribute(a)).toString('hex');
 }
 
 /** buildLsUpdates, encoded (header included) for a session with `opts`. */

@@ -18,11 +18,15 @@ import {
   encodeLsAttribute,
   encodeLsUpdates,
   encodeNlri,
+  halfLinkKey,
+  halfLinkNlri,
   type LinkDescriptor,
   type LsAttribute,
   type LsNlri,
   type NodeDescriptor,
   nlriKey,
+  parseReport,
+  reportItem,
   type Tlv,
 } from '../../src/bgpls/codec.ts';
 
@@ -82,12 +86,15 @@ const linkDescriptor: fc.Arbitrary<LinkDescriptor> = fc
 const identifier = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
 
 const lsNlri: fc.Arbitrary<LsNlri> = fc.oneof(
-  fc.record({
-    kind: fc.constant('node' as const),
-    protocolId: fc.nat({ max: 255 }),
-    identifier,
-    local: nodeDescriptor,
-  }),
+  fc
+    .record({
+      kind: fc.constant('node' as const),
+      protocolId: fc.nat({ max: 255 }),
+      identifier,
+      local: nodeDescriptor,
+      unknown: unknownTlvs((t) => t === 256),
+    })
+    .map(withoutUndefined),
   fc.record({
     kind: fc.constant('link' as const),
     protocolId: fc.nat({ max: 255 }),
@@ -242,6 +249,42 @@ describe('BGP-LS codec properties', () => {
         },
       ),
       { numRuns: 1500 },
+    );
+  });
+
+  it('profile §4-5: random half links round-trip through the wire; reports keep their state', () => {
+    const v6global = fc
+      .uint8Array({ minLength: 16, maxLength: 16 })
+      .filter((b) => !(b[0] === 0xfe && (b[1]! & 0xc0) === 0x80))
+      .map((b) => formatIPv6(b));
+    const addresses = fc
+      .oneof(fc.tuple(v4, v4), fc.tuple(v6global, v6global))
+      .filter(([a, b]) => a !== b);
+    const node = fc.record({ asn: u32, routerId: v4 });
+    fc.assert(
+      fc.property(
+        identifier,
+        node,
+        node,
+        addresses,
+        fc.constantFrom('reachable' as const, 'unreachable' as const),
+        (instanceId, local, remote, [localAddress, nextHop], state) => {
+          const h = { instanceId, local, remote, localAddress, nextHop };
+          const r = reportItem(h, state);
+          const wire = decodeNlri(encodeNlri(r.nlri));
+          const back = parseReport(wire, decodeLsAttribute(encodeLsAttribute(r.attribute)), {
+            instanceId,
+          });
+          expect(back.ok && back.value).toEqual({
+            ...h,
+            state,
+            metric: state === 'reachable' ? 1 : 0xffffff,
+          });
+          expect(nlriKey(wire)).toBe(nlriKey(halfLinkNlri(h)));
+          expect(halfLinkKey(localAddress, nextHop)).not.toBe(halfLinkKey(nextHop, localAddress));
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

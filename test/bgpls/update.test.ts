@@ -91,6 +91,28 @@ describe('decodeLsUpdate', () => {
     expect(decodeLsUpdate(d)!.attribute).toBeNull();
   });
 
+  it('RFC 9552 §5.4: src/bgp takes a BGP-LS next hop of 0, 4, 16 or 32 octets; the NLRI decode the same', () => {
+    for (const nextHop of [
+      { global: '' },
+      { global: '192.0.2.1' },
+      { global: '2001:db8::1' },
+      { global: '2001:db8::1', linkLocal: 'fe80::1' },
+    ]) {
+      const m: UpdateMessage = {
+        type: 'update',
+        withdrawn: [],
+        attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }] }),
+        nlri: [],
+        mpReach: { afi: 16388, safi: 71, nextHop, nlri: [], raw: encodeNlri(link(1)) },
+        mpUnreach: null,
+        errors: [],
+      };
+      const ls = decodeLsUpdate(decodeMessage(encodeMessage(m, OPTS), OPTS) as UpdateMessage)!;
+      expect(ls.nextHop).toBe(nextHop.global);
+      expect(keys(ls.announced)).toEqual(keys([link(1)]));
+    }
+  });
+
   it('other families: an UPDATE without BGP-LS gives null', () => {
     const m: UpdateMessage = {
       type: 'update',
@@ -295,6 +317,18 @@ describe('buildLsUpdates / encodeLsUpdates', () => {
     const first = decodeLsUpdate(decodeMessage(msgs[0]!, OPTS) as UpdateMessage)!;
     expect(first.attribute).toEqual({ linkName: 'B' });
     expect(keys(first.announced)).toEqual(keys([items[0]!.nlri, items[2]!.nlri]));
+  });
+
+  it('RFC 9552 §8.2.2: an attribute without TLVs is not sent (an empty attribute 29 is malformed)', () => {
+    const [m] = encodeLsUpdates(OPTS, {
+      nextHop: '192.0.2.1',
+      asPath: [65001],
+      announce: [{ nlri: link(1), attribute: {} }],
+      withdraw: [],
+    });
+    const d = decodeMessage(m!, OPTS) as UpdateMessage;
+    expect(d.attrs!.bgpLs).toBeUndefined();
+    expect(decodeLsUpdate(d)!.problems).toEqual([]);
   });
 
   it('a 2-octet-AS session gets AS_TRANS handling from src/bgp', () => {
