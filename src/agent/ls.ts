@@ -3,7 +3,7 @@
 // reports. The RS side (encode requests, decode reports) is here too so that
 // tests can script a route server with the same codec.
 //
-// The codec itself lives in src/bgpls/ (rsbfd.ts); `bgplsCodec` below adapts it.
+// The codec itself lives in src/bgpls/ (rsbfd.ts); bgpls-codec.ts adapts it.
 
 import type { CodecOptions, UpdateMessage } from '../bgp/types.ts';
 import type { CheckLink, Report } from './core.ts';
