@@ -31,6 +31,7 @@ function makeAgent(c: RsClient, rsPort: number, lines: string[]): Agent {
     codec: bgplsCodec,
     out: (l) => lines.push(l),
     logger: pino({ level: process.env.IXRS_TEST_LOG ?? 'silent' }),
+    lowerMainPriority: false,
   });
 }
 
