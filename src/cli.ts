@@ -35,6 +35,10 @@ const commands: Record<string, Command> = {
     summary: 'run BFD sessions to peers and print every state change (RFC 5880/5881)',
     load: () => import('./bfd/cli.ts'),
   },
+  agent: {
+    summary: 'RS-BFD companion agent beside a member router: BFD to next hops, reports over BGP-LS',
+    load: () => import('./agent/cli.ts'),
+  },
 };
 
 function usage(): string {

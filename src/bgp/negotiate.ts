@@ -30,7 +30,7 @@ export interface LocalOpenConfig {
   localAs: number;
   /** Our BGP Identifier, unsigned 32-bit. */
   routerId: number;
-  /** Expected peer AS. */
+  /** Expected peer AS; 0 accepts any. */
   peerAs: number;
   /** Proposed hold time in seconds (0, or >= 3). Default 90. */
   holdTime?: number;
@@ -186,7 +186,8 @@ export function validateOpen(local: LocalOpenConfig, theirs: OpenMessage): void 
     }
   }
   const peerAs = as4 ? as4.asn : theirs.myAs;
-  if (peerAs !== local.peerAs) {
+  // peerAs 0: any AS (the companion agent, which need not know the RS's AS).
+  if (local.peerAs !== 0 && peerAs !== local.peerAs) {
     throw new BgpError(2, 2, `peer AS ${peerAs}, expected ${local.peerAs}`, u16(theirs.myAs));
   }
   const id = theirs.bgpId >>> 0;

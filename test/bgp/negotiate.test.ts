@@ -73,6 +73,11 @@ describe('negotiate', () => {
     expectBgpError(() => negotiate(local, ours, p), 2, 2);
   });
 
+  it('RFC 4271 §6.2: expected peer AS 0 accepts any AS (the agent need not know the RS AS)', () => {
+    const p = buildOpen({ localAs: 64999, routerId: 2, peerAs: 64500, families: [V4] });
+    expect(negotiate({ ...local, peerAs: 0 }, ours, p).peerAs).toBe(64999);
+  });
+
   it('RFC 6793 §4.1: 4-octet peer AS from the AS4 capability, My AS = AS_TRANS', () => {
     const cfg = { ...local, peerAs: 4200000001 };
     const p = buildOpen({ localAs: 4200000001, routerId: 2, peerAs: 64500, families: [V4] });
