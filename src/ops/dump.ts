@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
-import { controlRequest } from './control.ts';
+import { adminSocketPath, controlRequest } from './control.ts';
 
 export const DUMP_HELP = `Usage: ixrs dump rib FILE [options]
 
@@ -15,12 +15,14 @@ export const DUMP_HELP = `Usage: ixrs dump rib FILE [options]
 
 Options:
   --socket PATH   control socket of the running ixrs (default: $IXRS_CONTROL_SOCKET,
-                  else ${DEFAULT_CONTROL_SOCKET})
+                  else ${DEFAULT_CONTROL_SOCKET}); the request goes to its
+                  owner-only admin socket beside it (x.sock -> x.admin.sock)
   --timeout S     wait this long for the dump, seconds (default 300)
   --json          print the result as JSON
   -h, --help      this text
 
-The route server process writes the file: FILE must be writable by it.
+The route server process writes the file: FILE must be writable by it, and
+only its own user (the admin socket) may ask for one.
 Periodic dumps and the BGP4MP update log: cfg.ixrs.mrt (docs/observability.md).
 
 Exit status: 0 written, 1 the route server answered with an error or cannot be
@@ -67,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
   try {
     const r = await controlRequest(
-      socket,
+      socket.includes('.admin') ? socket : adminSocketPath(socket),
       { cmd: 'dump', what: 'rib', file: resolve(file) },
       timeout * 1000,
     );
