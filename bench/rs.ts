@@ -168,13 +168,16 @@ async function stop(t: Target): Promise<void> {
 }
 
 /**
- * Milliseconds from t0 (performance.now()) until the process went idle: the
- * start of the first 500 ms in which it used at most 10 ms of CPU (sampled
+ * Milliseconds from t0 (performance.now(), at or before the call) until the
+ * process went idle: the start of the first 500 ms in which it used at most 10 ms of CPU (sampled
  * every 100 ms from /proc). What a mass session loss costs the route server
  * is invisible to the (gone) clients, so its CPU says when it is done.
  */
 async function waitIdle(pid: number, t0: number, maxMs: number): Promise<number> {
-  const samples: { t: number; cpu: number }[] = [{ t: t0, cpu: sampleProc(pid).cpuMs }];
+  // from now (t0 may be earlier: the time spent before counts, the idle window starts here)
+  const samples: { t: number; cpu: number }[] = [
+    { t: performance.now(), cpu: sampleProc(pid).cpuMs },
+  ];
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
     const t = performance.now();
@@ -355,7 +358,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
       return Math.max(...evs.map((e) => e.at)) - t0;
     };
     const closeAll = async (): Promise<void> => {
-      await waitAll(kids, 'closed', 10_000, 'clients closing', onOther);
+      await waitAll(kids, 'closed', 90_000, 'the route server closing every session', onOther);
     };
     const record = (p: Phase, ms: number, hwm = sampleProc(target.pid).hwmMiB) => {
       phaseResults[p] = { ms, hwmMiB: hwm };
@@ -381,8 +384,10 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
         });
         record(p, w + a);
       } else if (p === 'loss') {
+        // from the Ceases sent: until the route server closed every session
+        // (the generators see it) and then went idle
         const t0 = performance.now();
-        const closed = waitAll(kids, 'closed', 10_000, 'clients closing', onOther);
+        const closed = closeAll();
         for (const k of kids) k.send({ cmd: 'close' });
         await closed;
         record(p, await waitIdle(target.pid, t0, timeoutMs));
@@ -393,7 +398,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
           await closed;
           await waitIdle(target.pid, performance.now(), timeoutMs);
         }
-        record(p, await step('reconnect', { cmd: 'reconnect' }));
+        record(p, await step('reconnect', { cmd: 'reconnect', timeoutMs }));
       } else if (p === 'restart') {
         const closed = closeAll();
         for (const k of kids) k.send({ cmd: 'close' });
@@ -408,7 +413,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
         watch(target);
         // from the new process's start: a restart includes starting up
         const t0 = performance.timeOrigin + performance.now();
-        for (const k of kids) k.send({ cmd: 'reconnect' });
+        for (const k of kids) k.send({ cmd: 'reconnect', timeoutMs });
         const evs = await waitAll<PhaseEvent>(kids, 'phase', timeoutMs, 'restart', onOther);
         record(p, Math.max(...evs.map((e) => e.at)) - t0);
       }
@@ -495,8 +500,13 @@ try {
   for (let round = 0; round < repeat; round++) {
     for (const w of which) {
       console.log(repeat > 1 ? `-- ${w} (round ${round + 1} of ${repeat})` : `-- ${w}`);
-      results.push(await runOne(w));
+      const r = await runOne(w);
+      results.push(r);
       rounds.push(round);
+      // each round as it ends: a long --repeat interrupted still leaves figures
+      console.log(
+        `  ${w}: converged in ${(r.convergeMs / 1000).toFixed(3)} s, peak RSS ${r.proc.hwmMiB.toFixed(1)} MiB at convergence, ${r.peakMiB.toFixed(1)} MiB over the whole run; load ${r.loadAfter}`,
+      );
     }
   }
 } catch (e) {

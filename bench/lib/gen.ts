@@ -22,7 +22,7 @@
 //    soon as its session is up; done when every client holds its full view.
 //
 // IPC in:  {cmd:'start', ...StartCmd}, {cmd:'go'}, {cmd:'churn', step, client, count},
-//          {cmd:'close'}, {cmd:'reconnect'}, {cmd:'stop'}
+//          {cmd:'close'}, {cmd:'reconnect', timeoutMs}, {cmd:'stop'}
 // IPC out: {ev:'established'}, {ev:'progress', ...}, {ev:'done', ...}, {ev:'phase', at},
 //          {ev:'closed'}, {ev:'drop', ...}, {ev:'error'}
 
@@ -100,6 +100,8 @@ class Client {
   target = 0;
   done = false;
   closing = false;
+  /** Closing: its socket has not closed yet (the route server has not closed its side). */
+  awaitClose = false;
   readonly bitmap: Uint8Array;
   readonly other = new Set<number>();
   readonly expected: number;
@@ -337,6 +339,10 @@ function connect(cl: Client, deadline: number): void {
   s.on('data', (d: Buffer) => onData(cl, d));
   s.on('error', () => {});
   s.on('close', () => {
+    if (cl.awaitClose && s === cl.sock) {
+      cl.awaitClose = false;
+      if (--closingPending === 0) send({ ev: 'closed' });
+    }
     if (stopping || cl.closing) return;
     if (cl.state === 'connecting' || cl.state === 'opensent') {
       // daemon not listening yet (or refused before OPEN): retry until the deadline
@@ -567,17 +573,35 @@ const CEASE_SHUTDOWN = encodeMessage(
   { as4: true },
 );
 
+let closingPending = 0;
+
+/**
+ * Every client sends a Cease and closes its side; 'closed' once every socket
+ * has closed, i.e. the route server read the Cease and closed too (reconnecting
+ * earlier could meet the old session: a collision, Cease 6/7). Sockets still
+ * open after 60 s are destroyed.
+ */
 function closeAll(): void {
+  closingPending = 0;
   for (const cl of clients) {
     cl.closing = true;
-    if (cl.state === 'established') cl.sock?.end(CEASE_SHUTDOWN);
-    else cl.sock?.destroy();
+    const s = cl.sock;
+    if (s !== null && !s.destroyed) {
+      cl.awaitClose = true;
+      closingPending++;
+      if (cl.state === 'established') s.end(CEASE_SHUTDOWN);
+      else s.destroy();
+    }
     cl.state = 'down';
   }
-  send({ ev: 'closed' });
+  if (closingPending === 0) send({ ev: 'closed' });
+  else
+    setTimeout(() => {
+      for (const cl of clients) if (cl.awaitClose) cl.sock?.destroy();
+    }, 60_000).unref();
 }
 
-function reconnectAll(): void {
+function reconnectAll(m: { timeoutMs: number }): void {
   established = 0;
   for (const cl of clients) {
     cl.closing = false;
@@ -587,7 +611,9 @@ function reconnectAll(): void {
     cl.held = 0;
   }
   beginStep((cl) => cl.expected);
-  const deadline = performance.now() + cfg.connectTimeoutMs;
+  // a route server may refuse a client for a while after a mass session loss
+  // (BIRD, flushing the routes of 100 sessions): retry for the phase's time
+  const deadline = performance.now() + m.timeoutMs;
   for (const cl of clients) connect(cl, deadline);
 }
 
@@ -596,7 +622,7 @@ process.on('message', (m: { cmd: string }) => {
   else if (m.cmd === 'go') go();
   else if (m.cmd === 'churn') churnStep(m as ChurnCmd);
   else if (m.cmd === 'close') closeAll();
-  else if (m.cmd === 'reconnect') reconnectAll();
+  else if (m.cmd === 'reconnect') reconnectAll(m as unknown as { timeoutMs: number });
   else if (m.cmd === 'stop') {
     stopping = true;
     for (const cl of clients) cl.sock?.destroy();
