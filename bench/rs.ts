@@ -2,6 +2,7 @@
 //
 //   npm run bench -- [--clients N] [--prefixes M] [--overlap 0.3] [--only ixrs|bird]
 //                    [--timeout S] [--hold S] [--gens G] [--port P] [--repeat R]
+//                    [--prefixes-per-set K] [--phases churn,loss,reconnect,restart|none]
 //
 // N simulated clients (forked load generators, bench/lib/gen.ts, each client
 // from its own 127.10.x.y address) each announce M IPv4 /24s, a fraction
@@ -15,14 +16,27 @@
 // With --repeat R, R rounds (ixrs then BIRD each), every round's ratios, and
 // the medians: peak RSS moves by several MiB with where a major GC falls, so
 // one round is a sample, not a verdict.
+//
+// --prefixes-per-set K: every K prefixes of a client get their own attribute
+// set (AS path of the client plus 0-3 ASNs, 1-3 communities) instead of two
+// sets per client, as members announcing customer cones do.
+// After convergence the whole-run phases (--phases, all by default), each
+// timed: churn (client 0 withdraws 10 % of its prefixes, then announces them
+// again: until every client saw both), loss (every client sends a Cease and
+// closes at once: until the route server's CPU is idle), reconnect (every
+// client connects again at once and sends its table: until every client holds
+// its full view), restart (every client closes, the route server process is
+// stopped and started again, every client reconnects at once: until every
+// client holds its full view). Peak RSS is VmHWM over the whole run: the
+// highest of the process's, and after a restart of both processes'.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DoneEvent, StartCmd } from './lib/gen.ts';
+import type { DoneEvent, PhaseEvent, StartCmd } from './lib/gen.ts';
 import { BenchNet } from './lib/netns.ts';
 import { makeScenario, type NetMode } from './lib/scenario.ts';
 import {
@@ -52,8 +66,22 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     'ixrs-root': { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    'prefixes-per-set': { type: 'string', default: '0' },
+    phases: { type: 'string', default: 'churn,loss,reconnect,restart' },
   },
 });
+const PHASES = ['churn', 'loss', 'reconnect', 'restart'] as const;
+type Phase = (typeof PHASES)[number];
+const phases: Phase[] =
+  values.phases === 'none' || values.phases === ''
+    ? []
+    : (values.phases ?? '').split(',').map((p) => {
+        if (!(PHASES as readonly string[]).includes(p))
+          throw new Error(`--phases: unknown phase '${p}' (${PHASES.join(', ')} or none)`);
+        return p as Phase;
+      });
+const perSet = Number(values['prefixes-per-set']);
+if (!Number.isInteger(perSet) || perSet < 0) throw new Error('--prefixes-per-set must be >= 0');
 const isRoot = process.getuid?.() === 0;
 const mode: NetMode = (values.net as NetMode | undefined) ?? (isRoot ? 'netns' : 'loopback');
 if (mode !== 'netns' && mode !== 'loopback') throw new Error('--net must be netns or loopback');
@@ -88,11 +116,20 @@ async function freePort(): Promise<number> {
   });
 }
 
+interface PhaseResult {
+  ms: number;
+  /** VmHWM at the end of the phase (of the restarted process for restart), MiB. */
+  hwmMiB: number;
+}
+
 interface Result {
   name: string;
   layout: string;
   convergeMs: number;
   proc: ProcSample;
+  phases: Partial<Record<Phase, PhaseResult>>;
+  /** Peak RSS over the whole run (every phase, both processes across a restart), MiB. */
+  peakMiB: number;
   runCpuMs: number;
   drops: number;
   genCpuMs: number;
@@ -101,7 +138,56 @@ interface Result {
   msgsIn: number;
   loadBefore: string;
   loadAfter: string;
+  /** memprobe line at convergence, and at the end of the run (before a restart). */
   memprobe: string | null;
+  memprobeEnd: string | null;
+}
+
+/** Children alive (route servers, generators): killed if the benchmark is interrupted. */
+const live = new Set<ChildProcess>();
+function track(c: ChildProcess): void {
+  live.add(c);
+  c.once('exit', () => live.delete(c));
+}
+
+/** SIGUSR2 to ixrs's memprobe (bench/lib/memprobe.js); its line from the log. */
+async function probe(t: Target): Promise<string | null> {
+  t.child.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 300));
+  return lastMemprobe(t.log);
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
+async function stop(t: Target): Promise<void> {
+  if (t.child.exitCode !== null || t.child.signalCode !== null) return;
+  const gone = new Promise((r) => t.child.once('exit', r));
+  t.child.kill('SIGTERM');
+  const k = setTimeout(() => t.child.kill('SIGKILL'), 3000);
+  await gone;
+  clearTimeout(k);
+}
+
+/**
+ * Milliseconds from t0 (performance.now(), at or before the call) until the
+ * process went idle: the start of the first 500 ms in which it used at most 10 ms of CPU (sampled
+ * every 100 ms from /proc). What a mass session loss costs the route server
+ * is invisible to the (gone) clients, so its CPU says when it is done.
+ */
+async function waitIdle(pid: number, t0: number, maxMs: number): Promise<number> {
+  // from now (t0 may be earlier: the time spent before counts, the idle window starts here)
+  const samples: { t: number; cpu: number }[] = [
+    { t: performance.now(), cpu: sampleProc(pid).cpuMs },
+  ];
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const t = performance.now();
+    samples.push({ t, cpu: sampleProc(pid).cpuMs });
+    let i = samples.length - 1;
+    while (i > 0 && t - samples[i]!.t < 500) i--;
+    const w = samples[i]!;
+    if (t - w.t >= 500 && samples.at(-1)!.cpu - w.cpu <= 10) return w.t - t0;
+    if (t - t0 > maxMs) throw new Error(`route server not idle after ${maxMs / 1000} s`);
+  }
 }
 
 function waitAll<T>(
@@ -151,7 +237,7 @@ function waitAll<T>(
 async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), `ixrs-bench-${name}-`));
   const port = await freePort();
-  const target: Target =
+  const start = (): Target =>
     name === 'ixrs'
       ? startIxrs(
           dir,
@@ -165,10 +251,14 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
           values['ixrs-root'],
         )
       : startBird(dir, port, N, hold, mode, benchNet?.rs ?? null);
+  let target = start();
+  track(target.child);
   let exited = false;
-  target.child.on('exit', () => {
-    exited = true;
-  });
+  const watch = (t: Target) =>
+    t.child.on('exit', () => {
+      if (t === target) exited = true;
+    });
+  watch(target);
   const kids: ChildProcess[] = [];
   let drops = 0;
   const onOther = (m: Record<string, unknown>) => {
@@ -185,6 +275,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
         ? BenchNet.wrap(benchNet.cl, process.execPath, [GEN])
         : [process.execPath, [GEN]];
       const k = spawn(prog, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      track(k);
       kids.push(k);
       const cmd: StartCmd = {
         cmd: 'start',
@@ -197,6 +288,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
         hold,
         connectTimeoutMs: 60_000,
         mode,
+        prefixesPerSet: perSet,
       };
       k.send(cmd);
     }
@@ -240,14 +332,14 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     const after = sampleProc(target.pid);
     const loadAfter = la();
     let memprobe: string | null = null;
+    let memprobeConverged: string | null = null;
     if (name === 'ixrs') {
-      target.child.kill('SIGUSR2');
-      await new Promise((r) => setTimeout(r, 300));
-      memprobe = lastMemprobe(target.log);
+      memprobeConverged = await probe(target);
       if (values['heap-snapshot']) {
         const t1 = performance.now();
+        // the whole log: sessions may log meanwhile (writing the snapshot blocks ixrs)
         while (
-          !tail(target.log, 5).includes('memprobeSnapshot') &&
+          !tail(target.log, Number.POSITIVE_INFINITY).includes('memprobeSnapshot') &&
           performance.now() - t1 < 300_000
         )
           await new Promise((r) => setTimeout(r, 500));
@@ -257,11 +349,85 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     if (exited) throw new Error(`${name} exited during the run`);
     const first = Math.min(...done.map((d) => d.firstSentAt));
     const last = Math.max(...done.map((d) => d.lastDoneAt));
+    const phaseResults: Partial<Record<Phase, PhaseResult>> = {};
+    let peakMiB = after.hwmMiB;
+    const step = async (what: string, msg: object): Promise<number> => {
+      const t0 = performance.timeOrigin + performance.now();
+      for (const k of kids) k.send(msg);
+      const evs = await waitAll<PhaseEvent>(kids, 'phase', timeoutMs, what, onOther);
+      return Math.max(...evs.map((e) => e.at)) - t0;
+    };
+    const closeAll = async (): Promise<void> => {
+      await waitAll(kids, 'closed', 90_000, 'the route server closing every session', onOther);
+    };
+    const record = (p: Phase, ms: number, hwm = sampleProc(target.pid).hwmMiB) => {
+      phaseResults[p] = { ms, hwmMiB: hwm };
+      peakMiB = Math.max(peakMiB, hwm);
+      console.log(
+        `  ${name}: ${p} ${(ms / 1000).toFixed(3)} s, peak RSS so far ${hwm.toFixed(1)} MiB`,
+      );
+    };
+    for (const p of phases) {
+      if (p === 'churn') {
+        const count = Math.round(M * 0.1);
+        const w = await step('churn (withdraw)', {
+          cmd: 'churn',
+          step: 'withdraw',
+          client: 0,
+          count,
+        });
+        const a = await step('churn (announce)', {
+          cmd: 'churn',
+          step: 'announce',
+          client: 0,
+          count,
+        });
+        record(p, w + a);
+      } else if (p === 'loss') {
+        // from the Ceases sent: until the route server closed every session
+        // (the generators see it) and then went idle
+        const t0 = performance.now();
+        const closed = closeAll();
+        for (const k of kids) k.send({ cmd: 'close' });
+        await closed;
+        record(p, await waitIdle(target.pid, t0, timeoutMs));
+      } else if (p === 'reconnect') {
+        if (!phases.includes('loss') || phases.indexOf('loss') > phases.indexOf('reconnect')) {
+          const closed = closeAll();
+          for (const k of kids) k.send({ cmd: 'close' });
+          await closed;
+          await waitIdle(target.pid, performance.now(), timeoutMs);
+        }
+        record(p, await step('reconnect', { cmd: 'reconnect', timeoutMs }));
+      } else if (p === 'restart') {
+        const closed = closeAll();
+        for (const k of kids) k.send({ cmd: 'close' });
+        await closed;
+        if (name === 'ixrs') memprobe = (await probe(target)) ?? memprobe;
+        peakMiB = Math.max(peakMiB, sampleProc(target.pid).hwmMiB);
+        await stop(target);
+        renameSync(target.log, `${target.log}.1`);
+        target = start();
+        track(target.child);
+        exited = false;
+        watch(target);
+        // from the new process's start: a restart includes starting up
+        const t0 = performance.timeOrigin + performance.now();
+        for (const k of kids) k.send({ cmd: 'reconnect', timeoutMs });
+        const evs = await waitAll<PhaseEvent>(kids, 'phase', timeoutMs, 'restart', onOther);
+        record(p, Math.max(...evs.map((e) => e.at)) - t0);
+      }
+      if (exited) throw new Error(`${name} exited during the ${p} phase`);
+    }
+    if (name === 'ixrs' && phases.length > 0 && phases.at(-1) !== 'restart')
+      memprobe = (await probe(target)) ?? memprobe;
     return {
       name,
       layout: target.layout,
       convergeMs: last - first,
       proc: after,
+      phases: phaseResults,
+      peakMiB,
       runCpuMs: after.cpuMs - before.cpuMs,
       drops: drops + done.reduce((a, d) => a + d.drops, 0),
       genCpuMs: done.reduce((a, d) => a + d.cpuMs, 0),
@@ -270,7 +436,8 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
       msgsIn: done.reduce((a, d) => a + d.msgsIn, 0),
       loadBefore,
       loadAfter,
-      memprobe,
+      memprobe: memprobeConverged,
+      memprobeEnd: memprobe,
     };
   } catch (e) {
     console.log(`  ${name}: FAILED: ${(e as Error).message}`);
@@ -282,13 +449,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     }
     await new Promise((r) => setTimeout(r, 200));
     for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
-    if (!exited) {
-      target.child.kill('SIGTERM');
-      const gone = new Promise((r) => target.child.once('exit', r));
-      const t = setTimeout(() => target.child.kill('SIGKILL'), 3000);
-      await gone;
-      clearTimeout(t);
-    }
+    if (!exited) await stop(target);
     if (!values.keep) rmSync(dir, { recursive: true, force: true });
     else console.log(`  ${name}: kept ${dir}`);
   }
@@ -299,6 +460,12 @@ console.log(
   `ixrs route-server benchmark: ${N} clients x ${M} IPv4 prefixes (${sc.unique} own + ${sc.shared} shared, pool ${sc.pool}), ` +
     `${sc.distinct} distinct prefixes, ${sc.expected.reduce((a, b) => a + b, 0)} routes to deliver; hold ${hold} s; ${gens} generator process(es)`,
 );
+console.log(
+  perSet > 0
+    ? `attribute sets: one per ${perSet} prefixes of a client (${Math.ceil(sc.unique / perSet) + Math.ceil(sc.shared / perSet)} per client, ${N * (Math.ceil(sc.unique / perSet) + Math.ceil(sc.shared / perSet))} in all)`
+    : `attribute sets: two per client (own prefixes, shared ones)`,
+);
+console.log(`phases after convergence: ${phases.length > 0 ? phases.join(', ') : 'none'}`);
 console.log(`load average before: ${la()}`);
 
 const which: ('ixrs' | 'bird')[] =
@@ -310,7 +477,10 @@ if (which.includes('bird')) {
 }
 if (which.includes('bird') && mode !== 'netns') throw new Error('BIRD needs --net netns (root)');
 const benchNet = mode === 'netns' ? new BenchNet(N) : null;
-const cleanup = () => benchNet?.destroy();
+const cleanup = () => {
+  for (const c of live) c.kill('SIGKILL');
+  benchNet?.destroy();
+};
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
@@ -330,8 +500,13 @@ try {
   for (let round = 0; round < repeat; round++) {
     for (const w of which) {
       console.log(repeat > 1 ? `-- ${w} (round ${round + 1} of ${repeat})` : `-- ${w}`);
-      results.push(await runOne(w));
+      const r = await runOne(w);
+      results.push(r);
       rounds.push(round);
+      // each round as it ends: a long --repeat interrupted still leaves figures
+      console.log(
+        `  ${w}: converged in ${(r.convergeMs / 1000).toFixed(3)} s, peak RSS ${r.proc.hwmMiB.toFixed(1)} MiB at convergence, ${r.peakMiB.toFixed(1)} MiB over the whole run; load ${r.loadAfter}`,
+      );
     }
   }
 } catch (e) {
@@ -342,23 +517,36 @@ try {
 }
 
 const pad = (s: string, n: number) => s.padStart(n);
+const sec = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(3));
 console.log('');
 console.log(
-  `${'target'.padEnd(6)} ${pad('converge s', 10)} ${pad('peak RSS MiB', 12)} ${pad('CPU s (run)', 11)} ${pad('CPU s (all)', 11)} ${pad('drops', 5)} ${pad('gen CPU s', 9)} ${pad('gen ELU', 7)}  load (before -> after)`,
+  `${'target'.padEnd(7)} ${pad('converge s', 10)} ${pad('peak RSS MiB', 12)} ${pad('CPU s (run)', 11)} ${pad('CPU s (all)', 11)} ${pad('drops', 5)} ${pad('gen CPU s', 9)} ${pad('gen ELU', 7)}  load (before -> after)`,
 );
 const label = (i: number) =>
   repeat > 1 ? `${results[i]!.name}#${rounds[i]! + 1}` : results[i]!.name;
 results.forEach((r, i) => {
   console.log(
-    `${label(i).padEnd(6)} ${pad((r.convergeMs / 1000).toFixed(3), 10)} ${pad(r.proc.hwmMiB.toFixed(1), 12)} ${pad((r.runCpuMs / 1000).toFixed(2), 11)} ${pad((r.proc.cpuMs / 1000).toFixed(2), 11)} ${pad(String(r.drops), 5)} ${pad((r.genCpuMs / 1000).toFixed(3), 9)} ${pad(r.genElu.toFixed(2), 7)}  ${r.loadBefore} -> ${r.loadAfter}`,
+    `${label(i).padEnd(7)} ${pad((r.convergeMs / 1000).toFixed(3), 10)} ${pad(r.proc.hwmMiB.toFixed(1), 12)} ${pad((r.runCpuMs / 1000).toFixed(2), 11)} ${pad((r.proc.cpuMs / 1000).toFixed(2), 11)} ${pad(String(r.drops), 5)} ${pad((r.genCpuMs / 1000).toFixed(3), 9)} ${pad(r.genElu.toFixed(2), 7)}  ${r.loadBefore} -> ${r.loadAfter}`,
   );
 });
+if (phases.length > 0) {
+  console.log('');
+  console.log(
+    `whole run: ${'target'.padEnd(7)} ${phases.map((p) => pad(`${p} s`, 11)).join(' ')} ${pad('peak RSS MiB (converged -> whole run)', 38)}`,
+  );
+  results.forEach((r, i) => {
+    console.log(
+      `whole run: ${label(i).padEnd(7)} ${phases.map((p) => pad(sec(r.phases[p]?.ms), 11)).join(' ')} ${pad(`${r.proc.hwmMiB.toFixed(1)} -> ${r.peakMiB.toFixed(1)}`, 38)}  (${phases.map((p) => `${p} ${r.phases[p]?.hwmMiB.toFixed(1) ?? '-'}`).join(', ')})`,
+    );
+  });
+}
 for (const r of results.slice(0, which.length))
   console.log(
     `${r.name}: ${r.layout}; received ${r.msgsIn} messages, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB`,
   );
 results.forEach((r, i) => {
   if (r.memprobe) console.log(`${label(i)} memory at convergence: ${r.memprobe}`);
+  if (r.memprobeEnd) console.log(`${label(i)} memory at the end of the run: ${r.memprobeEnd}`);
 });
 // Ratios per round (ixrs against the BIRD run of the same round), then medians.
 const median = (xs: number[]): number => {
@@ -366,32 +554,74 @@ const median = (xs: number[]): number => {
   const m = v.length >> 1;
   return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
-const paired: { time: number; rss: number; cpu: number }[] = [];
+interface Ratios {
+  time: number;
+  rss: number;
+  cpu: number;
+  peak: number;
+  phase: Partial<Record<Phase, number>>;
+}
+const paired: Ratios[] = [];
+const phaseRatios = (q: Ratios) =>
+  phases.map((p) => `${p} ${q.phase[p]?.toFixed(2) ?? '-'}`).join(', ');
 for (let round = 0; round < repeat; round++) {
   const a = results.find((r, i) => rounds[i] === round && r.name === 'ixrs');
   const b = results.find((r, i) => rounds[i] === round && r.name === 'bird');
   if (a === undefined || b === undefined) continue;
-  const q = {
+  const q: Ratios = {
     time: a.convergeMs / b.convergeMs,
     rss: a.proc.hwmMiB / b.proc.hwmMiB,
     cpu: a.runCpuMs / Math.max(1, b.runCpuMs),
+    peak: a.peakMiB / b.peakMiB,
+    phase: {},
   };
+  for (const p of phases) {
+    const x = a.phases[p]?.ms;
+    const y = b.phases[p]?.ms;
+    // a phase measured in 100 ms steps (loss) can take 0 ms: count it as 50
+    if (x !== undefined && y !== undefined) q.phase[p] = Math.max(x, 50) / Math.max(y, 50);
+  }
   paired.push(q);
   console.log(
-    `ratios ixrs/BIRD${repeat > 1 ? ` (round ${round + 1})` : ''}: convergence ${q.time.toFixed(2)}, peak RSS ${q.rss.toFixed(2)}, CPU (run) ${q.cpu.toFixed(2)}`,
+    `ratios ixrs/BIRD${repeat > 1 ? ` (round ${round + 1})` : ''}: convergence ${q.time.toFixed(2)}, peak RSS ${q.rss.toFixed(2)}, CPU (run) ${q.cpu.toFixed(2)}` +
+      (phases.length > 0
+        ? `; whole-run peak RSS ${q.peak.toFixed(2)}; phase times ${phaseRatios(q)}`
+        : ''),
   );
 }
 if (repeat > 1) {
   for (const name of which) {
     const rs = results.filter((r) => r.name === name);
+    const ph = phases
+      .map((p) => {
+        const ms = rs.map((r) => r.phases[p]?.ms).filter((x) => x !== undefined);
+        return ms.length > 0 ? `, ${p} ${(median(ms) / 1000).toFixed(3)} s` : '';
+      })
+      .join('');
     console.log(
-      `median of ${rs.length} ${name} runs: converge ${(median(rs.map((r) => r.convergeMs)) / 1000).toFixed(3)} s, peak RSS ${median(rs.map((r) => r.proc.hwmMiB)).toFixed(1)} MiB, CPU (run) ${(median(rs.map((r) => r.runCpuMs)) / 1000).toFixed(2)} s`,
+      `median of ${rs.length} ${name} runs: converge ${(median(rs.map((r) => r.convergeMs)) / 1000).toFixed(3)} s, peak RSS ${median(rs.map((r) => r.proc.hwmMiB)).toFixed(1)} MiB, CPU (run) ${(median(rs.map((r) => r.runCpuMs)) / 1000).toFixed(2)} s` +
+        (phases.length > 0
+          ? `${ph}, whole-run peak RSS ${median(rs.map((r) => r.peakMiB)).toFixed(1)} MiB`
+          : ''),
     );
   }
   if (paired.length > 0) {
     const rss = paired.map((q) => q.rss);
+    const peak = paired.map((q) => q.peak);
+    const med: Ratios = {
+      time: 0,
+      rss: 0,
+      cpu: 0,
+      peak: 0,
+      phase: Object.fromEntries(
+        phases.map((p) => [p, median(paired.map((q) => q.phase[p] ?? Number.NaN))]),
+      ),
+    };
     console.log(
-      `median ratios ixrs/BIRD over ${paired.length} rounds: convergence ${median(paired.map((q) => q.time)).toFixed(2)}, peak RSS ${median(rss).toFixed(2)} (range ${Math.min(...rss).toFixed(2)}-${Math.max(...rss).toFixed(2)}), CPU (run) ${median(paired.map((q) => q.cpu)).toFixed(2)}`,
+      `median ratios ixrs/BIRD over ${paired.length} rounds: convergence ${median(paired.map((q) => q.time)).toFixed(2)}, peak RSS ${median(rss).toFixed(2)} (range ${Math.min(...rss).toFixed(2)}-${Math.max(...rss).toFixed(2)}), CPU (run) ${median(paired.map((q) => q.cpu)).toFixed(2)}` +
+        (phases.length > 0
+          ? `; whole-run peak RSS ${median(peak).toFixed(2)} (range ${Math.min(...peak).toFixed(2)}-${Math.max(...peak).toFixed(2)}); phase times ${phaseRatios(med)}`
+          : ''),
     );
   }
 }

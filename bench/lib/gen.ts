@@ -11,10 +11,20 @@
 //    bitmap indexed by prefix number; anything else goes to a Set keyed
 //    addr*64+len. held === expected -> that client has converged.
 //  - hold timer enforced on received traffic; keepalives every hold/3;
-//    NOTIFICATIONs and closes are counted as drops.
+//    NOTIFICATIONs and closes are counted as drops (except after 'close').
 //
-// IPC in:  {cmd:'start', port, clients, prefixes, overlap, lo, hi, hold}, {cmd:'go'}, {cmd:'stop'}
-// IPC out: {ev:'established'}, {ev:'progress', ...}, {ev:'done', ...}, {ev:'drop', ...}, {ev:'error'}
+// Whole-run phases after convergence (bench/rs.ts drives them):
+//  - 'churn' withdraw/announce: the client named withdraws (then announces
+//    again) its first `count` own prefixes; done when every client holds its
+//    expected view less those prefixes (then its full view again);
+//  - 'close': every client sends a Cease (6/2) and closes at once;
+//  - 'reconnect': every client connects again and sends its whole table as
+//    soon as its session is up; done when every client holds its full view.
+//
+// IPC in:  {cmd:'start', ...StartCmd}, {cmd:'go'}, {cmd:'churn', step, client, count},
+//          {cmd:'close'}, {cmd:'reconnect', timeoutMs}, {cmd:'stop'}
+// IPC out: {ev:'established'}, {ev:'progress', ...}, {ev:'done', ...}, {ev:'phase', at},
+//          {ev:'closed'}, {ev:'drop', ...}, {ev:'error'}
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -48,6 +58,18 @@ export interface StartCmd {
   hold: number;
   connectTimeoutMs: number;
   mode: NetMode;
+  /**
+   * 0: two attribute sets per client (own prefixes, shared ones). k > 0:
+   * every k prefixes of a client get their own attribute set (AS path of
+   * the client plus 0-3 ASNs, 1-3 communities), see `clientTable`.
+   */
+  prefixesPerSet: number;
+}
+
+/** A phase step finished in this generator: every client reached its target at `at`. */
+export interface PhaseEvent {
+  ev: 'phase';
+  at: number;
 }
 
 export interface DoneEvent {
@@ -74,7 +96,12 @@ class Client {
   lastRecv = 0;
   hold = 0;
   held = 0;
+  /** Prefix count this client must hold for the current step (its full view unless churning). */
+  target = 0;
   done = false;
+  closing = false;
+  /** Closing: its socket has not closed yet (the route server has not closed its side). */
+  awaitClose = false;
   readonly bitmap: Uint8Array;
   readonly other = new Set<number>();
   readonly expected: number;
@@ -83,6 +110,7 @@ class Client {
     this.c = c;
     this.bitmap = new Uint8Array(span);
     this.expected = expected;
+    this.target = expected;
     this.updates = updates;
   }
 }
@@ -106,9 +134,15 @@ let going = false;
 let cpu0 = process.cpuUsage();
 let elu0 = performance.eventLoopUtilization();
 let established = 0;
+/** A phase step is under way (churn, reconnect): count clients reaching their target. */
+let stepping = false;
+let reached = 0;
+let lastReachedAt = 0;
+/** Churn messages of the client this generator churns (withdraw, announce). */
+let churn: { client: number; withdraw: Buffer; announce: Buffer } | null = null;
 
 function drop(cl: Client, why: string): void {
-  if (cl.state === 'down' || stopping) return;
+  if (cl.state === 'down' || stopping || cl.closing) return;
   cl.state = 'down';
   drops++;
   send({ ev: 'drop', client: cl.c, why });
@@ -149,11 +183,36 @@ function onUpdate(cl: Client, b: Buffer, off: number, end: number): void {
     } else addOther(cl, b, p);
     p += 1 + ((len + 7) >> 3);
   }
-  if (!cl.done && cl.held === cl.expected && going) {
+  if (!cl.done && cl.held === cl.target) {
     cl.done = true;
-    doneCount++;
-    if (doneCount === clients.length) finish();
+    if (stepping) {
+      reached++;
+      lastReachedAt = now();
+      if (reached === clients.length) stepDone();
+    } else if (going) {
+      doneCount++;
+      if (doneCount === clients.length) finish();
+    }
   }
+}
+
+function stepDone(): void {
+  stepping = false;
+  const ev: PhaseEvent = { ev: 'phase', at: lastReachedAt };
+  send(ev);
+}
+
+/** Start a phase step: new targets, clients already there count at once. */
+function beginStep(target: (cl: Client) => number): void {
+  stepping = true;
+  reached = 0;
+  lastReachedAt = now();
+  for (const cl of clients) {
+    cl.target = target(cl);
+    cl.done = cl.held === cl.target && cl.state === 'established';
+    if (cl.done) reached++;
+  }
+  if (reached === clients.length) stepDone();
 }
 
 function key(b: Buffer, p: number): number {
@@ -222,7 +281,15 @@ function onData(cl: Client, chunk: Buffer): void {
           if (cl.state === 'openconfirm') {
             cl.state = 'established';
             established++;
-            if (established === clients.length) send({ ev: 'established' });
+            if (stepping) {
+              // reconnecting: the whole table at once, as a client would
+              cl.sock?.write(cl.updates);
+              if (cl.target === 0 && !cl.done) {
+                cl.done = true;
+                reached++;
+                if (reached === clients.length) stepDone();
+              }
+            } else if (established === clients.length) send({ ev: 'established' });
           }
           break;
         case 3:
@@ -272,53 +339,144 @@ function connect(cl: Client, deadline: number): void {
   s.on('data', (d: Buffer) => onData(cl, d));
   s.on('error', () => {});
   s.on('close', () => {
-    if (stopping) return;
+    if (cl.awaitClose && s === cl.sock) {
+      cl.awaitClose = false;
+      if (--closingPending === 0) send({ ev: 'closed' });
+    }
+    if (stopping || cl.closing) return;
     if (cl.state === 'connecting' || cl.state === 'opensent') {
       // daemon not listening yet (or refused before OPEN): retry until the deadline
       if (performance.now() > deadline) {
         send({ ev: 'error', why: `client ${cl.c}: cannot establish a session` });
         return;
       }
-      setTimeout(() => connect(cl, deadline), 250);
+      setTimeout(() => connect(cl, deadline), stepping ? 100 : 250);
       return;
     }
     drop(cl, 'connection closed');
   });
 }
 
+/** One UPDATE's worth of routes: an attribute set and its prefixes (indices). */
+interface Group {
+  attrs: ReturnType<typeof makeAttributes>;
+  prefixes: number[];
+  own: boolean;
+}
+
+/**
+ * What client c announces, grouped by attribute set. Own prefixes first,
+ * then shared ones (AS prepended c%4 extra times, so the announcers of a
+ * shared prefix differ in path length). prefixesPerSet 0: one set for each;
+ * k: every k prefixes their own set — AS_PATH [client (prepends), 0-3 more
+ * ASNs], 1-3 communities `client:n` (n distinct per set), as a customer cone.
+ */
+export function clientTable(
+  c: number,
+  clientsN: number,
+  unique: number,
+  shared: number,
+  pool: number,
+  k: number,
+  mode: NetMode,
+): Group[] {
+  const asn = clientAsn(c);
+  const nextHop = clientAddress(c, mode);
+  const U = clientsN * unique;
+  const own: number[] = [];
+  for (let j = 0; j < unique; j++) own.push(c * unique + j);
+  const sh: number[] = [];
+  for (const p of sharedOf(c, clientsN, shared, pool)) sh.push(U + p);
+  const groups: Group[] = [];
+  if (k <= 0) {
+    groups.push({
+      attrs: makeAttributes({
+        origin: 0,
+        asPath: [{ type: 2, asns: [asn, originAsn(c)] }],
+        nextHop,
+      }),
+      prefixes: own,
+      own: true,
+    });
+    if (sh.length > 0)
+      groups.push({
+        attrs: makeAttributes({
+          origin: 0,
+          asPath: [{ type: 2, asns: [...Array(1 + (c % 4)).fill(asn), originAsn(c)] }],
+          nextHop,
+        }),
+        prefixes: sh,
+        own: false,
+      });
+    return groups;
+  }
+  let set = 0;
+  for (const [list, isOwn] of [
+    [own, true],
+    [sh, false],
+  ] as const) {
+    for (let i = 0; i < list.length; i += k, set++) {
+      const asns = isOwn ? [asn] : Array<number>(1 + (c % 4)).fill(asn);
+      for (let t = 0; t < set % 4; t++)
+        asns.push(300000 + ((c * 7919 + set * 31 + t * 977) % 500000));
+      const communities: number[] = [];
+      for (let t = 0; t <= set % 3; t++)
+        communities.push(((asn << 16) | ((set + t * 4099) & 0xffff)) >>> 0);
+      groups.push({
+        attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns }], nextHop, communities }),
+        prefixes: list.slice(i, i + k),
+        own: isOwn,
+      });
+    }
+  }
+  return groups;
+}
+
+/** UPDATE bytes announcing (or withdrawing) the groups' prefixes. */
+function encodeGroups(groups: Group[], withdraw: boolean): Buffer {
+  const opts = { as4: true };
+  const msgs: Uint8Array[] = [];
+  if (withdraw) {
+    const w = groups.flatMap((g) => g.prefixes.map((i) => ({ prefix: prefixText(i) })));
+    if (w.length > 0)
+      msgs.push(
+        ...encodeUpdates(opts, {
+          afi: 1,
+          safi: 1,
+          attrs: groups[0]!.attrs,
+          nlri: [],
+          withdrawn: w,
+        }),
+      );
+  } else
+    for (const g of groups)
+      msgs.push(
+        ...encodeUpdates(opts, {
+          afi: 1,
+          safi: 1,
+          attrs: g.attrs,
+          nlri: g.prefixes.map((i) => ({ prefix: prefixText(i) })),
+          withdrawn: [],
+        }),
+      );
+  return Buffer.concat(msgs);
+}
+
 function start(m: StartCmd): void {
   cfg = m;
   const sc = makeScenario(m.clients, m.prefixes, m.overlap);
   span = sc.span;
-  const U = m.clients * sc.unique;
   for (let c = m.lo; c < m.hi; c++) {
-    const asn = clientAsn(c);
-    const nextHop = clientAddress(c, m.mode);
-    const own = makeAttributes({
-      origin: 0,
-      asPath: [{ type: 2, asns: [asn, originAsn(c)] }],
-      nextHop,
-    });
-    const sh = makeAttributes({
-      origin: 0,
-      asPath: [{ type: 2, asns: [...Array(1 + (c % 4)).fill(asn), originAsn(c)] }],
-      nextHop,
-    });
-    const msgs: Uint8Array[] = [];
-    const ownNlri = [];
-    for (let j = 0; j < sc.unique; j++) ownNlri.push({ prefix: prefixText(c * sc.unique + j) });
-    const shNlri = [];
-    for (const p of sharedOf(c, m.clients, sc.shared, sc.pool))
-      shNlri.push({ prefix: prefixText(U + p) });
-    const opts = { as4: true };
-    msgs.push(
-      ...encodeUpdates(opts, { afi: 1, safi: 1, attrs: own, nlri: ownNlri, withdrawn: [] }),
+    const groups = clientTable(
+      c,
+      m.clients,
+      sc.unique,
+      sc.shared,
+      sc.pool,
+      m.prefixesPerSet,
+      m.mode,
     );
-    if (shNlri.length > 0)
-      msgs.push(
-        ...encodeUpdates(opts, { afi: 1, safi: 1, attrs: sh, nlri: shNlri, withdrawn: [] }),
-      );
-    clients.push(new Client(c, sc.span, sc.expected[c]!, Buffer.concat(msgs)));
+    clients.push(new Client(c, sc.span, sc.expected[c]!, encodeGroups(groups, false)));
   }
   const deadline = performance.now() + m.connectTimeoutMs;
   for (const cl of clients) connect(cl, deadline);
@@ -368,9 +526,103 @@ function go(): void {
   if (doneCount === clients.length) finish();
 }
 
+/** The first `count` own prefixes of client c, with the attribute sets they were announced with. */
+function churnGroups(c: number, count: number): Group[] {
+  const sc = makeScenario(cfg.clients, cfg.prefixes, cfg.overlap);
+  const out: Group[] = [];
+  let left = Math.min(count, sc.unique);
+  for (const g of clientTable(
+    c,
+    cfg.clients,
+    sc.unique,
+    sc.shared,
+    sc.pool,
+    cfg.prefixesPerSet,
+    cfg.mode,
+  )) {
+    if (!g.own || left === 0) break;
+    const p = g.prefixes.slice(0, left);
+    left -= p.length;
+    out.push({ ...g, prefixes: p });
+  }
+  return out;
+}
+
+interface ChurnCmd {
+  cmd: 'churn';
+  step: 'withdraw' | 'announce';
+  client: number;
+  count: number;
+}
+
+function churnStep(m: ChurnCmd): void {
+  const mine = clients.find((cl) => cl.c === m.client);
+  if (mine !== undefined && churn?.client !== m.client) {
+    const g = churnGroups(m.client, m.count);
+    churn = { client: m.client, withdraw: encodeGroups(g, true), announce: encodeGroups(g, false) };
+  }
+  beginStep((cl) =>
+    m.step === 'withdraw' && cl.c !== m.client ? cl.expected - m.count : cl.expected,
+  );
+  if (mine !== undefined)
+    mine.sock?.write(m.step === 'withdraw' ? churn!.withdraw : churn!.announce);
+}
+
+const CEASE_SHUTDOWN = encodeMessage(
+  { type: 'notification', code: 6, subcode: 2, data: new Uint8Array(0) },
+  { as4: true },
+);
+
+let closingPending = 0;
+
+/**
+ * Every client sends a Cease and closes its side; 'closed' once every socket
+ * has closed, i.e. the route server read the Cease and closed too (reconnecting
+ * earlier could meet the old session: a collision, Cease 6/7). Sockets still
+ * open after 60 s are destroyed.
+ */
+function closeAll(): void {
+  closingPending = 0;
+  for (const cl of clients) {
+    cl.closing = true;
+    const s = cl.sock;
+    if (s !== null && !s.destroyed) {
+      cl.awaitClose = true;
+      closingPending++;
+      if (cl.state === 'established') s.end(CEASE_SHUTDOWN);
+      else s.destroy();
+    }
+    cl.state = 'down';
+  }
+  if (closingPending === 0) send({ ev: 'closed' });
+  else
+    setTimeout(() => {
+      for (const cl of clients) if (cl.awaitClose) cl.sock?.destroy();
+    }, 60_000).unref();
+}
+
+function reconnectAll(m: { timeoutMs: number }): void {
+  established = 0;
+  for (const cl of clients) {
+    cl.closing = false;
+    cl.buf = null;
+    cl.bitmap.fill(0);
+    cl.other.clear();
+    cl.held = 0;
+  }
+  beginStep((cl) => cl.expected);
+  // a route server may refuse a client for a while after a mass session loss
+  // (BIRD, flushing the routes of 100 sessions): retry for the phase's time
+  const deadline = performance.now() + m.timeoutMs;
+  for (const cl of clients) connect(cl, deadline);
+}
+
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'start') start(m as StartCmd);
   else if (m.cmd === 'go') go();
+  else if (m.cmd === 'churn') churnStep(m as ChurnCmd);
+  else if (m.cmd === 'close') closeAll();
+  else if (m.cmd === 'reconnect') reconnectAll(m as unknown as { timeoutMs: number });
   else if (m.cmd === 'stop') {
     stopping = true;
     for (const cl of clients) cl.sock?.destroy();

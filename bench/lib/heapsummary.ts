@@ -110,3 +110,61 @@ for (const [k, v] of [...agg].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, t
     );
   }
 }
+
+// JavaScript Array objects by what holds them (holder, property), with the
+// size of their element stores: which field's arrays make the 'array' line.
+{
+  const iTo = snap.snapshot.meta.edge_fields.indexOf('to_node');
+  const iEName = snap.snapshot.meta.edge_fields.indexOf('name_or_index');
+  const iEType = snap.snapshot.meta.edge_fields.indexOf('type');
+  const firstEdge = new Int32Array(snap.nodes.length / W + 1);
+  for (let i = 0, e = 0; i < snap.nodes.length; i += W) {
+    firstEdge[i / W] = e;
+    e += snap.nodes[i + iEdges]! * EW;
+  }
+  const elementsOf = (node: number): number => {
+    const ec = snap.nodes[node + iEdges]!;
+    const e0 = firstEdge[node / W]!;
+    for (let k = 0; k < ec; k++) {
+      const at = e0 + k * EW;
+      if (snap.strings[snap.edges[at + iEName]!] === 'elements')
+        return snap.nodes[snap.edges[at + iTo]! + iSize]!;
+    }
+    return 0;
+  };
+  const byHolder = new Map<string, { n: number; bytes: number }>();
+  const seen = new Uint8Array(snap.nodes.length / W);
+  for (let i = 0; i < snap.nodes.length; i += W) {
+    const holderType = types[snap.nodes[i + iType]!]!;
+    let holder = snap.strings[snap.nodes[i + iName]!]!;
+    if (holderType === 'object' && holder === 'Object') holder = 'plain object';
+    if (holder.length > 40) holder = `${holder.slice(0, 37)}...`;
+    const ec = snap.nodes[i + iEdges]!;
+    const e0 = firstEdge[i / W]!;
+    for (let k = 0; k < ec; k++) {
+      const at = e0 + k * EW;
+      const to = snap.edges[at + iTo]!;
+      if (
+        types[snap.nodes[to + iType]!] !== 'object' ||
+        snap.strings[snap.nodes[to + iName]!] !== 'Array'
+      )
+        continue;
+      if (seen[to / W]) continue;
+      seen[to / W] = 1;
+      const et = eTypes[snap.edges[at + iEType]!];
+      const en =
+        et === 'element' || et === 'hidden' ? `[${et}]` : snap.strings[snap.edges[at + iEName]!];
+      const key = `Array <- ${holderType} ${holder} .${en}`;
+      const a = byHolder.get(key) ?? { n: 0, bytes: 0 };
+      a.n++;
+      a.bytes += snap.nodes[to + iSize]! + elementsOf(to);
+      byHolder.set(key, a);
+    }
+  }
+  console.log('\nArray objects (with their elements) by first holder:');
+  for (const [k, v] of [...byHolder].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top)) {
+    console.log(
+      `${(v.bytes / 2 ** 20).toFixed(1).padStart(8)} MiB ${String(v.n).padStart(9)}  ${k}`,
+    );
+  }
+}

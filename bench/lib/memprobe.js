@@ -63,7 +63,8 @@ if (period > 0) {
 
 // IXRS_BENCH_ALLOCPROF=1: V8's sampling heap profiler from start, counting
 // objects the GC already collected too (garbage is what makes the peak); at
-// the SIGUSR2 above, the functions that allocated most, one JSON line.
+// every SIGUSR2 above, the functions that allocated most so far, one JSON line
+// (sampling goes on: the benchmark probes at convergence and at the end).
 if (process.env.IXRS_BENCH_ALLOCPROF === '1') {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -74,7 +75,7 @@ if (process.env.IXRS_BENCH_ALLOCPROF === '1') {
     includeObjectsCollectedByMinorGC: true,
   });
   process.on('SIGUSR2', async () => {
-    const { profile } = await session.post('HeapProfiler.stopSampling');
+    const { profile } = await session.post('HeapProfiler.getSamplingProfile');
     /** @type {Map<string, number>} */
     const byFn = new Map();
     /** @param {import('node:inspector').HeapProfiler.SamplingHeapProfileNode} n */

@@ -138,6 +138,10 @@ export function startBird(
       '  rs client;',
       `  hold time ${hold};`,
       `  keepalive time ${Math.max(1, Math.floor(hold / 3))};`,
+      // After an error (e.g. its own hold timer expiring while it was busy)
+      // BIRD refuses the client for 60 s by default, which would time the
+      // reconnect phases out; the backoff is not what is measured.
+      '  error wait time 1, 5;',
       '  ipv4 { table rs4; import all; export all; secondary on; };',
       '}',
     );

@@ -196,7 +196,10 @@ function parseAsPath(b: Uint8Array, s: number, e: number, size: 2 | 4): AsPathSe
     }
     out.push({ type: type as 1 | 2 | 3 | 4, asns });
   }
-  return out;
+  // push gave `out` room for 17 segments: an interned attribute set keeps its
+  // path as long as a route uses it, so keep an exactly sized copy (40 bytes
+  // instead of 152 for the usual one segment)
+  return out.length === 1 ? [out[0]!] : out.slice();
 }
 
 /** Number of ASes in a path for RFC 6793 §4.2.3 (AS_SET counts 1, confed segments 0). */
@@ -288,7 +291,7 @@ export function decodeAttributes(
     reason: string,
     type: number,
   ): void => {
-    const ue: UpdateError = { action, subcode, data: buf.slice(s, e), reason };
+    const ue: UpdateError = { action, subcode, data: copyBytes(buf, s, e), reason };
     if (action !== 'treat-as-withdraw') ue.discarded = [type];
     errors.push(ue);
   };
@@ -333,7 +336,7 @@ export function decodeAttributes(
       errors.push({
         action: 'treat-as-withdraw',
         subcode: 5,
-        data: buf.slice(as, end),
+        data: copyBytes(buf, as, end),
         reason: `${attributeName(type)} length ${len} overruns the attribute section (RFC 7606 §4)`,
       });
       r.abandoned = true;
@@ -353,7 +356,7 @@ export function decodeAttributes(
           3,
           4,
           `${name} flags 0x${flags.toString(16)} inconsistent with RFC 4760 (RFC 7606 §5.3, §3.j)`,
-          buf.slice(as, ve),
+          copyBytes(buf, as, ve),
         );
       }
       const loc: [number, number, number] = [as, vs, ve];
@@ -396,7 +399,7 @@ export function decodeAttributes(
           3,
           2,
           `unrecognized well-known attribute ${type} (RFC 4271 §6.3)`,
-          buf.slice(as, ve),
+          copyBytes(buf, as, ve),
         );
       }
       if ((flags & FLAG.TRANSITIVE) === 0) {
@@ -406,7 +409,7 @@ export function decodeAttributes(
       // Optional transitive: passed on with the Partial bit set (RFC 4271 §5).
       if ((flags & FLAG.PARTIAL) === 0) modified = true;
       else if (sendFlags(flags, type, len) !== flags) badFlags = true;
-      a.other.push({ flags: (flags | FLAG.PARTIAL) & 0xe0, type, value: buf.slice(vs, ve) });
+      a.other.push({ flags: (flags | FLAG.PARTIAL) & 0xe0, type, value: copyBytes(buf, vs, ve) });
       continue;
     }
     if ((flags & 0xc0) !== expect) {
@@ -573,7 +576,7 @@ export function decodeAttributes(
           modified = true;
         } else {
           const c: Uint8Array[] = [];
-          for (let q = vs; q < ve; q += 8) c.push(buf.slice(q, q + 8));
+          for (let q = vs; q < ve; q += 8) c.push(copyBytes(buf, q, q + 8));
           a.extCommunities = c;
         }
         break;
@@ -615,7 +618,7 @@ export function decodeAttributes(
         if (len === 0) {
           err('attribute-discard', 9, as, ve, 'empty BGP-LS attribute (RFC 9552 §8.2.2)', type);
           modified = true;
-        } else a.bgpLs = buf.slice(vs, ve);
+        } else a.bgpLs = copyBytes(buf, vs, ve);
         break;
     }
   }
@@ -639,6 +642,51 @@ export function decodeAttributes(
   return r;
 }
 
+/**
+ * A copy of buf[s..e) in a buffer of its own. A received message is a view
+ * into the socket's read chunk, a Node Buffer, whose `slice` is a view too:
+ * what a decoded message keeps (the attribute section as `wire`, unknown
+ * attributes, extended communities) must not hold the whole chunk alive —
+ * an interned attribute set lives as long as a path uses it. Up to 64 octets
+ * (most attribute sets) V8 keeps the copy in its heap, with no ArrayBuffer.
+ */
+export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  out.set(buf.subarray(s, e));
+  return out;
+}
+
+/**
+ * Byte strings packed into slabs: a copy is a view into the current slab,
+ * which costs its typed-array object, where a Uint8Array of its own also
+ * costs an ArrayBuffer, a backing store and a malloc block (~250 bytes more).
+ * A slab is freed once none of its views is alive, so a pool suits bytes
+ * that live long together (interned attribute sections), not bytes whose
+ * lifetimes differ (encoded UPDATEs: a slab would live as long as the session
+ * slowest to send any of its messages).
+ */
+export class BytePool {
+  private readonly size: number;
+  private slab = new Uint8Array(0);
+  private used = 0;
+
+  constructor(slabSize: number) {
+    this.size = slabSize;
+  }
+
+  /** A copy of `w` (w[0..n) when `n` is given). */
+  copy(w: Uint8Array, n: number = w.length): Uint8Array {
+    if (this.used + n > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(this.size, n));
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + n);
+    out.set(n === w.length ? w : w.subarray(0, n));
+    this.used += n;
+    return out;
+  }
+}
+
 function sliceWithout(
   buf: Uint8Array,
   start: number,
@@ -646,7 +694,8 @@ function sliceWithout(
   x: [number, number, number] | null,
   y: [number, number, number] | null,
 ): Uint8Array {
-  if (x === null && y === null) return buf.slice(start, end);
+  // a view: what interns the set copies it (AttrInterner, rs/rib.ts AttrInternTable)
+  if (x === null && y === null) return buf.subarray(start, end);
   const cut: [number, number][] = [];
   if (x) cut.push([x[0], x[2]]);
   if (y) cut.push([y[0], y[2]]);
@@ -827,7 +876,8 @@ export function makeAttributes(f: AttributeFields): PathAttributes {
 
 // ---------------------------------------------------------------- interning
 
-function hashBytes(b: Uint8Array, s: number, e: number): number {
+/** Hash of b[s..e) (FNV-1a over 32-bit words), for interning by wire bytes. */
+export function hashBytes(b: Uint8Array, s: number, e: number): number {
   // FNV-1a style over 32-bit words, then the tail octets
   let h = 0x811c9dc5 ^ (e - s);
   let i = s;
@@ -842,7 +892,8 @@ function hashBytes(b: Uint8Array, s: number, e: number): number {
   return h >>> 0;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+/** True when `a` holds exactly the octets b[s..e). */
+export function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
   if (a.length !== e - s) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[s + i]) return false;
   return true;
@@ -868,7 +919,7 @@ export class AttrInterner {
     if (bucket) {
       for (const x of bucket) if (sameBytes(x.wire, w, 0, w.length)) return x;
     }
-    if (w.byteOffset !== 0 || w.buffer.byteLength !== w.length) a.wire = w.slice();
+    if (w.byteOffset !== 0 || w.buffer.byteLength !== w.length) a.wire = copyBytes(w, 0, w.length);
     if (bucket) bucket.push(a);
     else this.#buckets.set(h, [a]);
     this.#size++;

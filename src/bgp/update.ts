@@ -5,6 +5,7 @@
 import {
   type AttrInterner,
   attributeName,
+  copyBytes,
   decodeAttributes,
   encodeAttributes,
   FLAG,
@@ -71,7 +72,7 @@ function decodeMpReach(
   opts: CodecOptions,
 ): MpReach {
   const [as, s, e] = loc;
-  const attr = (): Uint8Array => msg.slice(as, e);
+  const attr = (): Uint8Array => copyBytes(msg, as, e);
   if (e - s < 5) {
     throw new BgpError(3, 9, `MP_REACH_NLRI length ${e - s} < 5 (RFC 7606 §5.3)`, attr());
   }
@@ -105,7 +106,7 @@ function decodeMpReach(
     if (why !== null) {
       throw new BgpError(3, 10, `MP_REACH_NLRI: ${why} (RFC 7606 §5.3, §3.j)`, attr());
     }
-  } else m.raw = msg.slice(ns, e);
+  } else m.raw = copyBytes(msg, ns, e);
   return m;
 }
 
@@ -120,7 +121,7 @@ function decodeMpUnreach(
       3,
       9,
       `MP_UNREACH_NLRI length ${e - s} < 3 (RFC 7606 §5.3)`,
-      msg.slice(as, e),
+      copyBytes(msg, as, e),
     );
   }
   const afi = u16(msg, s);
@@ -129,9 +130,14 @@ function decodeMpUnreach(
   if (isUnicast(afi, safi)) {
     const why = decodeNlri(msg, s + 3, e, afi, addPathRx(opts, afi, safi), m.nlri);
     if (why !== null) {
-      throw new BgpError(3, 10, `MP_UNREACH_NLRI: ${why} (RFC 7606 §5.3, §3.j)`, msg.slice(as, e));
+      throw new BgpError(
+        3,
+        10,
+        `MP_UNREACH_NLRI: ${why} (RFC 7606 §5.3, §3.j)`,
+        copyBytes(msg, as, e),
+      );
     }
-  } else m.raw = msg.slice(s + 3, e);
+  } else m.raw = copyBytes(msg, s + 3, e);
   return m;
 }
 

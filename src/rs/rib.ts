@@ -6,6 +6,7 @@
 // of their own: decision.ts walks that ranking to find the first path
 // eligible for a client.
 
+import { BytePool, hashBytes, sameBytes } from '../bgp/attributes.ts';
 import type { PathAttributes } from '../bgp/types.ts';
 import type { AttrUse, Client, EntryId, PathId, Session } from './model.ts';
 import { type EntryStore, type NextHopTable, NONE, type PathStore } from './store.ts';
@@ -23,6 +24,14 @@ export interface Tables {
 
 // ---------------------------------------------------------------- interning
 
+/** An interned attribute set: the shared object and its references (AttrUse). */
+interface Interned {
+  attrs: PathAttributes;
+  refs: number;
+  /** Next set whose wire hashes the same. */
+  next: Interned | null;
+}
+
 /**
  * One PathAttributes object per distinct attribute section (`wire`), shared by
  * every path and client that uses it. Reference counted by AttrUse.
@@ -31,50 +40,68 @@ export interface Tables {
  * allows a speaker to send it (decodeAttributes corrects them once per
  * received section): sections that differ only in their flags intern to one
  * set, and nothing is corrected per client on output.
+ *
+ * Found by a hash of the wire bytes (a chain per hash, compared octet by
+ * octet): no key string per set nor per received UPDATE. The wire of a set
+ * interned is copied into `BytePool` slabs when it is a view of a received
+ * message: it must not keep the socket's read chunk alive.
  */
 export class AttrInternTable {
-  private readonly map = new Map<string, { attrs: PathAttributes; refs: number }>();
-  /** Interning key of every object seen (weak: received copies do not stay alive). */
-  private readonly keys = new WeakMap<PathAttributes, string>();
+  private readonly map = new Map<number, Interned>();
+  private readonly pool = new BytePool(16384);
+  private count = 0;
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
-  private key(attrs: PathAttributes): string {
-    let key = this.keys.get(attrs);
-    if (key === undefined) {
-      const w = attrs.wire;
-      key = Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('latin1');
-      this.keys.set(attrs, key);
+  private find(w: Uint8Array, h: number): Interned | null {
+    for (let x = this.map.get(h) ?? null; x !== null; x = x.next) {
+      if (sameBytes(x.attrs.wire, w, 0, w.length)) return x;
     }
-    return key;
+    return null;
   }
 
   /** The shared object equal to `attrs` (by wire bytes), or `attrs` itself when none is held. */
   canonical(attrs: PathAttributes): PathAttributes {
-    return this.map.get(this.key(attrs))?.attrs ?? attrs;
+    const w = attrs.wire;
+    return this.find(w, hashKey(w))?.attrs ?? attrs;
   }
 
   /** Holds one reference to the shared object equal to `attrs` and returns it. */
   intern(attrs: PathAttributes): PathAttributes {
-    const key = this.key(attrs);
-    const hit = this.map.get(key);
-    if (hit !== undefined) {
+    const w = attrs.wire;
+    const h = hashKey(w);
+    const hit = this.find(w, h);
+    if (hit !== null) {
       hit.refs++;
       return hit.attrs;
     }
-    this.map.set(key, { attrs, refs: 1 });
+    if (w.byteOffset !== 0 || w.buffer.byteLength !== w.length) attrs.wire = this.pool.copy(w);
+    this.map.set(h, { attrs, refs: 1, next: this.map.get(h) ?? null });
+    this.count++;
     return attrs;
   }
 
   release(attrs: PathAttributes): void {
-    const key = this.keys.get(attrs);
-    if (key === undefined) return;
-    const hit = this.map.get(key);
-    if (hit === undefined || hit.attrs !== attrs) return;
-    if (--hit.refs === 0) this.map.delete(key);
+    const w = attrs.wire;
+    const h = hashKey(w);
+    let prev: Interned | null = null;
+    for (let x = this.map.get(h) ?? null; x !== null; prev = x, x = x.next) {
+      if (x.attrs !== attrs) continue;
+      if (--x.refs > 0) return;
+      if (prev !== null) prev.next = x.next;
+      else if (x.next !== null) this.map.set(h, x.next);
+      else this.map.delete(h);
+      this.count--;
+      return;
+    }
   }
+}
+
+/** hashBytes of the whole array, kept in V8's small-integer range (a Map key without a boxed number). */
+function hashKey(w: Uint8Array): number {
+  return hashBytes(w, 0, w.length) & 0x3fffffff;
 }
 
 /** RFC 4271 §9.1.2.2 (a): AS_SET counts as 1, AS_CONFED_SEQUENCE/SET as 0. */
@@ -94,10 +121,19 @@ export function neighborAs(attrs: PathAttributes, fallback: number): number {
   return fallback;
 }
 
-/** Ids of AttrUse objects in Tables.uses, reused after release. */
+/**
+ * Ids of AttrUse objects in Tables.uses, reused after release; and the
+ * storage of their export-verdict arrays (AttrUse.exp): views into slabs of
+ * 1024 ids, one `cap`-octet row per id, instead of a Uint8Array of its own
+ * per attribute set (an ArrayBuffer, a backing store and a malloc block each:
+ * ~250 bytes more, 5 MiB at 20,000 attribute sets).
+ */
 export class UseIds {
   private readonly free: number[] = [];
   private readonly uses: (AttrUse | null)[];
+  /** Row length of the slabs; they are dropped (views keep theirs) when it grows. */
+  private cap = 0;
+  private slabs: Uint8Array[] = [];
   constructor(uses: (AttrUse | null)[]) {
     this.uses = uses;
   }
@@ -108,7 +144,25 @@ export class UseIds {
     this.uses[id] = null;
     this.free.push(id);
   }
+  /** A zeroed `cap`-octet verdict row for use `id` (the row of a released id is reused). */
+  verdicts(id: number, cap: number): Uint8Array {
+    if (cap !== this.cap) {
+      this.cap = cap;
+      this.slabs = [];
+    }
+    const k = id >> 10;
+    let slab = this.slabs[k];
+    if (slab === undefined) {
+      while (this.slabs.length < k) this.slabs.push(EMPTY_SLAB);
+      this.slabs[k] = slab = new Uint8Array(1024 * cap);
+    } else if (slab === EMPTY_SLAB) this.slabs[k] = slab = new Uint8Array(1024 * cap);
+    const o = (id & 1023) * cap;
+    const row = slab.subarray(o, o + cap);
+    row.fill(0);
+    return row;
+  }
 }
+const EMPTY_SLAB = new Uint8Array(0);
 
 /** The AttrUse of `attrs` for `client` (created on first use), one more reference held. */
 export function acquireUse(
@@ -126,6 +180,10 @@ export function acquireUse(
     if (u === undefined) {
       const shared = interner.intern(canonical);
       const id = ids.take();
+      // Room for one entry, which is what most sets get (decision.ts pushes
+      // onto it): `[]` then push would reserve 17 (~125 bytes more per set).
+      const outCache: NonNullable<AttrUse['outCache']> = [OUT_PLACEHOLDER];
+      outCache.pop();
       u = {
         id,
         attrs: shared,
@@ -134,10 +192,10 @@ export function acquireUse(
         origin: shared.origin ?? 2,
         med: shared.med ?? 0,
         neighborAs: neighborAs(shared, client.cfg.asn),
-        exp: new Uint8Array(clientCap),
+        exp: ids.verdicts(id, clientCap),
         expExc: null,
         expExcN: -1,
-        outCache: null,
+        outCache,
       };
       client.uses.set(shared, u);
       uses[id] = u;
@@ -146,6 +204,7 @@ export function acquireUse(
   u.refs++;
   return u;
 }
+const OUT_PLACEHOLDER = null as unknown as NonNullable<AttrUse['outCache']>[number];
 
 export function releaseUse(
   client: Client,
