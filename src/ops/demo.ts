@@ -18,6 +18,7 @@ import { ConfigError, formatWarning, parseConfig } from '../config/load.ts';
 import type { LogLevel, RsConfig } from '../config/types.ts';
 import { handleRequest } from './control.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from './daemon.ts';
+import { CUT, type CutOutcome, playCut, renderCut } from './demo-rsbfd.ts';
 import { formatAsPath, formatCommunity, type RoutesResult } from './model.ts';
 import { table } from './render.ts';
 import { makeLogger, waitForSignal } from './run.ts';
@@ -85,6 +86,8 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
       { prefix: '198.18.2.0/24', asPath: [64502] },
       { prefix: '198.51.100.0/24', asPath: [64502, 64510] },
       { prefix: '2001:db8:b::/48', asPath: [64502, 64511] },
+      // Also announced by AS64504 (longer): the fallback when AS64502 is unreachable.
+      { prefix: '192.0.2.0/24', asPath: [64502] },
     ],
   },
   {
@@ -111,6 +114,7 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
     routes: [
       { prefix: '198.18.4.0/24', asPath: [64504] },
       { prefix: '2001:db8:d::/48', asPath: [64504] },
+      { prefix: '192.0.2.0/24', asPath: [64504, 64520] },
       // A bogon (RFC 1918): rejected by the route server, reason 2.
       { prefix: '192.168.0.0/16', asPath: [64504] },
     ],
@@ -187,6 +191,10 @@ class SimClient {
   readonly eor = new Set<string>();
   established = false;
   lastMessage = 0;
+  /** UPDATEs received (End-of-RIB aside). */
+  updates = 0;
+  /** performance.now() of the last UPDATE that changed the rib. */
+  lastChange = 0;
   /** The NOTIFICATION that ended the session, as "code/subcode: shutdown message". */
   goodbye: string | null = null;
 
@@ -260,6 +268,8 @@ class SimClient {
       this.eor.add(`${eor.afi}/${eor.safi}`);
       return;
     }
+    this.updates++;
+    this.lastChange = performance.now();
     for (const w of u.withdrawn) this.rib.delete(w.prefix);
     for (const w of u.mpUnreach?.nlri ?? []) this.rib.delete(w.prefix);
     const a = u.attrs;
@@ -306,6 +316,8 @@ export interface DemoOutcome {
   }[];
   /** Path hiding mitigation: the client whose best path is not for it, and what it got instead. */
   hidden: { prefix: string; client: number; overallBest: string; got: string | null } | null;
+  /** The RS-BFD cut played after convergence (null with --no-cut). */
+  rsBfd: CutOutcome | null;
 }
 
 export const HIDDEN = { prefix: '198.51.100.0/24', client: 64503 } as const;
@@ -360,6 +372,7 @@ function outcome(d: Daemon, sims: SimClient[], port: number): DemoOutcome {
     })),
     rejected,
     hidden,
+    rsBfd: null,
   };
 }
 
@@ -430,6 +443,7 @@ export async function main(argv: string[]): Promise<number> {
     json?: boolean;
     'log-level'?: string;
     timeout?: string;
+    'no-cut'?: boolean;
     help?: boolean;
   };
   try {
@@ -442,6 +456,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
+        'no-cut': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -495,7 +510,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rsPort = daemon.addresses()[0]!.port;
   const sims = DEMO_CLIENTS.map((c) => new SimClient(c, config.rsAs, rsPort, simLog));
+  let stopAgents = async (): Promise<void> => {};
   const stopAll = async (message: string): Promise<void> => {
+    await stopAgents();
     await daemon.stop(message);
     await Promise.all(sims.map((s) => s.stop()));
   };
@@ -516,18 +533,40 @@ export async function main(argv: string[]): Promise<number> {
 
   const converged = await converge(daemon, sims, timeoutS * 1000);
   const o = outcome(daemon, sims, rsPort);
-  process.stdout.write(values.json ? `${JSON.stringify(o, null, 2)}\n` : renderOutcome(o));
   if (!converged) {
+    process.stdout.write(values.json ? `${JSON.stringify(o, null, 2)}\n` : renderOutcome(o));
     process.stderr.write(
       `ixrs demo: not converged within ${timeoutS} s (sessions: ${JSON.stringify(daemon.core.sessions().map((s) => [s.session, s.state]))})\n`,
     );
     await stopAll('demo failed');
     return 1;
   }
+  if (!values.json) process.stdout.write(renderOutcome(o));
+
+  if (!values['no-cut']) {
+    if (!values.json) {
+      process.stdout.write(
+        `\nNow RS-BFD (about ${CUT.intervalMs * CUT.multiplier} ms to detect a cut, a second or two to heal)...\n\n`,
+      );
+    }
+    try {
+      const r = await playCut(daemon, sims, rsPort, log);
+      stopAgents = r.stop;
+      o.rsBfd = r.outcome;
+    } catch (err) {
+      process.stderr.write(
+        `ixrs demo: RS-BFD part failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      await stopAll('demo failed');
+      return 1;
+    }
+    if (!values.json) process.stdout.write(renderCut(o.rsBfd));
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
 
   if (values.keep) {
     process.stdout.write(
-      `\nKeeping it running; try:\n  ixrs show sessions --socket ${socket}\n  ixrs show routes 198.51.100.0/24 --client 64503 --socket ${socket}\n  ixrs show client 64504 --socket ${socket}\nCtrl-C to stop.\n`,
+      `\nKeeping it running; try:\n  ixrs show sessions --socket ${socket}\n  ixrs show routes 198.51.100.0/24 --client 64503 --socket ${socket}\n  ixrs show client 64504 --socket ${socket}\n  ixrs show nhib 64501 --socket ${socket}\n  ixrs show nhib --matrix --socket ${socket}\nCtrl-C to stop.\n`,
     );
     const signals = waitForSignal(log);
     await signals.done;
