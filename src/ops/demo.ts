@@ -2,9 +2,10 @@
 // loopback (127.0.0.1 for the route server, 127.0.0.11-14 for the clients;
 // 127.0.0.0/8 is local on Linux, no root needed). The clients announce a few
 // IPv4/IPv6 prefixes; the demo waits until routing has converged, prints what
-// every client received and what the route server rejected (and why), then
-// shuts down with a Cease to every client. --keep keeps it running with the
-// control socket so `ixrs show` can be tried.
+// every client received and what the route server rejected (and why), plays an
+// RS-BFD cut with an agent beside every client (demo-rsbfd.ts), then shuts
+// down with a Cease to every client. --keep keeps it running with the control
+// socket so `ixrs show` can be tried.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,14 @@ on 127.0.0.11-14), each announcing a few IPv4 and IPv6 prefixes. Shows:
     RFC 7947 §2.3.2.1);
   - AS64504's bogon 192.168.0.0/16 is rejected, with the reason.
 Waits until routing has converged, prints what each client received and what
-was rejected, then shuts down (Cease with a shutdown message) and exits 0.
+was rejected. Then RS-BFD: an ixrs agent (in this process) beside every client,
+from the client's address, BFD 100 ms x 3; the link between AS64501 and
+AS64502 is cut (their BFD packets dropped, both ways, no root needed) and
+healed. Shows AS64501's routes before, during (AS64502's IPv4 prefixes gone,
+192.0.2.0/24 from AS64504 instead) and after, the times from the cut to the
+BFD Down, the report and the last UPDATE at AS64501 (and back from the heal),
+'ixrs show nhib 64501' and 'ixrs show routes P --client 64501' meanwhile.
+Then shuts down (Cease with a shutdown message) and exits 0. About 5 s.
 
 Options:
   --keep            keep running (until Ctrl-C) with the control socket, so
@@ -46,6 +54,7 @@ Options:
   --json            print the outcome as JSON
   --log-level L     route server log level on stderr (default: error)
   --timeout S       give up if not converged within S seconds (default 20)
+  --no-cut          skip the RS-BFD part (no agents)
   -h, --help        this text
 
 Configuration: fixtures/config/demo-general.yml (RS AS64500, filters,
