@@ -17,6 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AuthConfig } from '../bfd/auth.ts';
 import { BfdManager, type BfdStateEvent, type SessionInfo } from '../bfd/manager.ts';
+import type { UdpSocketFactory } from '../bfd/transport.ts';
 
 export interface BfdThreadOptions {
   local: string[];
@@ -78,8 +79,23 @@ export class BfdStartError extends Error {
   }
 }
 
+/** What the agent needs of its BFD: BfdThread (the worker), or BfdInThread. */
+export interface BfdBackend {
+  boosted: boolean;
+  onError: ((message: string, ctx: { peer?: string; local?: string }) => void) | null;
+  onCrash: ((reason: string) => void) | null;
+  subscribe(fn: (e: BfdStateEvent) => void): () => void;
+  onAdded(fn: (i: SessionInfo) => void): void;
+  addPeer(peer: string, local: string): void;
+  removePeer(peer: string, local: string): void;
+  sessions(): Promise<SessionInfo[]>;
+  stats(reset?: boolean): Promise<BfdThreadStats | undefined>;
+  close(o?: { adminDown?: boolean }): Promise<void>;
+  terminate(): Promise<void>;
+}
+
 /** Main-thread proxy of a BfdManager running in a worker thread. */
-export class BfdThread {
+export class BfdThread implements BfdBackend {
   private readonly worker: Worker;
   private readonly listeners = new Set<(e: BfdStateEvent) => void>();
   private readonly addedListeners = new Set<(i: SessionInfo) => void>();
@@ -219,6 +235,112 @@ export class BfdThread {
       default:
         return;
     }
+  }
+}
+
+/**
+ * The manager on the calling thread, with an injected socket factory: for
+ * loopback demos and tests only (`ixrs demo` cuts a link by dropping
+ * packets in its factory; a worker cannot be handed one). BFD timing then
+ * shares the event loop with the BGP-LS work, which the worker avoids.
+ * Events are delivered asynchronously, as from the worker.
+ */
+export class BfdInThread implements BfdBackend {
+  private readonly mgr: BfdManager;
+  private readonly listeners = new Set<(e: BfdStateEvent) => void>();
+  private readonly addedListeners = new Set<(i: SessionInfo) => void>();
+  private closedPromise: Promise<void> | null = null;
+  boosted = false;
+  onError: ((message: string, ctx: { peer?: string; local?: string }) => void) | null = null;
+  onCrash: ((reason: string) => void) | null = null;
+
+  private constructor(mgr: BfdManager) {
+    this.mgr = mgr;
+    mgr.subscribe((ev) =>
+      queueMicrotask(() => {
+        for (const fn of this.listeners) fn(ev);
+      }),
+    );
+  }
+
+  /** Open the receiving sockets (through `socketFactory`); rejects with BfdStartError. */
+  static async start(
+    opts: BfdThreadOptions & { socketFactory: UdpSocketFactory },
+  ): Promise<BfdInThread> {
+    let self: BfdInThread | null = null;
+    const mgr = new BfdManager({
+      local: opts.local,
+      port: opts.port,
+      intervalMs: opts.intervalMs,
+      multiplier: opts.multiplier,
+      allow: opts.allow,
+      maxPassive: opts.maxPassive,
+      auth: opts.auth,
+      socketFactory: opts.socketFactory,
+      onError: (err, ctx) => self?.onError?.(err.message, ctx),
+    });
+    for (const local of opts.local) {
+      try {
+        await mgr.addLocal(local);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        await mgr.close({ adminDown: false });
+        throw new BfdStartError(e.message, e.code, local);
+      }
+    }
+    self = new BfdInThread(mgr);
+    return self;
+  }
+
+  subscribe(fn: (e: BfdStateEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  onAdded(fn: (i: SessionInfo) => void): void {
+    this.addedListeners.add(fn);
+  }
+
+  addPeer(peer: string, local: string): void {
+    if (this.closedPromise !== null) return;
+    try {
+      const info = this.mgr.addPeer(peer, { local });
+      queueMicrotask(() => {
+        for (const fn of this.addedListeners) fn(info);
+      });
+    } catch (err) {
+      this.onError?.((err as Error).message, { peer, local });
+    }
+  }
+
+  removePeer(peer: string, local: string): void {
+    if (this.closedPromise === null) this.mgr.removePeer(peer, local);
+  }
+
+  sessions(): Promise<SessionInfo[]> {
+    return Promise.resolve(this.closedPromise === null ? this.mgr.sessions() : []);
+  }
+
+  stats(): Promise<BfdThreadStats | undefined> {
+    const m = this.mgr;
+    return Promise.resolve({
+      packetsIn: m.stats.packetsIn,
+      packetsOut: m.stats.packetsOut,
+      sessions: m.sessions().length,
+      stalls: m.stalls,
+      passiveRefused: m.stats.passiveRefused,
+      loopDelayMs: { p50: 0, p99: 0, max: 0 },
+      cpuMs: 0,
+    });
+  }
+
+  close(o: { adminDown?: boolean } = {}): Promise<void> {
+    this.closedPromise ??= this.mgr.close({ adminDown: o.adminDown ?? true });
+    return this.closedPromise;
+  }
+
+  terminate(): Promise<void> {
+    return this.close({ adminDown: false });
   }
 }
 

@@ -2,9 +2,10 @@
 // loopback (127.0.0.1 for the route server, 127.0.0.11-14 for the clients;
 // 127.0.0.0/8 is local on Linux, no root needed). The clients announce a few
 // IPv4/IPv6 prefixes; the demo waits until routing has converged, prints what
-// every client received and what the route server rejected (and why), then
-// shuts down with a Cease to every client. --keep keeps it running with the
-// control socket so `ixrs show` can be tried.
+// every client received and what the route server rejected (and why), plays an
+// RS-BFD cut with an agent beside every client (demo-rsbfd.ts), then shuts
+// down with a Cease to every client. --keep keeps it running with the control
+// socket so `ixrs show` can be tried.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { ConfigError, formatWarning, parseConfig } from '../config/load.ts';
 import type { LogLevel, RsConfig } from '../config/types.ts';
 import { handleRequest } from './control.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from './daemon.ts';
+import { CUT, type CutOutcome, playCut, renderCut } from './demo-rsbfd.ts';
 import { formatAsPath, formatCommunity, type RoutesResult } from './model.ts';
 import { table } from './render.ts';
 import { makeLogger, waitForSignal } from './run.ts';
@@ -34,7 +36,14 @@ on 127.0.0.11-14), each announcing a few IPv4 and IPv6 prefixes. Shows:
     RFC 7947 §2.3.2.1);
   - AS64504's bogon 192.168.0.0/16 is rejected, with the reason.
 Waits until routing has converged, prints what each client received and what
-was rejected, then shuts down (Cease with a shutdown message) and exits 0.
+was rejected. Then RS-BFD: an ixrs agent (in this process) beside every client,
+from the client's address, BFD 100 ms x 3; the link between AS64501 and
+AS64502 is cut (their BFD packets dropped, both ways, no root needed) and
+healed. Shows AS64501's routes before, during (AS64502's IPv4 prefixes gone,
+192.0.2.0/24 from AS64504 instead) and after, the times from the cut to the
+BFD Down, the report and the last UPDATE at AS64501 (and back from the heal),
+'ixrs show nhib 64501' and 'ixrs show routes P --client 64501' meanwhile.
+Then shuts down (Cease with a shutdown message) and exits 0. About 5 s.
 
 Options:
   --keep            keep running (until Ctrl-C) with the control socket, so
@@ -45,6 +54,7 @@ Options:
   --json            print the outcome as JSON
   --log-level L     route server log level on stderr (default: error)
   --timeout S       give up if not converged within S seconds (default 20)
+  --no-cut          skip the RS-BFD part (no agents)
   -h, --help        this text
 
 Configuration: fixtures/config/demo-general.yml (RS AS64500, filters,
@@ -85,6 +95,8 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
       { prefix: '198.18.2.0/24', asPath: [64502] },
       { prefix: '198.51.100.0/24', asPath: [64502, 64510] },
       { prefix: '2001:db8:b::/48', asPath: [64502, 64511] },
+      // Also announced by AS64504 (longer): the fallback when AS64502 is unreachable.
+      { prefix: '192.0.2.0/24', asPath: [64502] },
     ],
   },
   {
@@ -111,6 +123,7 @@ export const DEMO_CLIENTS: readonly DemoClient[] = [
     routes: [
       { prefix: '198.18.4.0/24', asPath: [64504] },
       { prefix: '2001:db8:d::/48', asPath: [64504] },
+      { prefix: '192.0.2.0/24', asPath: [64504, 64520] },
       // A bogon (RFC 1918): rejected by the route server, reason 2.
       { prefix: '192.168.0.0/16', asPath: [64504] },
     ],
@@ -187,6 +200,10 @@ class SimClient {
   readonly eor = new Set<string>();
   established = false;
   lastMessage = 0;
+  /** UPDATEs received (End-of-RIB aside). */
+  updates = 0;
+  /** performance.now() of the last UPDATE that changed the rib. */
+  lastChange = 0;
   /** The NOTIFICATION that ended the session, as "code/subcode: shutdown message". */
   goodbye: string | null = null;
 
@@ -260,6 +277,8 @@ class SimClient {
       this.eor.add(`${eor.afi}/${eor.safi}`);
       return;
     }
+    this.updates++;
+    this.lastChange = performance.now();
     for (const w of u.withdrawn) this.rib.delete(w.prefix);
     for (const w of u.mpUnreach?.nlri ?? []) this.rib.delete(w.prefix);
     const a = u.attrs;
@@ -306,6 +325,8 @@ export interface DemoOutcome {
   }[];
   /** Path hiding mitigation: the client whose best path is not for it, and what it got instead. */
   hidden: { prefix: string; client: number; overallBest: string; got: string | null } | null;
+  /** The RS-BFD cut played after convergence (null with --no-cut). */
+  rsBfd: CutOutcome | null;
 }
 
 export const HIDDEN = { prefix: '198.51.100.0/24', client: 64503 } as const;
@@ -360,6 +381,7 @@ function outcome(d: Daemon, sims: SimClient[], port: number): DemoOutcome {
     })),
     rejected,
     hidden,
+    rsBfd: null,
   };
 }
 
@@ -430,6 +452,7 @@ export async function main(argv: string[]): Promise<number> {
     json?: boolean;
     'log-level'?: string;
     timeout?: string;
+    'no-cut'?: boolean;
     help?: boolean;
   };
   try {
@@ -442,6 +465,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
+        'no-cut': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -495,7 +519,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rsPort = daemon.addresses()[0]!.port;
   const sims = DEMO_CLIENTS.map((c) => new SimClient(c, config.rsAs, rsPort, simLog));
+  let stopAgents = async (): Promise<void> => {};
   const stopAll = async (message: string): Promise<void> => {
+    await stopAgents();
     await daemon.stop(message);
     await Promise.all(sims.map((s) => s.stop()));
   };
@@ -516,18 +542,40 @@ export async function main(argv: string[]): Promise<number> {
 
   const converged = await converge(daemon, sims, timeoutS * 1000);
   const o = outcome(daemon, sims, rsPort);
-  process.stdout.write(values.json ? `${JSON.stringify(o, null, 2)}\n` : renderOutcome(o));
   if (!converged) {
+    process.stdout.write(values.json ? `${JSON.stringify(o, null, 2)}\n` : renderOutcome(o));
     process.stderr.write(
       `ixrs demo: not converged within ${timeoutS} s (sessions: ${JSON.stringify(daemon.core.sessions().map((s) => [s.session, s.state]))})\n`,
     );
     await stopAll('demo failed');
     return 1;
   }
+  if (!values.json) process.stdout.write(renderOutcome(o));
+
+  if (!values['no-cut']) {
+    if (!values.json) {
+      process.stdout.write(
+        `\nNow RS-BFD (about ${CUT.intervalMs * CUT.multiplier} ms to detect a cut, a second or two to heal)...\n\n`,
+      );
+    }
+    try {
+      const r = await playCut(daemon, sims, rsPort, log);
+      stopAgents = r.stop;
+      o.rsBfd = r.outcome;
+    } catch (err) {
+      process.stderr.write(
+        `ixrs demo: RS-BFD part failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      await stopAll('demo failed');
+      return 1;
+    }
+    if (!values.json) process.stdout.write(renderCut(o.rsBfd));
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
 
   if (values.keep) {
     process.stdout.write(
-      `\nKeeping it running; try:\n  ixrs show sessions --socket ${socket}\n  ixrs show routes 198.51.100.0/24 --client 64503 --socket ${socket}\n  ixrs show client 64504 --socket ${socket}\nCtrl-C to stop.\n`,
+      `\nKeeping it running; try:\n  ixrs show sessions --socket ${socket}\n  ixrs show routes 198.51.100.0/24 --client 64503 --socket ${socket}\n  ixrs show client 64504 --socket ${socket}\n  ixrs show nhib 64501 --socket ${socket}\n  ixrs show nhib --matrix --socket ${socket}\nCtrl-C to stop.\n`,
     );
     const signals = waitForSignal(log);
     await signals.done;

@@ -1,5 +1,6 @@
 // End to end: `ixrs demo` as a subprocess (route server + four simulated
-// clients on loopback), checked from its output.
+// clients on loopback, then an RS-BFD cut with an agent beside each client),
+// checked from its output.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLIENTS, type DemoOutcome, HIDDEN } from '../../src/ops/demo.ts';
@@ -124,7 +125,7 @@ describe('ixrs demo (subprocess)', () => {
       /^ixrs demo: route server AS64500 on 127\.0\.0\.1 port \d+, 4 clients/,
     );
     expect(text.stdout).toMatch(
-      /AS64503 \(127\.0\.0\.13\) received 7 routes:\n {2}PREFIX +NEXT HOP +AS PATH +COMMUNITIES\n/,
+      /AS64503 \(127\.0\.0\.13\) received 8 routes:\n {2}PREFIX +NEXT HOP +AS PATH +COMMUNITIES\n/,
     );
     expect(text.stdout).toMatch(/ {2}198\.51\.100\.0\/24 +127\.0\.0\.12 +64502 64510 +-\n/);
     expect(text.stdout).toContain('192.168.0.0/16 from AS64504: Prefix is bogon (reason 2)');
@@ -132,5 +133,66 @@ describe('ixrs demo (subprocess)', () => {
     for (const c of DEMO_CLIENTS) {
       expect(text.stdout).toContain(`AS${c.asn}: Cease 6/2 "ixrs demo finished"`);
     }
+  });
+
+  it('rs-bfd-profile §6: the cut hides AS64502’s next hop from AS64501 only; the shared prefix falls back to AS64504', () => {
+    const c = o.rsBfd!;
+    expect(c).not.toBeNull();
+    expect(c.cut).toEqual({
+      between: ['127.0.0.11', '127.0.0.12'],
+      affected: 64501,
+      other: 64502,
+    });
+    expect(c.agents).toEqual(DEMO_CLIENTS.map((d) => d.ip));
+    // Before: what the convergence part showed for AS64501.
+    const a = o.clients.find((x) => x.asn === 64501)!;
+    expect(c.before).toEqual(
+      a.received.map((r) => ({ prefix: r.prefix, nextHop: r.nextHop, asPath: r.asPath })),
+    );
+    expect(c.before.find((r) => r.prefix === '192.0.2.0/24')?.nextHop).toBe('127.0.0.12');
+    // During: every IPv4 path via 127.0.0.12 gone or replaced.
+    expect(c.vanished).toEqual(['198.18.2.0/24', '198.51.100.0/24']);
+    expect(c.fellBack).toEqual([
+      {
+        prefix: '192.0.2.0/24',
+        from: '127.0.0.12 (AS path 64502)',
+        to: '127.0.0.14 (AS path 64504 64520)',
+      },
+    ]);
+    expect(c.during.filter((r) => r.nextHop === '127.0.0.12')).toEqual([]);
+    // The other way round: AS64502 loses what only AS64501 gives it.
+    expect(c.otherVanished).toEqual(['198.18.1.0/24', '198.51.100.0/24']);
+    // Nobody else hears of it.
+    expect(c.othersUpdates).toEqual({ AS64503: 0, AS64504: 0 });
+  });
+
+  it('rs-bfd-profile §6: everything comes back after the heal; the times are within reason', () => {
+    const c = o.rsBfd!;
+    expect(c.recovered).toBe(true);
+    expect(c.after).toEqual(c.before);
+    const t = c.times;
+    // Detection is 300 ms; generous bounds for a loaded machine.
+    expect(t.cutToBfdDown).toBeGreaterThan(c.bfd.intervalMs);
+    expect(t.cutToWithdraw).toBeGreaterThanOrEqual(t.cutToReport!);
+    expect(t.cutToWithdraw).toBeLessThan(3000);
+    expect(t.healToBack).toBeGreaterThanOrEqual(t.healToReport!);
+    expect(t.healToBack).toBeLessThan(6000);
+  });
+
+  it('what the route server says during the cut: the NHIB and show routes --client', () => {
+    const c = o.rsBfd!;
+    const e = c.nhib!.entries.find((x) => x.nextHop === '127.0.0.12')!;
+    expect(e).toMatchObject({ owner: 'AS64502', state: 'unreachable', hiddenPaths: 3 });
+    for (const ip of ['127.0.0.13', '127.0.0.14']) {
+      expect(c.nhib!.entries.find((x) => x.nextHop === ip)?.state).toBe('reachable');
+    }
+    const shared = c.routes.find((r) => r.prefix === '192.0.2.0/24')!;
+    expect(shared.routes.find((r) => r.fromAsn === 64502)).toMatchObject({
+      notSent: 'next-hop-unreachable',
+    });
+    expect(shared.routes.find((r) => r.fromAsn === 64504)).toMatchObject({ best: true });
+    expect(text.stdout).toContain('skipped for AS64501: next hop unreachable (RS-BFD)');
+    expect(text.stdout).toContain('AS64501 after the heal: the same routes as before the cut');
+    expect(text.stdout).toMatch(/fell back \(was 127\.0\.0\.12 \(AS path 64502\)\)/);
   });
 });
