@@ -226,6 +226,49 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
     );
   }
 
+  /**
+   * `rounds` cuts both ways and one cut one way, each healed: the time from the
+   * cut to the withdraw reaching A's router, printed with the goal (detection
+   * time + 50 ms, issue 11) and asserted with a margin for a loaded machine.
+   */
+  async function measureCuts(interval: number, rounds: number): Promise<void> {
+    const detect = interval * MULT;
+    const both: number[] = [];
+    const bfdDown: number[] = [];
+    const once = async (cut: () => void, out: number[]) => {
+      await detectionInForce(detect);
+      const t0 = Date.now();
+      cut();
+      out.push(await timeToWithdrawAtA(t0));
+      // A's agent's own line for its BFD session to B going Down (same clock).
+      const down = agents
+        .get(A)!
+        .lines.find(
+          (l) =>
+            l.event === 'bfd' &&
+            l.state === 'Down' &&
+            l.passive !== true &&
+            l.peer === v4(B) &&
+            Date.parse(l.time) >= t0,
+        );
+      bfdDown.push(down === undefined ? Number.NaN : Date.parse(down.time) - t0);
+      await allConverged('the cut seen by A and B', true);
+      lan!.heal(A, B);
+      await allConverged('healed', false);
+    };
+    for (let i = 0; i < rounds; i++) await once(() => lan!.cut(A, B), both);
+    const oneWay: number[] = [];
+    await once(cutOneWay, oneWay);
+    const all = [...both, ...oneWay];
+    const goal = detect + 50;
+    figures.push(
+      `agent-rs ${interval} ms x ${MULT}: cut -> withdraw at A's router: both ways ${both.join(', ')} ms; one way ${oneWay.join(', ')} ms; range ${Math.min(...all)}-${Math.max(...all)} ms (goal <= ${goal} ms: ${Math.max(...all) <= goal ? 'met' : 'NOT met'}); of which cut -> BFD Down at A's agent ${bfdDown.join(', ')} ms`,
+    );
+    await sessionsEstablished();
+    for (const v of all)
+      expect(v, `cut to withdraw at ${interval} ms x ${MULT}`).toBeLessThan(detect + 700);
+  }
+
   /** Drops A -> B frames only (the switch's cut chain; Lan.heal flushes it). */
   function cutOneWay(): void {
     const a = members.get(A)!;
@@ -329,6 +372,7 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
     lan!.cut(A, B);
     const ms = await timeToWithdrawAtA(t0);
     figures.push(`agent-rs 300 ms x ${MULT}: cut both ways -> withdraw at A's router ${ms} ms`);
+    expect(ms).toBeLessThan(300 * MULT + 700);
     await allConverged('the cut seen by A and B only', true);
     await sessionsEstablished();
     const t1 = Date.now();
@@ -344,10 +388,15 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
     cutOneWay();
     const ms = await timeToWithdrawAtA(t0);
     figures.push(`agent-rs 300 ms x ${MULT}: cut A->B only -> withdraw at A's router ${ms} ms`);
+    expect(ms).toBeLessThan(300 * MULT + 700);
     await allConverged('the one-way cut seen by A and B', true);
     await sessionsEstablished();
     lan!.heal(A, B);
     await allConverged('healed', false);
+  });
+
+  it('detection at BFD 300 ms x 3: cut to withdraw at A within the detection time plus a margin', async () => {
+    await measureCuts(300, 1);
   });
 
   it("profile §2 fail open: cut again, A's agent killed (SIGKILL): A gets B's prefixes back", async () => {
@@ -380,28 +429,6 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
     }
     await agentsConnected();
     await allConverged('all back with the 100 ms agents', false);
-    const both: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      await detectionInForce(100 * MULT);
-      const t0 = Date.now();
-      lan!.cut(A, B);
-      both.push(await timeToWithdrawAtA(t0));
-      await allConverged('the cut seen by A and B', true);
-      lan!.heal(A, B);
-      await allConverged('healed', false);
-    }
-    await detectionInForce(100 * MULT);
-    const t0 = Date.now();
-    cutOneWay();
-    const oneWay = await timeToWithdrawAtA(t0);
-    await allConverged('the one-way cut seen by A and B', true);
-    lan!.heal(A, B);
-    await allConverged('healed', false);
-    figures.push(
-      `agent-rs 100 ms x ${MULT}: cut both ways -> withdraw at A's router ${both.join(', ')} ms; one way ${oneWay} ms`,
-    );
-    await sessionsEstablished();
-    // Detection 300 ms; generous bound for a shared CI machine.
-    for (const v of [...both, oneWay]) expect(v).toBeLessThan(100 * MULT + 700);
+    await measureCuts(100, 3);
   });
 });
