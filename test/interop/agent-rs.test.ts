@@ -423,6 +423,7 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
   });
 
   it('detection at BFD 100 ms x 3: cut to withdraw at A within the detection time plus a margin', async () => {
+    lan!.heal(A, B); // in case an earlier test failed while cut
     for (const [k, a] of agents) {
       if (a.child.exitCode === null) await a.stop();
       startAgentFor(k, 100);
