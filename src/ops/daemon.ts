@@ -541,7 +541,7 @@ export class Daemon {
       this.rsbfd.channelUp(id, ch);
     });
     ls.on('update', (msg: UpdateMessage) => {
-      if (ch !== null) this.rsbfd.receive(id, msg);
+      if (ch !== null) this.rsbfd.receive(id, msg, ch);
     });
     ls.on('down', (d: PeerDown) => {
       if (ch === null) return;

@@ -152,7 +152,23 @@ export class RsBfd {
   channelUp(clientId: string, channel: LsChannel): void {
     const st = this.state(clientId);
     if (!st.cfg.enabled) return;
-    if (st.channel !== null) this.channelDown(clientId, st.channel);
+    if (st.channel !== null) {
+      // Replaced by another session of the same agent (one per address family):
+      // withdraw what the old one was asked, or the agent keeps checking and
+      // reporting on it (its reports there are ignored, see receive()).
+      const old = st.channel;
+      if (old !== channel && st.sent.size > 0) {
+        for (const m of encodeLsUpdates(old.codec, {
+          nextHop: old.localAddress,
+          asPath: [this.opts.rsAs],
+          announce: [],
+          withdraw: [...st.sent.values()].map((h) => requestItem(h).nlri),
+        })) {
+          old.send([m]);
+        }
+      }
+      this.channelDown(clientId, old);
+    }
     st.channel = channel;
     st.sent.clear();
     st.initialSent = false;
@@ -187,11 +203,16 @@ export class RsBfd {
     this.schedule();
   }
 
-  /** A BGP-LS UPDATE received on `clientId`'s channel. Returns false when it carried no BGP-LS. */
-  receive(clientId: string, msg: UpdateMessage): boolean {
+  /**
+   * A BGP-LS UPDATE received on `clientId`'s channel (`channel`: the session it
+   * came on; reports from a session that is not the client's current channel
+   * are ignored). Returns false when it carried no BGP-LS.
+   */
+  receive(clientId: string, msg: UpdateMessage, channel?: LsChannel): boolean {
     const ls = decodeLsUpdate(msg);
     if (ls === null) return false;
     const st = this.state(clientId);
+    if (channel !== undefined && st.channel !== channel) return true;
     const t0 = this.opts.timers.now();
     for (const p of ls.problems) {
       this.stats.malformed++;

@@ -293,6 +293,27 @@ describe('RS-BFD reports and selection (rs-bfd-profile §5.3-5.4, §7)', () => {
     expect(w.nhib.stateOf(`AS${A}`, addrOf(B))).toBe('unknown');
   });
 
+  it("§3: an agent's second session (its other address family) takes over: the first one's requests are withdrawn on it, and its late reports are ignored", () => {
+    const w = world();
+    const a1 = w.agentUp(A);
+    w.agentUp(B);
+    expect([...a1.requested.keys()]).toEqual([addrOf(B)]);
+    const late = a1.report(addrOf(B), 'unreachable');
+    const a2 = new FakeAgent(A);
+    w.rsbfd.channelUp(`AS${A}`, a2);
+    w.settle();
+    expect([...a1.requested.keys()]).toEqual([]);
+    expect([...a2.requested.keys()]).toEqual([addrOf(B)]);
+    // The old session's BFD went down after the hand-over: not this client's view.
+    expect(w.rsbfd.receive(`AS${A}`, late, a1)).toBe(true);
+    w.settle();
+    expect(w.peer(A).from(P)).toBe(B);
+    expect(w.nhib.stateOf(`AS${A}`, addrOf(B))).not.toBe('unreachable');
+    expect(w.rsbfd.receive(`AS${A}`, a2.report(addrOf(B), 'unreachable'), a2)).toBe(true);
+    w.settle();
+    expect(w.peer(A).from(P)).toBe(C);
+  });
+
   it('§7: a report whose local node or address is not the reporting client is dropped and counted', () => {
     const w = world();
     const a = w.agentUp(A);
