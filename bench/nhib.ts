@@ -2,7 +2,7 @@
 // report changes what a client is sent, and what the NHIBs cost.
 //
 //   npm run bench:nhib -- [--clients 100] [--prefixes 5000] [--big 100000]
-//                         [--reporters 300] [--reporter-prefixes 10] [--rounds 5]
+//                         [--reporters 300] [--reporter-prefixes 10] [--rounds 5] [--damping]
 //
 // In process, no sockets: the real core (`RouteServer` with the policy built
 // from a generated config, createPolicy, and the real wire encoder), the real
@@ -26,6 +26,8 @@
 //    until every report is applied and the core is idle. RSS and heap the
 //    requests and NHIB entries add (after a forced GC), per (client, next hop).
 //
+// Flap damping (cfg.ixrs.rs_bfd.damping) is off unless --damping: the rounds
+// of phase 1 flap one next hop, which damping would (rightly) hold down.
 // Every figure is the median of `--rounds` rounds. Run with --expose-gc (the
 // npm script does).
 
@@ -53,6 +55,7 @@ const { values } = parseArgs({
     reporters: { type: 'string', default: '300' },
     'reporter-prefixes': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
+    damping: { type: 'boolean', default: false },
   },
 });
 const N_CLIENTS = Number(values.clients);
@@ -61,6 +64,7 @@ const N_BIG = Number(values.big);
 const N_REPORTERS = Number(values.reporters);
 const N_REP_PREFIXES = Number(values['reporter-prefixes']);
 const ROUNDS = Number(values.rounds);
+const DAMPING = values.damping;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const CODEC: CodecOptions = { as4: true };
@@ -76,6 +80,12 @@ const pfx = (n: number) => {
   return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.0/24`;
 };
 
+/** CPU time of this process (user + system), ms: what the work costs whatever else the machine runs. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -90,6 +100,9 @@ function config(n: number): Config {
     reject_invalid_as_in_as_path: False
     irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
     max_prefix: { general_limit_ipv4: 1000000 }
+  ixrs:
+    rs_bfd:
+      damping: { enabled: ${DAMPING ? 'True' : 'False'} }
 `;
   const lines = ['clients:'];
   for (let i = 0; i < n; i++) lines.push(`  - { asn: ${asnOf(i)}, ip: "${addrOf(i)}" }`);
@@ -289,18 +302,22 @@ async function phase1(): Promise<void> {
   const up = reports(A, [link], true);
   const downMs: number[] = [];
   const upMs: number[] = [];
+  const downCpu: number[] = [];
+  const upCpu: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [msgs, out, want] of [
-      [down, downMs, held - N_BIG],
-      [up, upMs, held],
+    for (const [msgs, out, cpu, want] of [
+      [down, downMs, downCpu, held - N_BIG],
+      [up, upMs, upCpu, held],
     ] as const) {
       const before = l.sinks.map((s) => s.writes);
+      const c = cpuMs();
       const t = performance.now();
       for (const m of msgs) l.rsbfd.receive(idOf(A), m);
       await l.core.idle();
+      await until(`A holds ${want} prefixes`, () => l.core.ribCount(idOf(A)) === want, 60_000);
+      await l.core.idle();
       out.push(l.sinks[A]!.last - t);
-      const got = l.core.ribCount(idOf(A));
-      if (got !== want) throw new Error(`A holds ${got} prefixes, expected ${want}`);
+      cpu.push(cpuMs() - c);
       const others = l.sinks.filter((s, i) => i !== A && s.writes !== before[i]).length;
       if (others > 0) throw new Error(`${others} other clients were written to`);
       await sleep(50);
@@ -312,12 +329,15 @@ async function phase1(): Promise<void> {
     `  A reports X's next hop unreachable -> last UPDATE to A (${N_BIG} withdrawals): ${f(downMs)}`,
   );
   console.log(`  report withdrawn -> last UPDATE to A (${N_BIG} announcements back): ${f(upMs)}`);
+  console.log(`  CPU time of the process for the way down: ${f(downCpu)}, back: ${f(upCpu)}`);
   l.rsbfd.close();
   l.core.shutdown();
 }
 
 async function phase2Round(): Promise<{
   reqMs: number;
+  reqCpu: number;
+  repCpu: number;
   repMs: number;
   rss: number;
   heap: number;
@@ -332,6 +352,7 @@ async function phase2Round(): Promise<{
   gc?.();
   const m0 = process.memoryUsage();
   const want = n * (n - 1);
+  const c0 = cpuMs();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) l.channel(i);
   const requested = () => {
@@ -341,8 +362,10 @@ async function phase2Round(): Promise<{
   };
   await until('every request sent', () => requested() === want);
   const reqMs = performance.now() - t0;
+  const reqCpu = cpuMs() - c0;
   // Reports, encoded before the clock starts.
   const msgs = l.sinks.map((_, i) => reports(i, [...requestsOf(l, i).values()], false));
+  const c1 = cpuMs();
   const t1 = performance.now();
   for (let i = 0; i < n; i++) {
     for (const m of msgs[i]!) l.rsbfd.receive(idOf(i), m);
@@ -350,6 +373,7 @@ async function phase2Round(): Promise<{
   }
   await l.core.idle();
   const repMs = performance.now() - t1;
+  const repCpu = cpuMs() - c1;
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++)
       if (i !== j && l.nhib.stateOf(idOf(i), addrOf(j)) !== 'unreachable')
@@ -364,7 +388,9 @@ async function phase2Round(): Promise<{
   const m1 = process.memoryUsage();
   const out = {
     reqMs,
+    reqCpu,
     repMs,
+    repCpu,
     rss: (m1.rss - m0.rss) / want,
     heap: (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / want,
     table: l.nhib.tableBytes() / want,
@@ -388,6 +414,7 @@ async function phase2(): Promise<void> {
   );
   console.log(`  every channel up -> every request sent: ${f('reqMs', 0)} ms`);
   console.log(`  every report in -> every report applied, core idle: ${f('repMs', 0)} ms`);
+  console.log(`  CPU time: requests ${f('reqCpu', 0)} ms, reports ${f('repCpu', 0)} ms`);
   console.log(`  RSS added per (client, next hop): ${f('rss', 1)} bytes`);
   console.log(`  JS heap + buffers added per (client, next hop): ${f('heap', 1)} bytes`);
   console.log(`  NHIB table (Nhib.tableBytes) per (client, next hop): ${f('table', 1)} bytes`);
