@@ -419,18 +419,32 @@ export class Ranking {
     else next[prev] = p;
   }
 
-  /** Removes a path from its entry's ranking; re-ranks only when MED grouping can change the order. */
+  /**
+   * Removes a path from its entry's ranking; re-ranks when MED grouping can
+   * change the order, and also when the path removed was the last that shared
+   * a neighbour AS: the list is then still in the deterministic-MED merge
+   * order, which need not be the plain order that insert() assumes (a path
+   * behind a lower-MED one of its AS can belong before another AS's path).
+   */
   remove(e: EntryId, p: PathId): void {
     const E = this.t.entries;
     const next = this.t.paths.next;
     unlink(E.head, e, next, p);
     if (!this.opts.alwaysCompareMed && E.head[e] !== NONE) {
       const list = this.collect(e);
-      if (this.sharesNeighborAs(list)) {
+      if (this.sharesNeighborAs(list) || !this.inPlainOrder(list)) {
         this.rank(list);
         this.relink(e, list);
       }
     }
+  }
+
+  /** Whether `list` is ordered by compareNoMed (one pass, no sort). */
+  private inPlainOrder(list: PathId[]): boolean {
+    for (let i = 1; i < list.length; i++) {
+      if (this.compareNoMed(list[i - 1]!, list[i]!) > 0) return false;
+    }
+    return true;
   }
 }
 

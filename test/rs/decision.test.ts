@@ -328,6 +328,43 @@ describe('per-client best path', () => {
   });
 });
 
+describe('ranking after a removal (RFC 4271 §9.1.2.2 (c), deterministic MED)', () => {
+  it('RFC 4271 §9.1.2.2: removing the last path that shared a neighbour AS leaves the order a fresh ranking gives', () => {
+    // AS65001: neighbour AS 65300, MED 1; AS65002: neighbour AS 65100; AS65003:
+    // neighbour AS 65300, no MED. With all three, 65003 beats 65001 within AS
+    // 65300 and 65002 sits between them by BGP identifier; once 65003 goes, 65001
+    // and 65002 compare by BGP identifier alone (fast-check found this one).
+    const rank = (seq: number[], drop?: number) => {
+      const l = lab();
+      l.up(65010);
+      const spec: Record<number, { nas: number; med?: number }> = {
+        65001: { nas: 65300, med: 1 },
+        65002: { nas: 65100 },
+        65003: { nas: 65300 },
+      };
+      for (const asn of seq) {
+        l.up(asn);
+        const sp = spec[asn]!;
+        l.send(
+          asn,
+          announce(
+            [P],
+            attrs({
+              asPath: [sp.nas, 9],
+              ...(sp.med === undefined ? {} : { med: sp.med }),
+              nextHop: addrOf(asn),
+            }),
+          ),
+        );
+      }
+      if (drop !== undefined) l.send(drop, withdraw([P]));
+      return l.rs.routes(P).map((r) => r.from);
+    };
+    expect(rank([65001, 65002, 65003], 65003)).toEqual(rank([65001, 65002]));
+    expect(rank([65003, 65002, 65001], 65003)).toEqual(['AS65001', 'AS65002']);
+  });
+});
+
 describe('ranking is independent of arrival order (property)', () => {
   it('RFC 4271 §9.1.2.2: the same set of paths ranks the same whatever the order of arrival, with and without always-compare-med', async () => {
     const fc = (await import('fast-check')).default;
