@@ -145,7 +145,7 @@ describe('ixrs agent end to end on loopback (profile §5-§7)', () => {
     rs.request(A.address, [ab]);
     await rs.waitFor(
       () => rs.report(A.address, ab) === 'unreachable',
-      6000,
+      12_000, // the 3 s bring-up timeout, with room for a loaded machine
       'unreachable after bring-up',
     );
     const mark = rs.events.length;
