@@ -136,7 +136,8 @@ export function renderRibList(res: RibListResult): string {
     [...r.communities, ...r.largeCommunities].join(' ') || '-',
   ]);
   const more = res.truncated ? `  ... more (raise --limit)\n` : '';
-  return `${head} (${res.routes.length}${res.truncated ? '+' : ''} routes)\n${table(['PREFIX', 'SESSION', 'NEXT HOP', 'AS PATH', 'COMMUNITIES'], body, '  ')}\n${more}`;
+  const n = res.routes.length;
+  return `${head} (${n}${res.truncated ? '+' : ''} route${n === 1 && !res.truncated ? '' : 's'})\n${table(['PREFIX', 'SESSION', 'NEXT HOP', 'AS PATH', 'COMMUNITIES'], body, '  ')}\n${more}`;
 }
 
 export function renderClient(c: ClientResult, now: number): string {
