@@ -174,6 +174,24 @@ describe('ixrs show', () => {
     expect(out).toBe('AS64501: 17 prefixes announced by the route server\n');
   });
 
+  it('routes IP, --filtered, --exported and rib --client C list through the socket', async () => {
+    expect(await show(['routes', '198.51.100.7', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^longest match for 198\.51\.100\.7\n +PREFIX +RANK/);
+    out = '';
+    expect(await show(['routes', '--client', 'AS64502-2', '--filtered', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^filtered from AS64502-2\n/);
+    expect(out).toMatch(/198\.51\.100\.0\/24 .*rejected: Invalid NEXT_HOP \(5\)/);
+    out = '';
+    expect(await show(['routes', '--client', '64501', '--exported', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^announced to AS64501 \(1 route\)\n +PREFIX +SESSION +NEXT HOP/);
+    out = '';
+    expect(await show(['rib', '--client', '64501', '--json', '--socket', path])).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      client: 'AS64501',
+      routes: [{ prefix: '198.51.100.0/24', nextHop: '192.0.2.12', asPath: '64502 64510 {1 2}' }],
+    });
+  });
+
   it('usage errors exit 2, server errors exit 1', async () => {
     expect(await show(['routes', '--socket', path])).toBe(2);
     expect(err).toContain('routes needs a PREFIX');
