@@ -6,6 +6,10 @@
 //   {"id":2,"cmd":"routes","prefix":"198.51.100.0/24","client":"64503"}
 //   {"id":3,"cmd":"client","client":"127.0.0.11"}
 //   {"id":4,"cmd":"rib","client":"AS64502"}
+//   {"id":6,"cmd":"routes","prefix":"198.51.100.7","client":"64503"}     (longest match)
+//   {"id":7,"cmd":"routes","prefix":"198.51.0.0/16","match":"longer"}
+//   {"id":8,"cmd":"routes","from":"64502","only":"filtered"}
+//   {"id":9,"cmd":"rib","client":"64503","list":true,"limit":100}
 //   {"id":5,"cmd":"dump","what":"rib","file":"/var/tmp/rib.mrt"}   (MRT, src/mrt/)
 //   {"id":6,"cmd":"nhib","client":"AS64501"}      one client's NHIB (RS-BFD)
 //   {"id":7,"cmd":"nhib-matrix"}                 client × next-hop owner
@@ -29,15 +33,18 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
-import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
+import { canonicalAddress, formatPrefix, parsePrefix } from '../bgp/prefix.ts';
+import type { RouteQuery } from '../rs/api.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
 import {
   type ClientResult,
   type CoreQueries,
+  exportRow,
   type NhibClientView,
   type NhibMatrixView,
   type NhibQueries,
   type ReasonTexts,
+  type RibListResult,
   type RibResult,
   type RoutesResult,
   reasonOf,
@@ -63,8 +70,20 @@ export type SessionAction = (typeof SESSION_ACTIONS)[number];
 export interface ControlRequest {
   id?: number | string | null;
   cmd: ControlCommand;
+  /** routes: a prefix, or an address (longest match). */
   prefix?: string;
+  /** routes: how `prefix` matches ('exact' default; 'longest' for an address). */
+  match?: 'exact' | 'longest' | 'longer' | 'shorter';
+  /** routes: the client whose view is shown; rib: whose Adj-RIB-Out. */
   client?: string;
+  /** routes: only paths received from this client. */
+  from?: string;
+  /** routes: only accepted ('received') or rejected ('filtered') paths. */
+  only?: 'received' | 'filtered';
+  /** rib: list the routes (else only their count). */
+  list?: boolean;
+  /** routes, rib list: most routes returned (default 1000). */
+  limit?: number;
   /** dump: what to dump ('rib') and the absolute file path the route server writes. */
   what?: string;
   file?: string;
@@ -205,14 +224,59 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
       case 'sessions':
         return { id, ok: true, result: sessionsOf(ctx, byId) };
       case 'routes': {
-        const prefix = canonicalPrefix(str('prefix', true)!);
+        const rawPrefix = str('prefix', false);
+        const matchRaw = str('match', false);
+        if (matchRaw !== undefined && !['exact', 'longest', 'longer', 'shorter'].includes(matchRaw))
+          throw new Error(`'match' must be exact, longest, longer or shorter (got '${matchRaw}')`);
+        let match = matchRaw as RouteQuery['match'];
+        let prefix: string | undefined;
+        if (rawPrefix !== undefined) {
+          const t = rawPrefix.trim();
+          if (!t.includes('/')) {
+            // An address: longest match, asked as its host prefix.
+            const ip = canonicalAddress(t);
+            if (ip === null) throw new Error(`invalid address or prefix "${t}"`);
+            prefix = `${ip}/${ip.includes(':') ? 128 : 32}`;
+            match ??= 'longest';
+          } else prefix = canonicalPrefix(t);
+        }
+        match ??= 'exact';
         const name = str('client', false);
         const sel = name === undefined ? null : selectClient(ctx.clients, name);
-        const views = ctx.core.routes(prefix, sel?.coreId);
+        const fromName = str('from', false);
+        const from = fromName === undefined ? null : selectClient(ctx.clients, fromName);
+        const onlyRaw = str('only', false);
+        if (onlyRaw !== undefined && onlyRaw !== 'received' && onlyRaw !== 'filtered')
+          throw new Error(`'only' must be received or filtered (got '${onlyRaw}')`);
+        const only = (onlyRaw ?? null) as 'received' | 'filtered' | null;
+        const limit = req.limit === undefined ? 1000 : Number(req.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new Error("'limit' must be a positive integer");
+        if (prefix === undefined && from === null)
+          throw new Error("'routes' needs 'prefix' (a prefix or an address), or 'from' (a client)");
+        if (prefix !== undefined && match === 'exact' && from === null && only === null) {
+          const views = ctx.core.routes(prefix, sel?.coreId);
+          const result: RoutesResult = {
+            prefix,
+            client: sel?.client.id ?? null,
+            routes: views.map((v) => routeRow(prefix, v, byId, ctx.reasons)),
+          };
+          return { id, ok: true, result };
+        }
+        const q: RouteQuery = { match, limit };
+        if (prefix !== undefined) q.prefix = prefix;
+        if (sel !== null) q.client = sel.coreId;
+        if (from !== null) q.from = from.coreId;
+        if (only !== null) q.only = only;
+        const found = ctx.core.findRoutes(q);
         const result: RoutesResult = {
-          prefix,
+          prefix: prefix ?? null,
+          match,
           client: sel?.client.id ?? null,
-          routes: views.map((v) => routeRow(prefix, v, byId, ctx.reasons)),
+          from: from?.client.id ?? null,
+          only,
+          routes: found.routes.map((v) => routeRow(v.prefix, v, byId, ctx.reasons)),
+          truncated: found.truncated,
         };
         return { id, ok: true, result };
       }
@@ -230,6 +294,9 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
           received: sum.received,
           accepted: sum.accepted,
           rejected: sum.rejected,
+          pathsAccepted: Object.values(sum.acceptedByAfi).reduce((a, b) => a + b, 0),
+          rejectedKept: sum.rejectedKept,
+          rejectedNotKept: sum.rejectedNotKept,
           rejectedByReason: Object.entries(sum.rejectedByReason)
             .map(([code, count]) => ({ ...reasonOf(Number(code), ctx.reasons), count }))
             .sort((a, b) => b.count - a.count || a.code - b.code),
@@ -255,6 +322,19 @@ export function handleRequest(ctx: ControlContext, raw: unknown): ControlRespons
       }
       case 'rib': {
         const sel = selectClient(ctx.clients, str('client', true)!);
+        if (req.list === true) {
+          const limit = req.limit === undefined ? 1000 : Number(req.limit);
+          if (!Number.isInteger(limit) || limit < 1)
+            throw new Error("'limit' must be a positive integer");
+          const found = ctx.core.exported(sel.coreId, limit);
+          const result: RibListResult = {
+            client: sel.client.id,
+            address: sel.address,
+            routes: found.routes.map(exportRow),
+            truncated: found.truncated,
+          };
+          return { id, ok: true, result };
+        }
         const result: RibResult = {
           client: sel.client.id,
           address: sel.address,

@@ -97,16 +97,21 @@ const EXTENDED_NEXT_HOP = {
  * sent to clients.
  */
 export function tagRejectedViews(core: CoreQueries, rsAs: number): CoreQueries {
+  const tag = (v: RouteView): RouteView => {
+    if (v.accepted) return v;
+    const tags = rejectCommunities(rsAs, v.reasons);
+    const have = v.attrs.largeCommunities ?? [];
+    const add = tags.filter((t) => !have.some((h) => h.every((x, i) => x === t[i])));
+    const attrs: PathAttributes = { ...v.attrs, largeCommunities: [...have, ...add] };
+    return { ...v, attrs };
+  };
   return {
-    routes: (prefix, clientId) =>
-      core.routes(prefix, clientId).map((v): RouteView => {
-        if (v.accepted) return v;
-        const tags = rejectCommunities(rsAs, v.reasons);
-        const have = v.attrs.largeCommunities ?? [];
-        const add = tags.filter((t) => !have.some((h) => h.every((x, i) => x === t[i])));
-        const attrs: PathAttributes = { ...v.attrs, largeCommunities: [...have, ...add] };
-        return { ...v, attrs };
-      }),
+    routes: (prefix, clientId) => core.routes(prefix, clientId).map(tag),
+    findRoutes: (q) => {
+      const r = core.findRoutes(q);
+      return { routes: r.routes.map(tag), truncated: r.truncated };
+    },
+    exported: (id, limit) => core.exported(id, limit),
     clientSummary: (id) => core.clientSummary(id),
     ribCount: (id) => core.ribCount(id),
     sessions: () => core.sessions(),

@@ -8,7 +8,13 @@ import type { AsPathSegment, PathAttributes } from '../bgp/types.ts';
 import type { NhibClientView, NhibMatrixView } from '../nhib/types.ts';
 import { sessionKey } from '../rs/model.ts';
 import type { ClientConfig } from '../rs/policy-api.ts';
-import type { ClientSummary, RouteView, SessionSnapshot } from '../rs/server.ts';
+import type {
+  ClientSummary,
+  ExportView,
+  RouteQuery,
+  RouteView,
+  SessionSnapshot,
+} from '../rs/server.ts';
 
 export type {
   NhibClientView,
@@ -19,6 +25,8 @@ export type {
 /** What the control socket needs of the core (RouteServer implements it; tests fake it). */
 export interface CoreQueries {
   routes(prefix: string, clientId?: string): RouteView[];
+  findRoutes(q: RouteQuery): { routes: RouteView[]; truncated: boolean };
+  exported(clientId: string, limit?: number): { routes: ExportView[]; truncated: boolean };
   clientSummary(clientId: string): ClientSummary;
   ribCount(clientId: string): number;
   sessions(): SessionSnapshot[];
@@ -55,7 +63,7 @@ export interface SessionRow {
   /** Last state change, ISO 8601. */
   since: string;
   families: string[];
-  /** Paths received and kept (Adj-RIB-In, accepted and rejected). */
+  /** Paths in the session's Adj-RIB-In now (accepted and rejected kept); `ixrs show sessions` PATHS IN. */
   received: number;
   /** Prefixes (paths, with ADD-PATH) the route server currently announces to the session. */
   sent: number;
@@ -85,6 +93,8 @@ export interface RouteRow {
   communities: string[];
   largeCommunities: string[];
   extCommunities: string[];
+  /** When the route server received the path (ISO time, second resolution). */
+  receivedAt: string;
   /** Only when the query named a client: the path is that client's best. */
   best?: boolean;
   /** Only when the query named a client: the path may be sent to that client. */
@@ -97,14 +107,57 @@ export interface RouteRow {
 }
 
 export interface RoutesResult {
-  prefix: string;
+  /** The prefix asked (canonical; an address is asked as its /32 or /128), or null (all prefixes). */
+  prefix: string | null;
+  /** How `prefix` matches: 'exact', 'longest' (an address: longest match), 'longer', 'shorter'. */
+  match?: 'exact' | 'longest' | 'longer' | 'shorter';
   /** The client the query was for (id), or null. */
   client: string | null;
+  /** Only paths received from this client (id), when asked (--received / --filtered). */
+  from?: string | null;
+  /** 'received': accepted paths only; 'filtered': rejected ones only. */
+  only?: 'received' | 'filtered' | null;
   routes: RouteRow[];
+  /** More routes matched than the limit. */
+  truncated?: boolean;
+}
+
+/** A route as last announced to a client (`ixrs show rib --client C --json`). */
+export interface ExportRow {
+  prefix: string;
+  /** The client's address the session uses. */
+  address: string;
+  pathId: number;
+  nextHop: string;
+  nextHopLinkLocal?: string;
+  asPath: string;
+  asPathLength: number;
+  origin: 'IGP' | 'EGP' | 'INCOMPLETE' | null;
+  med: number | null;
+  localPref: number | null;
+  communities: string[];
+  largeCommunities: string[];
+  extCommunities: string[];
+}
+
+export interface RibListResult {
+  client: string;
+  address: string | null;
+  routes: ExportRow[];
+  truncated: boolean;
 }
 
 /** The core's counters of a client (ClientSummary), with its configuration and reject reasons named. */
+/**
+ * Two kinds of counters, never mixed: `received`, `accepted`, `rejected`,
+ * `withdrawnReceived` count announcements since start (a re-announcement
+ * counts again); `pathsAccepted` (= the sum of `acceptedByAfi`) and
+ * `rejectedKept` are the client's paths now (their sum is the sessions'
+ * `received`, paths in Adj-RIB-In).
+ */
 export interface ClientResult extends Omit<ClientSummary, 'rejectedByReason'> {
+  /** Accepted paths now (the sum of acceptedByAfi). */
+  pathsAccepted: number;
   asn: number;
   description: string;
   addresses: string[];
@@ -206,11 +259,25 @@ export function routeRow(
     stale: v.stale,
     nextHop: v.nextHop.global,
     ...attrsFields(v.attrs),
+    receivedAt: new Date(v.receivedAt).toISOString(),
   };
   if (v.nextHop.linkLocal !== undefined) row.nextHopLinkLocal = v.nextHop.linkLocal;
   if (v.best !== undefined) row.best = v.best;
   if (v.eligible !== undefined) row.eligible = v.eligible;
   if (v.notSent !== undefined) row.notSent = v.notSent;
+  return row;
+}
+
+export function exportRow(v: ExportView): ExportRow {
+  const at = v.session.lastIndexOf('@');
+  const row: ExportRow = {
+    prefix: v.prefix,
+    address: at >= 0 ? v.session.slice(at + 1) : '',
+    pathId: v.pathId,
+    nextHop: v.nextHop.global,
+    ...attrsFields(v.attrs),
+  };
+  if (v.nextHop.linkLocal !== undefined) row.nextHopLinkLocal = v.nextHop.linkLocal;
   return row;
 }
 

@@ -6,6 +6,7 @@ import type {
   NhibClientView,
   NhibEntryRow,
   NhibMatrixView,
+  RibListResult,
   RibResult,
   RouteRow,
   RoutesResult,
@@ -61,7 +62,7 @@ export function renderSessions(rows: SessionRow[], now: number): string {
       .join(' '),
   ]);
   return `${table(
-    ['CLIENT', 'ASN', 'ADDRESS', 'STATE', 'FOR', 'RECEIVED', 'SENT', 'FAMILIES', 'DESCRIPTION'],
+    ['CLIENT', 'ASN', 'ADDRESS', 'STATE', 'FOR', 'PATHS IN', 'SENT', 'FAMILIES', 'DESCRIPTION'],
     body,
   )}\n`;
 }
@@ -76,23 +77,67 @@ function routeStatus(r: RouteRow, client: string | null): string {
     if (r.best) parts.push(`best for ${client}`);
     else if (r.notSent === 'next-hop-unreachable') {
       parts.push(`skipped for ${client}: next hop unreachable (RS-BFD)`);
-    } else if (r.eligible === false) parts.push(`not for ${client}`);
+    } else if (r.notSent === 'own') parts.push(`not sent to ${client}: its own route`);
+    else if (r.notSent === 'export-policy') {
+      parts.push(`not sent to ${client}: export policy (communities)`);
+    } else if (r.eligible === false)
+      parts.push(`not sent to ${client}: ${r.notSent ?? 'ineligible'}`);
+    else parts.push(`not best for ${client}`);
   }
   return parts.join(', ');
 }
 
-export function renderRoutes(res: RoutesResult): string {
-  const head = `${res.prefix}${res.client !== null ? ` (as seen by ${res.client})` : ''}`;
+export function renderRoutes(res: RoutesResult, now: number): string {
+  const what: string[] = [];
+  if (res.prefix !== null) {
+    const m = res.match ?? 'exact';
+    what.push(
+      m === 'longest'
+        ? `longest match for ${res.prefix.replace(/\/(32|128)$/, '')}`
+        : m === 'longer'
+          ? `${res.prefix} and longer`
+          : m === 'shorter'
+            ? `${res.prefix} and shorter`
+            : res.prefix,
+    );
+  }
+  if (res.from != null) {
+    what.push(
+      `${res.only === 'filtered' ? 'filtered' : res.only === 'received' ? 'accepted' : 'received'} from ${res.from}`,
+    );
+  }
+  const head = `${what.join(', ')}${res.client !== null ? ` (as seen by ${res.client})` : ''}`;
   if (res.routes.length === 0) return `${head}: no paths\n`;
+  const many = res.prefix === null || (res.match !== undefined && res.match !== 'exact');
   const body = res.routes.map((r) => [
+    ...(many ? [r.prefix] : []),
     `${r.best ? '*' : ' '}${r.rank === null ? '-' : String(r.rank)}`,
     r.from,
     r.nextHop,
     r.asPath === '' ? '(empty)' : r.asPath,
     [...r.communities, ...r.largeCommunities].join(' ') || '-',
+    duration(now - Date.parse(r.receivedAt)),
     routeStatus(r, res.client),
   ]);
-  return `${head}\n${table(['RANK', 'FROM', 'NEXT HOP', 'AS PATH', 'COMMUNITIES', 'STATUS'], body, '  ')}\n`;
+  const cols = ['RANK', 'FROM', 'NEXT HOP', 'AS PATH', 'COMMUNITIES', 'AGE', 'STATUS'];
+  const more = res.truncated === true ? `  ... more (raise --limit)\n` : '';
+  return `${head}\n${table(many ? ['PREFIX', ...cols] : cols, body, '  ')}\n${more}`;
+}
+
+/** `ixrs show rib --client C`: what the route server announces to C. */
+export function renderRibList(res: RibListResult): string {
+  const head = `announced to ${res.client}${res.address !== null ? ` at ${res.address}` : ''}`;
+  if (res.routes.length === 0) return `${head}: nothing\n`;
+  const body = res.routes.map((r) => [
+    r.prefix,
+    r.address,
+    r.nextHop,
+    r.asPath === '' ? '(empty)' : r.asPath,
+    [...r.communities, ...r.largeCommunities].join(' ') || '-',
+  ]);
+  const more = res.truncated ? `  ... more (raise --limit)\n` : '';
+  const n = res.routes.length;
+  return `${head} (${n}${res.truncated ? '+' : ''} route${n === 1 && !res.truncated ? '' : 's'})\n${table(['PREFIX', 'SESSION', 'NEXT HOP', 'AS PATH', 'COMMUNITIES'], body, '  ')}\n${more}`;
 }
 
 export function renderClient(c: ClientResult, now: number): string {
@@ -103,15 +148,24 @@ export function renderClient(c: ClientResult, now: number): string {
     ['addresses', c.addresses.join(', ')],
     ['passive', c.passive ? 'yes' : 'no'],
     ['add-path', c.addPath ? 'send offered' : 'no'],
-    ['received', String(c.received)],
-    ['accepted', String(c.accepted)],
     [
-      'accepted by afi',
+      'paths now',
+      `${c.pathsAccepted + c.rejectedKept} (accepted ${c.pathsAccepted}, rejected ${c.rejectedKept})`,
+    ],
+    [
+      'accepted now by afi',
       Object.entries(c.acceptedByAfi)
         .map(([afi, n]) => `${afi === '1' ? 'ipv4' : afi === '2' ? 'ipv6' : `afi ${afi}`} ${n}`)
         .join(', ') || '-',
     ],
-    ['rejected', String(c.rejected)],
+    [
+      'announcements',
+      `received ${c.received}, accepted ${c.accepted}, rejected ${c.rejected} (since start, re-announcements count again)`,
+    ],
+    [
+      'rejected not kept',
+      c.rejectedNotKept === 0 ? '0' : `${c.rejectedNotKept} (over the per-client bound)`,
+    ],
     ['blocked (max-prefix)', String(c.blocked)],
     ['withdrawn received', String(c.withdrawnReceived)],
     ['treat-as-withdraw', String(c.treatAsWithdraw)],

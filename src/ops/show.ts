@@ -8,6 +8,7 @@ import type {
   ClientResult,
   NhibClientView,
   NhibMatrixView,
+  RibListResult,
   RibResult,
   RoutesResult,
   SessionRow,
@@ -18,6 +19,7 @@ import {
   renderNhibClient,
   renderNhibMatrix,
   renderRibCount,
+  renderRibList,
   renderRoutes,
   renderSessions,
 } from './render.ts';
@@ -27,17 +29,29 @@ export const SHOW_HELP = `Usage: ixrs show <what> [options]
   sessions                          every client session: state, time in it,
                                     paths received, prefixes sent, families
   routes PREFIX [--client C]        every path of PREFIX with its rank, next hop,
-                                    AS path, communities, and why rejected; with
-                                    --client, which one is C's best and which
-                                    ones C may not get
+                                    AS path, communities, age, and why rejected
+                                    (arouteserver code and text); with --client,
+                                    which one is C's best and why the others are
+                                    not sent to C
+  routes IP [--client C]            longest match: the most specific prefix
+                                    covering IP that has paths
+  routes PREFIX --longer|--shorter  PREFIX and its more (less) specifics
+  routes --client C --received      paths received from C and accepted
+  routes --client C --filtered      paths received from C and rejected, with the
+                                    reason (kept in every reject_policy mode, up
+                                    to 1000 per client with reject_policy
+                                    'reject'; 'show client C' counts the rest)
+  routes --client C --exported      what the route server announces to C (as
+                                    'rib --client C')
   client C                          one client: counters, rejects by reason,
                                     sessions, and why each is (not)
                                     Established: admin state, max-prefix stop,
                                     last down with the NOTIFICATION sent or
                                     received, last connect failure, hold time,
                                     capabilities, message counters
-  rib --client C --count            how many prefixes the route server announces
-                                    to C
+  rib --client C [--count]          what the route server announces to C: prefix,
+                                    next hop, AS path, communities as sent (with
+                                    --count: only how many)
   nhib C                            C's next-hop information base (RS-BFD): per
                                     next hop its owner, state, since when, paths
                                     it hides from C, flaps, damping, last report
@@ -56,6 +70,7 @@ Options:
                   group (cfg.ixrs.control.group) may read; changes are
                   'ixrs session', for the ixrs user only
   --json          print the answer as JSON instead of a table
+  --limit N       most routes listed (default 1000)
   -h, --help      this text
 
 Exit status: 0 answered, 1 the route server answered with an error or cannot be
@@ -127,6 +142,12 @@ export async function main(argv: string[]): Promise<number> {
         client: { type: 'string' },
         count: { type: 'boolean', default: false },
         matrix: { type: 'boolean', default: false },
+        longer: { type: 'boolean', default: false },
+        shorter: { type: 'boolean', default: false },
+        received: { type: 'boolean', default: false },
+        filtered: { type: 'boolean', default: false },
+        exported: { type: 'boolean', default: false },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -144,16 +165,47 @@ export async function main(argv: string[]): Promise<number> {
   const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
   const [what, arg, ...extra] = positionals;
   let req: ControlRequest;
+  let limit: { limit?: number } = {};
+  if (values.limit !== undefined) {
+    const n = Number(values.limit);
+    if (!Number.isInteger(n) || n < 1) return usageError('--limit must be a positive integer');
+    limit = { limit: n };
+  }
   switch (what) {
     case 'sessions':
       if (arg !== undefined) return usageError(`unexpected argument '${arg}'`);
       req = { cmd: 'sessions' };
       break;
-    case 'routes':
-      if (arg === undefined) return usageError('routes needs a PREFIX');
+    case 'routes': {
       if (extra.length > 0) return usageError(`unexpected argument '${extra[0]}'`);
-      req = { cmd: 'routes', prefix: arg, ...(values.client ? { client: values.client } : {}) };
+      const picks = [values.received, values.filtered, values.exported].filter(Boolean).length;
+      if (picks > 1) return usageError('routes: one of --received, --filtered, --exported');
+      if (values.longer && values.shorter) return usageError('routes: --longer or --shorter');
+      if (picks > 0 && values.client === undefined) {
+        return usageError('routes: --received/--filtered/--exported need --client C');
+      }
+      if (values.exported) {
+        if (arg !== undefined) return usageError('routes --exported takes no prefix');
+        req = { cmd: 'rib', client: values.client!, list: true, ...limit };
+        break;
+      }
+      if (arg === undefined && picks === 0) return usageError('routes needs a PREFIX or an IP');
+      if ((values.longer || values.shorter) && (arg === undefined || !arg.includes('/'))) {
+        return usageError('routes: --longer/--shorter need a PREFIX');
+      }
+      req = {
+        cmd: 'routes',
+        ...(arg !== undefined ? { prefix: arg } : {}),
+        ...(values.longer ? { match: 'longer' } : values.shorter ? { match: 'shorter' } : {}),
+        ...(picks > 0
+          ? { from: values.client!, only: values.received ? 'received' : 'filtered' }
+          : values.client
+            ? { client: values.client }
+            : {}),
+        ...limit,
+      };
       break;
+    }
     case 'client': {
       const c = arg ?? values.client;
       if (c === undefined) return usageError('client needs an ASN or IP');
@@ -163,12 +215,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'rib': {
       const c = values.client ?? arg;
       if (c === undefined) return usageError('rib needs --client C');
-      if (!values.count) {
-        return usageError(
-          'rib: only --count is supported (listing a client RIB is not implemented)',
-        );
-      }
-      req = { cmd: 'rib', client: c };
+      req = values.count
+        ? { cmd: 'rib', client: c }
+        : { cmd: 'rib', client: c, list: true, ...limit };
       break;
     }
     case 'nhib': {
@@ -206,7 +255,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(renderSessions(result as SessionRow[], now));
       break;
     case 'routes':
-      process.stdout.write(renderRoutes(result as RoutesResult));
+      process.stdout.write(renderRoutes(result as RoutesResult, now));
       break;
     case 'client': {
       const c = result as ClientResult & { status?: SessionStatus[] };
@@ -215,7 +264,8 @@ export async function main(argv: string[]): Promise<number> {
       break;
     }
     case 'rib':
-      process.stdout.write(renderRibCount(result as RibResult));
+      if (req.list === true) process.stdout.write(renderRibList(result as RibListResult));
+      else process.stdout.write(renderRibCount(result as RibResult));
       break;
     case 'nhib':
       process.stdout.write(renderNhibClient(result as NhibClientView, now));

@@ -68,6 +68,13 @@ export interface RouteServerOptions {
    * 'tag', the default). False (reject_policy 'reject') only counts them.
    */
   keepRejected?: boolean;
+  /**
+   * Most rejected paths kept per client (the oldest stay, later ones are only
+   * counted: ClientSummary.rejectedNotKept). Default: unbounded with
+   * keepRejected, 1000 without (reject_policy 'reject' keeps a sample so a
+   * filtered route can still be looked at).
+   */
+  rejectedLimit?: number;
   /** Families the route server carries (default IPv4 and IPv6 unicast). */
   families?: string[];
   /** Max-prefix 'shutdown'/'restart': the session layer sends Cease subcode 1 (RFC 4486) and closes. */
@@ -112,7 +119,35 @@ export interface SessionInfo {
   gracefulRestartFamilies?: Set<string>;
 }
 
+/** A route query (Views.findRoutes). */
+export interface RouteQuery {
+  /** With `match`: 'exact' (default), 'longest' (the most specific covering prefix with paths; give a /32 or /128 for an address), 'shorter' (covering prefixes, itself included), 'longer' (itself and more specifics). */
+  prefix?: string;
+  match?: 'exact' | 'longest' | 'shorter' | 'longer';
+  /** The client whose view is shown (best, eligible, notSent), as routes(prefix, client). */
+  client?: string;
+  /** Only paths received from this client (or session). */
+  from?: string;
+  /** Only accepted ('received') or only rejected ('filtered') paths. */
+  only?: 'received' | 'filtered';
+  /** Most routes returned (default 1000). */
+  limit?: number;
+}
+
+/** A route as last announced to a client's session (Adj-RIB-Out). */
+export interface ExportView {
+  prefix: string;
+  session: string;
+  /** ADD-PATH path id sent, 0 without ADD-PATH. */
+  pathId: number;
+  nextHop: NextHop;
+  attrs: PathAttributes;
+}
+
 export interface RouteView {
+  prefix: string;
+  /** When the path was received, ms since the Unix epoch (second resolution, the start of the slice that applied it). */
+  receivedAt: number;
   from: string;
   session: string;
   pathId: number;
@@ -136,6 +171,10 @@ export interface ClientSummary {
   received: number;
   accepted: number;
   rejected: number;
+  /** Rejected paths kept now (shown by `ixrs show routes --filtered`). */
+  rejectedKept: number;
+  /** Rejected paths not kept: the client had RouteServerOptions.rejectedLimit kept already. */
+  rejectedNotKept: number;
   rejectedByReason: Record<string, number>;
   blocked: number;
   withdrawnReceived: number;

@@ -289,9 +289,14 @@ export class Input {
       P.flags[old]! &= ~STALE;
       return;
     }
-    if (!verdict.accepted && !this.s.keepRejected) {
-      // reject_policy 'reject': counted, not kept.
+    if (
+      !verdict.accepted &&
+      c.stats.rejectedKept >= this.s.rejectedLimit &&
+      (old === NONE || (P.flags[old]! & ACCEPTED) !== 0)
+    ) {
+      // Over the client's bound of kept rejected paths: counted, not kept.
       this.countReject(c, verdict.reasons);
+      c.stats.rejectedNotKept++;
       if (old !== NONE) this.dropPath(old);
       return;
     }
@@ -324,6 +329,7 @@ export class Input {
     // (Decision.desiredAll); a replaced path keeps its predecessor's.
     P.setTxId(p, txId);
     P.flags[p] = verdict.accepted ? ACCEPTED : 0;
+    P.at[p] = this.s.clockSec;
     // Adj-RIB-In: the head of the session's list.
     P.sPrev[p] = NONE;
     P.sNext[p] = s.adjHead;
@@ -338,6 +344,7 @@ export class Input {
       this.s.dirty.add(e);
     } else {
       this.countReject(c, verdict.reasons);
+      c.stats.rejectedKept++;
       if (verdict.reasons.length > 0) P.reasons.set(p, verdict.reasons);
       const rej = this.s.entries.rejHeads();
       P.next[p] = rej[e]!;
@@ -399,6 +406,7 @@ export class Input {
       this.s.ranking.remove(e, p);
       this.s.dirty.add(e);
     } else {
+      c.stats.rejectedKept--;
       unlink(E.rejHeads(), e, P.next, p);
       E.maybeDelete(e);
     }

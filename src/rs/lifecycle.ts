@@ -39,6 +39,8 @@ export class Lifecycle {
         accepted: 0,
         rejected: 0,
         rejectedByReason: new Map(),
+        rejectedKept: 0,
+        rejectedNotKept: 0,
         blocked: 0,
         withdrawnReceived: 0,
         treatAsWithdraw: 0,

@@ -66,6 +66,10 @@ export interface ClientStats {
   accepted: number;
   rejected: number;
   rejectedByReason: Map<RejectCode, number>;
+  /** Rejected paths kept now (for `ixrs show routes --filtered`), at most CoreState.rejectedLimit. */
+  rejectedKept: number;
+  /** Rejected paths not kept because the client had rejectedLimit kept already. */
+  rejectedNotKept: number;
   /** Prefixes dropped because max-prefix 'block' was reached. */
   blocked: number;
   withdrawnReceived: number;

@@ -14,6 +14,8 @@ import { canonicalAddress } from '../bgp/prefix.ts';
 import type { UpdateMessage } from '../bgp/types.ts';
 import type {
   ClientSummary,
+  ExportView,
+  RouteQuery,
   RouteServerOptions,
   RouteView,
   SessionHandle,
@@ -34,8 +36,10 @@ import { Views } from './views.ts';
 
 export type {
   ClientSummary,
+  ExportView,
   Log,
   MaxPrefixEvent,
+  RouteQuery,
   RouteServerOptions,
   RouteView,
   Scheduler,
@@ -240,6 +244,16 @@ export class RouteServer {
 
   routes(prefix: string, clientId?: string): RouteView[] {
     return this.views.routes(prefix, clientId);
+  }
+
+  /** Routes by prefix relation and/or announcing client (Views.findRoutes). */
+  findRoutes(q: RouteQuery): { routes: RouteView[]; truncated: boolean } {
+    return this.views.findRoutes(q);
+  }
+
+  /** What was last announced to a client (Views.exported). */
+  exported(clientId: string, limit?: number): { routes: ExportView[]; truncated: boolean } {
+    return this.views.exported(clientId, limit);
   }
 
   clientSummary(clientId: string): ClientSummary {

@@ -90,6 +90,7 @@ export class Slices {
     const start = performance.now();
     const end = start + ms;
     let now = start;
+    this.s.tick();
     this.s.reach.apply(end);
     while (this.step(end)) {
       now = performance.now();
@@ -101,6 +102,7 @@ export class Slices {
 
   /** Runs all pending work now, synchronously (tests, shutdown). */
   flush(): void {
+    this.s.tick();
     while (this.step()) {}
     this.s.reach.flushEvents();
     this.wakeIdle();

@@ -85,6 +85,10 @@ export class CoreState {
   readonly stalePathTime: number;
 
   readonly keepRejected: boolean;
+  /** Most rejected paths kept per client (RouteServerOptions.rejectedLimit). */
+  readonly rejectedLimit: number;
+  /** Seconds since the Unix epoch at the start of the current slice (PathStore.at). */
+  clockSec = 0;
 
   readonly onMaxPrefix: ((ev: MaxPrefixEvent) => void) | undefined;
 
@@ -132,6 +136,11 @@ export class CoreState {
   /** Asks the scheduler for a slice (slices.ts sets it). */
   kick: () => void = () => {};
 
+  /** Reads the clock once per slice: paths applied in it are stamped with it. */
+  tick(): void {
+    this.clockSec = Math.floor(this.timers.now() / 1000);
+  }
+
   constructor(opts: RouteServerOptions) {
     this.policy = opts.policy;
     this.encoder = opts.encoder ?? codecEncoder;
@@ -145,6 +154,7 @@ export class CoreState {
     this.batchSize = opts.batch ?? 1024;
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.keepRejected = opts.keepRejected ?? true;
+    this.rejectedLimit = opts.rejectedLimit ?? (this.keepRejected ? Infinity : 1000);
     this.onMaxPrefix = opts.onMaxPrefix;
     this.log = opts.log ?? pino({ level: 'warn', name: 'rs' });
   }

@@ -103,6 +103,11 @@ export class PathStore {
   private readonly rxIds = new LazyColumn((n) => new Uint32Array(n));
   private readonly txIds = new LazyColumn((n) => new Uint32Array(n));
   flags = new Uint8Array(0);
+  /**
+   * When the path was received: seconds since the Unix epoch (4 octets a
+   * path, written once per announcement; `ixrs show routes` shows the age).
+   */
+  at = new Uint32Array(0);
   /** Next path of the entry's list (ranked accepted list, or rejected list). */
   next = new Int32Array(0);
   /** The session's Adj-RIB-In list (or a cleanup's detached list). */
@@ -165,6 +170,7 @@ export class PathStore {
     this.rxIds.grow(cap);
     this.txIds.grow(cap);
     this.flags = grown(this.flags, cap, 0);
+    this.at = grown(this.at, cap, 0);
     this.next = grown(this.next, cap, 0);
     this.sPrev = grown(this.sPrev, cap, 0);
     this.sNext = grown(this.sNext, cap, 0);

@@ -2,7 +2,8 @@
 // with each path's rank and eligibility for a client, client and session
 // summaries, counters. Read only.
 
-import type { ClientSummary, RouteView, SessionSnapshot } from './api.ts';
+import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
+import type { ClientSummary, ExportView, RouteQuery, RouteView, SessionSnapshot } from './api.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { PathId, Session } from './model.ts';
 import type { RejectCode } from './policy-api.ts';
@@ -14,6 +15,116 @@ const NO_REASONS: RejectCode[] = [];
 export class Views {
   private readonly s: CoreState;
   private readonly life: Lifecycle;
+
+  /**
+   * Routes by prefix relation and/or by announcing client (`ixrs show routes`
+   * IP, PREFIX --longer|--shorter, --client C --received|--filtered). Walks
+   * the prefix table (longer, by client) or looks up each shorter prefix;
+   * stops after `limit` routes (truncated: true).
+   */
+  findRoutes(q: RouteQuery): { routes: RouteView[]; truncated: boolean } {
+    const limit = q.limit ?? 1000;
+    const out: RouteView[] = [];
+    let truncated = false;
+    const fromSessions = q.from === undefined ? null : this.sessionsOf(q.from);
+    const fromSlots = fromSessions === null ? null : new Set(fromSessions.map((s) => s.slot));
+    const fromKeys = fromSessions === null ? null : new Set(fromSessions.map((s) => s.key));
+    const keep = (v: RouteView[]): boolean => {
+      for (const r of v) {
+        if (q.only === 'received' && !r.accepted) continue;
+        if (q.only === 'filtered' && r.accepted) continue;
+        if (fromKeys !== null && !fromKeys.has(r.session)) continue;
+        if (out.length >= limit) {
+          truncated = true;
+          return false;
+        }
+        out.push(r);
+      }
+      return true;
+    };
+    const E = this.s.entries;
+    if (q.prefix !== undefined && (q.match ?? 'exact') !== 'longer') {
+      const p = parsePrefix(q.prefix);
+      const match = q.match ?? 'exact';
+      if (match === 'exact') {
+        keep(this.routes(formatPrefix(p), q.client));
+        return { routes: out, truncated };
+      }
+      // Every covering prefix, most specific first.
+      for (let len = p.len; len >= 0; len--) {
+        const v = this.routes(formatPrefix({ afi: p.afi, len, bytes: p.bytes }), q.client);
+        if (v.length === 0) continue;
+        if (match === 'longest') {
+          // The longest prefix with an accepted path (else the longest with any).
+          if (!v.some((r) => r.accepted) && out.length === 0) {
+            keep(v);
+            continue;
+          }
+          out.length = 0;
+          keep(v);
+          return { routes: out, truncated };
+        }
+        if (!keep(v)) break;
+      }
+      return { routes: out, truncated };
+    }
+    const within = q.prefix === undefined ? null : parsePrefix(q.prefix);
+    for (let e = 0; e < E.limit; e++) {
+      if (!E.live(e)) continue;
+      const text = E.prefix(e);
+      if (within !== null && !covers(within, text)) continue;
+      if (fromSlots !== null && !this.entryHasFrom(e, fromSlots)) continue;
+      if (!keep(this.routes(text, q.client))) break;
+    }
+    return { routes: out, truncated };
+  }
+
+  /** What the route server last announced to client `ref` (`ixrs show rib --client C`). */
+  exported(ref: string, limit = 1000): { routes: ExportView[]; truncated: boolean } {
+    const out: ExportView[] = [];
+    const E = this.s.entries;
+    for (const s of this.sessionsOf(ref)) {
+      const up = s.up;
+      if (up === null) continue;
+      for (let e = 0; e < E.limit; e++) {
+        if (!E.live(e)) continue;
+        const fam = E.fam(e);
+        if (!up.fam.has(fam)) continue;
+        const add = (
+          pathId: number,
+          attrs: ExportView['attrs'],
+          nextHop: ExportView['nextHop'],
+        ) => {
+          out.push({ prefix: E.prefix(e), session: s.key, pathId, nextHop, attrs });
+        };
+        if (up.addPathTx.has(fam)) {
+          const m = up.apOut.get(e);
+          if (m !== undefined) for (const [tx, o] of m) add(tx, o.attrs, o.nextHop);
+        } else {
+          const o = this.s.adjOut.sentTo(e, s);
+          if (o !== null) add(0, o.attrs, o.nextHop);
+        }
+        if (out.length >= limit) return { routes: out.slice(0, limit), truncated: true };
+      }
+    }
+    return { routes: out, truncated: false };
+  }
+
+  private sessionsOf(ref: string): Session[] {
+    const c = this.s.clients.get(ref);
+    return c === undefined ? [this.life.session(ref)] : [...c.sessions.values()];
+  }
+
+  private entryHasFrom(e: number, slots: Set<number>): boolean {
+    const P = this.s.paths;
+    for (let p = this.s.entries.head[e]!; p !== NONE; p = P.next[p]!) {
+      if (slots.has(P.sess[p]!)) return true;
+    }
+    for (let p = this.s.entries.rej(e); p !== NONE; p = P.next[p]!) {
+      if (slots.has(P.sess[p]!)) return true;
+    }
+    return false;
+  }
 
   routes(prefix: string, clientId?: string): RouteView[] {
     const asked = clientId === undefined ? undefined : this.viewSession(clientId);
@@ -64,6 +175,8 @@ export class Views {
     const s = this.s.bySlot[P.sess[p]!]!;
     const flags = P.flags[p]!;
     return {
+      prefix: this.s.entries.prefix(P.entry[p]!),
+      receivedAt: P.at[p]! * 1000,
       from: s.client.cfg.id,
       session: s.key,
       pathId: P.rxId(p),
@@ -84,6 +197,8 @@ export class Views {
       received: st.received,
       accepted: st.accepted,
       rejected: st.rejected,
+      rejectedKept: st.rejectedKept,
+      rejectedNotKept: st.rejectedNotKept,
       rejectedByReason: Object.fromEntries(
         [...st.rejectedByReason].map(([k, v]) => [String(k), v]),
       ),
@@ -141,4 +256,16 @@ export class Views {
     this.s = s;
     this.life = life;
   }
+}
+
+/** Whether prefix text `t` is `outer` or more specific than it (same family). */
+function covers(outer: { afi: number; len: number; bytes: Uint8Array }, t: string): boolean {
+  const p = parsePrefix(t);
+  if (p.afi !== outer.afi || p.len < outer.len) return false;
+  const full = outer.len >> 3;
+  for (let i = 0; i < full; i++) if (p.bytes[i] !== outer.bytes[i]) return false;
+  const rest = outer.len & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (p.bytes[full]! & mask) === outer.bytes[full];
 }

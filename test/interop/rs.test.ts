@@ -416,4 +416,70 @@ describe('route server interop: ixrs run with BIRD 2, FRR, GoBGP, OpenBGPD and E
     await new Promise((r) => setTimeout(r, 3000));
     expect(isDown(await rs.sessions())).toBeDefined();
   });
+
+  // The NOC walk-through of docs/operations.md with real clients: "X does not
+  // receive P from Y", each cause found with `ixrs show` alone (--json here).
+  it('NOC walk-through: filtered at Y with reason, not best for X, session down with its NOTIFICATION, never sent', async () => {
+    type Row = {
+      prefix: string;
+      from: string;
+      accepted: boolean;
+      best?: boolean;
+      notSent?: string;
+      reasons: { code: number; text: string }[];
+      receivedAt: string;
+    };
+    type Routes = { routes: Row[]; match?: string; truncated?: boolean };
+    const show = async <T>(...a: string[]): Promise<T> => JSON.parse(await rs.show(a)) as T;
+    // 1. Filtered at ExaBGP, with the arouteserver code and text; listed by --filtered.
+    const one = await show<Routes>('routes', TOO_LONG, '--client', String(asOf('bird')));
+    expect(one.routes[0]).toMatchObject({ from: `AS${asOf('exabgp')}`, accepted: false });
+    expect(one.routes[0]!.reasons[0]).toMatchObject({ code: 13 });
+    expect(Date.parse(one.routes[0]!.receivedAt)).toBeLessThanOrEqual(Date.now());
+    const filtered = await show<Routes>('routes', '--client', String(asOf('exabgp')), '--filtered');
+    expect(filtered.routes.map((r) => r.prefix)).toContain(TOO_LONG);
+    // Longest match of an address inside the rejected /29 lands on it (no accepted cover)
+    // or on an accepted covering prefix; either way the answer names the match.
+    const lm = await show<Routes>('routes', '198.51.100.249');
+    expect(lm.match).toBe('longest');
+    expect(lm.routes.length).toBeGreaterThan(0);
+    // 2. Not best for OpenBGPD: BIRD's shorter path wins over FRR's; its Adj-RIB-Out says so.
+    const two = await show<Routes>('routes', SHARED, '--client', String(asOf('openbgpd')));
+    const frr = two.routes.find((r) => r.from === `AS${asOf('frr')}`)!;
+    const bird = two.routes.find((r) => r.from === `AS${asOf('bird')}`)!;
+    expect(bird.best).toBe(true);
+    expect(frr).toMatchObject({ accepted: true, best: false });
+    const rib = await show<{ routes: { prefix: string; nextHop: string; address: string }[] }>(
+      'rib',
+      '--client',
+      v4('openbgpd'),
+    );
+    expect(rib.routes.find((r) => r.prefix === SHARED)?.nextHop).toBe(v4('bird'));
+    // For GoBGP, BIRD's path is excluded by its 0:65003 community.
+    const hidden = await show<Routes>('routes', SHARED, '--client', String(asOf('gobgp')));
+    expect(hidden.routes.find((r) => r.from === `AS${asOf('bird')}`)?.notSent).toBe(
+      'export-policy',
+    );
+    // 3. GoBGP's IPv4 session is down: no path of its over-limit prefixes, and
+    // show client says why, with the NOTIFICATION sent.
+    expect((await show<Routes>('routes', OVER_LIMIT[0]!)).routes).toEqual([]);
+    const c = await show<{
+      pathsAccepted: number;
+      acceptedByAfi: Record<string, number>;
+      status: { address: string; admin: string; lastDown: { sent: string | null } | null }[];
+    }>('client', String(asOf('gobgp')));
+    const st = c.status.find((x) => x.address === v4('gobgp'))!;
+    expect(st.admin).toBe('max-prefix stop');
+    expect(st.lastDown?.sent).toMatch(/^6\/1 /);
+    expect(c.acceptedByAfi['1'] ?? 0).toBe(0);
+    expect(c.pathsAccepted).toBe(Object.values(c.acceptedByAfi).reduce((a, b) => a + b, 0));
+    // 4. Never sent: no path anywhere, FRR's sessions are up, not among what it sent.
+    const never = '203.0.113.64/26';
+    expect((await show<Routes>('routes', never)).routes).toEqual([]);
+    const got = await show<Routes>('routes', '--client', String(asOf('frr')), '--received');
+    expect(got.routes.map((r) => r.prefix)).toContain(SHARED);
+    expect(got.routes.map((r) => r.prefix)).not.toContain(never);
+    const sess = await rs.sessions();
+    expect(sess.filter((r) => r.asn === asOf('frr')).every((r) => r.state === 'up')).toBe(true);
+  });
 });

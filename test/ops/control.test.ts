@@ -190,7 +190,7 @@ describe('handleRequest', () => {
     });
     expect(handleRequest(ctx(), { cmd: 'routes' })).toMatchObject({
       ok: false,
-      error: "'routes' needs 'prefix'",
+      error: "'routes' needs 'prefix' (a prefix or an address), or 'from' (a client)",
     });
     expect(handleRequest(ctx(), { cmd: 'client', client: 5 })).toMatchObject({
       ok: false,

@@ -3,7 +3,13 @@
 import { makeAttributes } from '../../src/bgp/attributes.ts';
 import type { CoreQueries } from '../../src/ops/model.ts';
 import type { ClientConfig } from '../../src/rs/policy-api.ts';
-import type { ClientSummary, RouteView, SessionSnapshot } from '../../src/rs/server.ts';
+import type {
+  ClientSummary,
+  ExportView,
+  RouteQuery,
+  RouteView,
+  SessionSnapshot,
+} from '../../src/rs/server.ts';
 
 export function client(
   id: string,
@@ -58,6 +64,8 @@ export class FakeCore implements CoreQueries {
     const asked = clientId !== undefined;
     return [
       {
+        prefix,
+        receivedAt: 0,
         from: 'AS64501',
         session: 'AS64501@192.0.2.11',
         pathId: 0,
@@ -70,6 +78,8 @@ export class FakeCore implements CoreQueries {
         ...(asked ? { best: false, eligible: false } : {}),
       },
       {
+        prefix,
+        receivedAt: 0,
         from: 'AS64502-1',
         session: 'AS64502-1@192.0.2.12',
         pathId: 0,
@@ -82,6 +92,8 @@ export class FakeCore implements CoreQueries {
         ...(asked ? { best: true, eligible: true } : {}),
       },
       {
+        prefix,
+        receivedAt: 0,
         from: 'AS64502-2',
         session: 'AS64502-2@192.0.2.13',
         pathId: 0,
@@ -96,6 +108,35 @@ export class FakeCore implements CoreQueries {
     ];
   }
 
+  findRoutes(q: RouteQuery): { routes: RouteView[]; truncated: boolean } {
+    this.calls.push(`find ${JSON.stringify(q)}`);
+    const all = this.routes('198.51.100.0/24', q.client);
+    const routes = all.filter(
+      (r) =>
+        (q.only !== 'received' || r.accepted) &&
+        (q.only !== 'filtered' || !r.accepted) &&
+        (q.from === undefined || r.from === q.from),
+    );
+    return { routes, truncated: false };
+  }
+
+  exported(clientId: string, _limit?: number): { routes: ExportView[]; truncated: boolean } {
+    this.calls.push(`exported ${clientId}`);
+    const r = this.routes('198.51.100.0/24')[1]!;
+    return {
+      routes: [
+        {
+          prefix: r.prefix,
+          session: `${clientId}@192.0.2.11`,
+          pathId: 0,
+          nextHop: r.nextHop,
+          attrs: r.attrs,
+        },
+      ],
+      truncated: false,
+    };
+  }
+
   clientSummary(clientId: string): ClientSummary {
     this.calls.push(`client ${clientId}`);
     return {
@@ -103,6 +144,8 @@ export class FakeCore implements CoreQueries {
       received: 12,
       accepted: 9,
       rejected: 3,
+      rejectedKept: 1,
+      rejectedNotKept: 0,
       rejectedByReason: { '2': 1, '5': 2 },
       blocked: 0,
       withdrawnReceived: 4,

@@ -65,7 +65,7 @@ describe('text renderers', () => {
     const text = renderSessions(result<SessionRow[]>({ cmd: 'sessions' }), T0 + 125_000);
     expect(text).toBe(
       [
-        'CLIENT     ASN    ADDRESS       STATE        FOR    RECEIVED  SENT  FAMILIES   DESCRIPTION',
+        'CLIENT     ASN    ADDRESS       STATE        FOR    PATHS IN  SENT  FAMILIES   DESCRIPTION',
         'AS64501    64501  192.0.2.11    Established  2m05s  12        17    ipv4,ipv6  client A',
         'AS64501    64501  2001:db8::11  Active       2m05s  0         0     -          client A',
         'AS64502-1  64502  192.0.2.12    Established  2m05s  12        17    ipv4,ipv6  client B router 1',
@@ -81,21 +81,21 @@ describe('text renderers', () => {
       prefix: '198.51.100.0/24',
       client: '192.0.2.12',
     });
-    const text = renderRoutes(res);
+    const text = renderRoutes(res, Date.parse('1970-01-01T00:01:05Z'));
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe('198.51.100.0/24 (as seen by AS64502-1)');
     expect(lines[2]).toMatch(
-      /^ {3}1 +AS64501 +192\.0\.2\.11 +64501 +64501:100 64501:1:2 +accepted, not for AS64502-1$/,
+      /^ {3}1 +AS64501 +192\.0\.2\.11 +64501 +64501:100 64501:1:2 +1m05s +accepted, not sent to AS64502-1: ineligible$/,
     );
     expect(lines[3]).toMatch(
-      /^ {2}\*2 +AS64502-1 +192\.0\.2\.12 +64502 64510 \{1 2\} +- +accepted, stale, best for AS64502-1$/,
+      /^ {2}\*2 +AS64502-1 +192\.0\.2\.12 +64502 64510 \{1 2\} +- +1m05s +accepted, stale, best for AS64502-1$/,
     );
     expect(lines[4]).toMatch(/rejected: Invalid NEXT_HOP \(5\), Prefix is bogon \(2\)$/);
     // Every row's cells start under the header's columns.
     const starts = columnStarts(lines[1]!);
-    expect(starts).toHaveLength(6);
+    expect(starts).toHaveLength(7);
     for (const l of lines.slice(2)) for (const s of starts.slice(1)) expect(l[s - 1]).toBe(' ');
-    expect(renderRoutes({ prefix: '192.0.2.0/24', client: null, routes: [] })).toBe(
+    expect(renderRoutes({ prefix: '192.0.2.0/24', client: null, routes: [] }, 0)).toBe(
       '192.0.2.0/24: no paths\n',
     );
   });
@@ -103,7 +103,9 @@ describe('text renderers', () => {
   it('client and rib count', () => {
     const text = renderClient(result<ClientResult>({ cmd: 'client', client: '64501' }), T0 + 1000);
     expect(text).toContain('client:                   AS64501\n');
-    expect(text).toContain('accepted by afi:          ipv4 7, ipv6 2\n');
+    expect(text).toContain('accepted now by afi:      ipv4 7, ipv6 2\n');
+    expect(text).toContain('paths now:                10 (accepted 9, rejected 1)\n');
+    expect(text).toContain('announcements:            received 12, accepted 9, rejected 3 (since');
     expect(text).toContain('prefixes announced to it: 17\n');
     expect(text).toMatch(/CODE +COUNT +REASON\n +5 +2 +Invalid NEXT_HOP\n +2 +1 +Prefix is bogon/);
     expect(text).toMatch(/sessions:\n {2}CLIENT/);
@@ -172,10 +174,30 @@ describe('ixrs show', () => {
     expect(out).toBe('AS64501: 17 prefixes announced by the route server\n');
   });
 
+  it('routes IP, --filtered, --exported and rib --client C list through the socket', async () => {
+    expect(await show(['routes', '198.51.100.7', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^longest match for 198\.51\.100\.7\n +PREFIX +RANK/);
+    out = '';
+    expect(await show(['routes', '--client', 'AS64502-2', '--filtered', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^filtered from AS64502-2\n/);
+    expect(out).toMatch(/198\.51\.100\.0\/24 .*rejected: Invalid NEXT_HOP \(5\)/);
+    out = '';
+    expect(await show(['routes', '--client', '64501', '--exported', '--socket', path])).toBe(0);
+    expect(out).toMatch(/^announced to AS64501 \(1 route\)\n +PREFIX +SESSION +NEXT HOP/);
+    out = '';
+    expect(await show(['rib', '--client', '64501', '--json', '--socket', path])).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      client: 'AS64501',
+      routes: [{ prefix: '198.51.100.0/24', nextHop: '192.0.2.12', asPath: '64502 64510 {1 2}' }],
+    });
+  });
+
   it('usage errors exit 2, server errors exit 1', async () => {
     expect(await show(['routes', '--socket', path])).toBe(2);
     expect(err).toContain('routes needs a PREFIX');
-    expect(await show(['rib', '--client', '64501', '--socket', path])).toBe(2);
+    expect(await show(['routes', '--received', '--socket', path])).toBe(2);
+    expect(err).toContain('need --client C');
+    expect(await show(['routes', '10.0.0.1', '--longer', '--socket', path])).toBe(2);
     expect(await show(['frobnicate', '--socket', path])).toBe(2);
     err = '';
     expect(await show(['client', '64502', '--socket', path])).toBe(1);

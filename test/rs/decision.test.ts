@@ -232,8 +232,8 @@ describe('per-client best path', () => {
     expect(l.rs.routes(P)).toHaveLength(0);
   });
 
-  it("RFC 7947 §2.1: with reject_policy 'reject' rejected paths are counted but not kept", () => {
-    const l = lab({ keepRejected: false });
+  it('RFC 7947 §2.1: over the kept-rejected bound, rejected paths are counted but not kept', () => {
+    const l = lab({ keepRejected: false, rejectedLimit: 0 });
     l.up(65010);
     l.up(65001);
     l.send(65001, announce([P], attrs({ asPath: [65001], nextHop: addrOf(65001) })));
@@ -245,6 +245,8 @@ describe('per-client best path', () => {
     expect(l.peers.get(65010)!.get(P)).toBeUndefined();
     expect(l.rs.clientSummary('AS65001')).toMatchObject({
       rejected: 1,
+      rejectedKept: 0,
+      rejectedNotKept: 1,
       rejectedByReason: { 14: 1 },
     });
     expect(l.rs.stats().prefixes).toBe(0);
