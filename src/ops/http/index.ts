@@ -8,6 +8,7 @@ import type { ControlContext } from '../control.ts';
 import type { RibTable } from '../rib-walk.ts';
 import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
+import { type NhibSources, registerNhibMetrics } from './nhib-metrics.ts';
 import { HttpServer, jsonReply } from './server.ts';
 
 export interface HttpSources {
@@ -26,6 +27,8 @@ export interface HttpSources {
     readonly connected: boolean;
     readonly stats: { connects: number; drops: number; messages: number; bytes: number };
   } | null;
+  /** RS-BFD: the NHIB, RsBfd's counters and the change feed (metrics, the web page). */
+  nhib?: NhibSources | null;
   /** The MRT writer, when configured. */
   mrt?: {
     readonly stats: { ribDumps: number; ribErrors: number; records: number; dropped: number };
@@ -142,6 +145,7 @@ export async function startHttp(
       () => mrt.stats.dropped,
     );
   }
+  if (src.nhib) registerNhibMetrics(metrics.registry, src.nhib);
   server.route('/metrics', () => metricsReply(metrics));
   new Birdwatcher({
     ctx: src.ctx,
