@@ -10,6 +10,7 @@ import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
 import { type NhibSources, registerNhibMetrics } from './nhib-metrics.ts';
 import { HttpServer, jsonReply } from './server.ts';
+import { WebFeed } from './web.ts';
 
 export interface HttpSources {
   /** What the control socket answers from (Daemon.controlContext()). */
@@ -156,10 +157,11 @@ export async function startHttp(
     prefLen: src.prefLen,
     startedAt: Date.now(),
   }).mount(server);
-  server.route('/', () =>
+  server.route('/pages', () =>
     jsonReply({
       ixrs: version(),
       pages: [
+        '/ (the web page)',
         '/metrics',
         '/status',
         '/protocols/bgp',
@@ -170,9 +172,15 @@ export async function startHttp(
         '/routes/prefix?prefix=',
         '/routes/table/master',
         '/routes/table/master/filtered',
+        '/web/state',
+        '/web/client?id=',
+        '/web/events',
       ],
     }),
   );
+  const web = new WebFeed({ ctx: src.ctx, nhib: src.nhib ?? null, version: version() });
+  web.mount(server);
+  server.onClose(() => web.close());
   extra?.(server);
   return server;
 }
