@@ -133,6 +133,34 @@ export const PAGE_JS = String.raw`'use strict';
     ctx.clearRect(st.left + j * c, st.top + i * c, c, c);
     ctx.fillRect(st.left + j * c, st.top + i * c, c - g, c - g);
   }
+  var RGB = {};
+  Object.keys(COLOR).forEach(function (k) {
+    var h = COLOR[k];
+    RGB[k] = [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+  });
+  // Every cell at once, written as pixels (one putImageData: 90,000 cells in milliseconds).
+  function drawGrid() {
+    var c = st.cell;
+    var w = st.owners.length * c;
+    var h = st.rows.length * c;
+    if (w === 0 || h === 0) return;
+    var img = ctx.createImageData(w, h);
+    var d = img.data;
+    var g = c >= 6 ? 1 : 0;
+    for (var i = 0; i < st.rows.length; i++) {
+      var cells = st.rows[i].cells;
+      for (var j = 0; j < st.owners.length; j++) {
+        var rgb = RGB[cells.charAt(j)] || [255, 255, 255];
+        for (var y = 0; y < c - g; y++) {
+          var p = ((i * c + y) * w + j * c) * 4;
+          for (var x = 0; x < c - g; x++, p += 4) {
+            d[p] = rgb[0]; d[p + 1] = rgb[1]; d[p + 2] = rgb[2]; d[p + 3] = 255;
+          }
+        }
+      }
+    }
+    ctx.putImageData(img, st.left, st.top);
+  }
   function drawRowHead(i) {
     ctx.fillStyle = SESSION[st.rows[i].session] || '#fff';
     ctx.fillRect(st.left - 5, st.top + i * st.cell, 4, st.cell - (st.cell >= 6 ? 1 : 0));
@@ -157,10 +185,8 @@ export const PAGE_JS = String.raw`'use strict';
       });
       ctx.restore();
     }
-    for (var i = 0; i < st.rows.length; i++) {
-      drawRowHead(i);
-      for (var j = 0; j < st.owners.length; j++) drawCell(i, j);
-    }
+    for (var i = 0; i < st.rows.length; i++) drawRowHead(i);
+    drawGrid();
     document.getElementById('empty').hidden = st.rows.length > 0 && !!st.counts && st.counts.entries > 0;
   }
 
@@ -331,6 +357,14 @@ export const PAGE_JS = String.raw`'use strict';
       return i === undefined || j === undefined ? null : st.rows[i].cells.charAt(j);
     },
     version: function () { return st.version; },
+    /** The canvas pixel at the centre of a cell (CSS-independent canvas coordinates). */
+    at: function (client, owner) {
+      var i = st.rowIdx[client];
+      var j = st.ownerIdx[owner];
+      if (i === undefined || j === undefined) return null;
+      var h = Math.floor((st.cell - 1) / 2);
+      return { x: st.left + j * st.cell + h, y: st.top + i * st.cell + h };
+    },
     show: function (client, owner) {
       var i = st.rowIdx[client];
       var j = st.ownerIdx[owner];
