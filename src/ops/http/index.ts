@@ -9,7 +9,7 @@ import type { RibTable } from '../rib-walk.ts';
 import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
 import { type NhibSources, registerNhibMetrics } from './nhib-metrics.ts';
-import { HttpServer, jsonReply } from './server.ts';
+import { type HttpReply, HttpServer, jsonReply } from './server.ts';
 import { WebFeed } from './web.ts';
 
 export interface HttpSources {
@@ -30,6 +30,8 @@ export interface HttpSources {
   } | null;
   /** RS-BFD: the NHIB, RsBfd's counters and the change feed (metrics, the web page). */
   nhib?: NhibSources | null;
+  /** How long one rendering of /metrics answers every scrape, ms (default 1000; 0: never shared). */
+  metricsCacheMs?: number;
   /** The MRT writer, when configured. */
   mrt?: {
     readonly stats: { ribDumps: number; ribErrors: number; records: number; dropped: number };
@@ -147,7 +149,20 @@ export async function startHttp(
     );
   }
   if (src.nhib) registerNhibMetrics(metrics.registry, src.nhib);
-  server.route('/metrics', () => metricsReply(metrics));
+  // One exposition serves every scrape within metricsCacheMs (several
+  // Prometheus servers, dashboards polling): rendering it for 100 clients
+  // takes tens of milliseconds of the event loop. An RS-BFD change makes the
+  // next scrape render afresh.
+  const cacheMs = src.metricsCacheMs ?? 1000;
+  let cached: { at: number; version: number; reply: Promise<HttpReply> } | null = null;
+  server.route('/metrics', () => {
+    const now = Date.now();
+    const v = src.nhib?.telemetry.version ?? 0;
+    if (cached !== null && now - cached.at < cacheMs && cached.version === v) return cached.reply;
+    const reply = metricsReply(metrics);
+    cached = { at: now, version: v, reply };
+    return reply;
+  });
   new Birdwatcher({
     ctx: src.ctx,
     table: src.table,
