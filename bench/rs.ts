@@ -3,6 +3,7 @@
 //   npm run bench -- [--clients N] [--prefixes M] [--overlap 0.3] [--only ixrs|bird]
 //                    [--timeout S] [--hold S] [--gens G] [--port P] [--repeat R]
 //                    [--prefixes-per-set K] [--phases churn,loss,reconnect,restart|none]
+//                    [--http-poll K [--http-interval MS]]
 //
 // N simulated clients (forked load generators, bench/lib/gen.ts, each client
 // from its own 127.10.x.y address) each announce M IPv4 /24s, a fraction
@@ -29,6 +30,10 @@
 // stopped and started again, every client reconnects at once: until every
 // client holds its full view). Peak RSS is VmHWM over the whole run: the
 // highest of the process's, and after a restart of both processes'.
+// With --http-poll K, each round runs ixrs twice: plain, then with its HTTP
+// listener on and K clients polling /metrics (every --http-interval ms, default
+// 1000) and one web page's event stream open (bench/lib/http-poll.ts, from the
+// clients' side); it prints the convergence cost of that load (goal < 10 %).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -37,8 +42,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DoneEvent, PhaseEvent, StartCmd } from './lib/gen.ts';
+import type { PollDone, PollStart } from './lib/http-poll.ts';
 import { BenchNet } from './lib/netns.ts';
-import { makeScenario, type NetMode } from './lib/scenario.ts';
+import { makeScenario, type NetMode, rsAddress } from './lib/scenario.ts';
 import {
   birdAvailable,
   lastMemprobe,
@@ -68,6 +74,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     'prefixes-per-set': { type: 'string', default: '0' },
     phases: { type: 'string', default: 'churn,loss,reconnect,restart' },
+    'http-poll': { type: 'string', default: '0' },
+    'http-interval': { type: 'string', default: '1000' },
   },
 });
 const PHASES = ['churn', 'loss', 'reconnect', 'restart'] as const;
@@ -96,6 +104,11 @@ if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50)
   throw new Error('--repeat must be 1..50');
 if (hold < 3 || hold > 65535) throw new Error('--hold must be 3..65535');
 
+const httpPollers = Number(values['http-poll']);
+const httpIntervalMs = Number(values['http-interval']);
+if (!Number.isInteger(httpPollers) || httpPollers < 0 || httpPollers > 1000)
+  throw new Error('--http-poll must be 0..1000');
+const POLL = new URL('./lib/http-poll.ts', import.meta.url).pathname;
 const nodeFlags = (values['ixrs-node-flags'] ?? '').split(' ').filter((x) => x !== '');
 const GEN = new URL('./lib/gen.ts', import.meta.url).pathname;
 const la = () =>
@@ -234,9 +247,21 @@ function waitAll<T>(
   });
 }
 
-async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
+async function runOne(name: 'ixrs' | 'bird', pollers = 0): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), `ixrs-bench-${name}-`));
   const port = await freePort();
+  // --http-poll: the HTTP listener on the route server's address, polled from the clients' side.
+  const httpPort = pollers === 0 ? 0 : mode === 'netns' ? 9179 : await freePort();
+  const httpLines =
+    pollers === 0
+      ? []
+      : [
+          '    http:',
+          `      listen: "${rsAddress(mode)}"`,
+          `      port: ${httpPort}`,
+          `      max_connections: ${pollers + 8}`,
+        ];
+  let poller: ChildProcess | null = null;
   const start = (): Target =>
     name === 'ixrs'
       ? startIxrs(
@@ -249,6 +274,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
           nodeFlags,
           values['heap-snapshot'] ?? null,
           values['ixrs-root'],
+          httpLines,
         )
       : startBird(dir, port, N, hold, mode, benchNet?.rs ?? null);
   let target = start();
@@ -297,6 +323,22 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     console.log(
       `  ${name}: ${N} sessions established in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
+    if (pollers > 0) {
+      const [prog, argv] = benchNet
+        ? BenchNet.wrap(benchNet.cl, process.execPath, [POLL])
+        : [process.execPath, [POLL]];
+      poller = spawn(prog, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const start: PollStart = {
+        cmd: 'start',
+        base: `http://${rsAddress(mode)}:${httpPort}`,
+        pollers,
+        intervalMs: httpIntervalMs,
+      };
+      poller.send(start);
+      console.log(
+        `  ${name}: ${pollers} HTTP clients polling /metrics every ${httpIntervalMs} ms, one page's event stream open`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 500));
     const before = sampleProc(target.pid);
     const loadBefore = la();
@@ -331,6 +373,21 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     }
     const after = sampleProc(target.pid);
     const loadAfter = la();
+    if (poller !== null) {
+      const p = poller;
+      const got = await new Promise<PollDone | null>((resolve) => {
+        const t = setTimeout(() => resolve(null), 5000);
+        p.once('message', (m: PollDone) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        p.send({ cmd: 'stop' });
+      });
+      if (got !== null)
+        console.log(
+          `  ${name}: HTTP load: ${got.scrapes} scrapes of /metrics (mean ${got.meanMs.toFixed(1)} ms, max ${got.maxMs.toFixed(0)} ms, ${got.errors} errors), ${got.events} page events, ${(got.bytes / 2 ** 20).toFixed(1)} MiB`,
+        );
+    }
     let memprobe: string | null = null;
     let memprobeConverged: string | null = null;
     if (name === 'ixrs') {
@@ -422,7 +479,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     if (name === 'ixrs' && phases.length > 0 && phases.at(-1) !== 'restart')
       memprobe = (await probe(target)) ?? memprobe;
     return {
-      name,
+      name: pollers > 0 ? `${name}+http` : name,
       layout: target.layout,
       convergeMs: last - first,
       proc: after,
@@ -444,6 +501,7 @@ async function runOne(name: 'ixrs' | 'bird'): Promise<Result> {
     console.log(tail(target.log));
     throw e;
   } finally {
+    if (poller !== null && poller.exitCode === null) poller.kill('SIGKILL');
     for (const k of kids) {
       if (k.connected) k.send({ cmd: 'stop' });
     }
@@ -507,6 +565,13 @@ try {
       console.log(
         `  ${w}: converged in ${(r.convergeMs / 1000).toFixed(3)} s, peak RSS ${r.proc.hwmMiB.toFixed(1)} MiB at convergence, ${r.peakMiB.toFixed(1)} MiB over the whole run; load ${r.loadAfter}`,
       );
+      if (w === 'ixrs' && httpPollers > 0) {
+        console.log(
+          `-- ixrs with HTTP load${repeat > 1 ? ` (round ${round + 1} of ${repeat})` : ''}`,
+        );
+        results.push(await runOne(w, httpPollers));
+        rounds.push(round);
+      }
     }
   }
 } catch (e) {
@@ -625,6 +690,22 @@ if (repeat > 1) {
     );
   }
 }
+// --http-poll: the cost of the HTTP load, per round, then the median.
+const httpCost: number[] = [];
+for (let round = 0; round < repeat; round++) {
+  const a = results.find((r, i) => rounds[i] === round && r.name === 'ixrs');
+  const b = results.find((r, i) => rounds[i] === round && r.name === 'ixrs+http');
+  if (a === undefined || b === undefined) continue;
+  const q = b.convergeMs / a.convergeMs - 1;
+  httpCost.push(q);
+  console.log(
+    `HTTP load cost${repeat > 1 ? ` (round ${round + 1})` : ''}: convergence ${(a.convergeMs / 1000).toFixed(3)} s -> ${(b.convergeMs / 1000).toFixed(3)} s (${q >= 0 ? '+' : ''}${(100 * q).toFixed(1)} %), CPU (run) ${(a.runCpuMs / 1000).toFixed(2)} s -> ${(b.runCpuMs / 1000).toFixed(2)} s`,
+  );
+}
+if (httpCost.length > 1)
+  console.log(
+    `median HTTP load cost over ${httpCost.length} rounds: ${(100 * median(httpCost)).toFixed(1)} % (goal < 10 %)`,
+  );
 if (results.some((r) => r.drops > 0)) {
   console.log('FAIL: session drops during the run');
   process.exitCode = 1;

@@ -36,6 +36,8 @@ export function startIxrs(
   nodeFlags: string[] = [],
   heapSnapshot: string | null = null,
   root: string = ROOT,
+  /** More lines for general.yml's `ixrs:` section (indented 4), e.g. the HTTP listener. */
+  ixrsExtra: string[] = [],
 ): Target {
   const general = join(dir, 'general.yml');
   const clientsYml = join(dir, 'clients.yml');
@@ -63,6 +65,7 @@ export function startIxrs(
       `    control_socket: "${join(dir, 'ixrs.sock')}"`,
       `    hold_time: ${hold}`,
       '    log_level: "warn"',
+      ...ixrsExtra,
       '    rs_bfd:',
       '      enabled: False',
       '',

@@ -76,6 +76,7 @@ import {
   type NhibMatrixProblem,
   type NhibMatrixView,
   type NhibSettings,
+  type NhibTally,
   type ReachabilityReport,
   type ReportNode,
   type ReportWithdraw,
@@ -545,6 +546,48 @@ export class Nhib {
       counters: { ...rec.counters },
       entries,
     };
+  }
+
+  /**
+   * Per client, in one pass over the table (metrics): entries by reported
+   * state, damped ones, effectively unreachable ones and the paths they hide.
+   */
+  tally(): NhibTally[] {
+    const out: NhibTally[] = [];
+    const byIdx: (NhibTally | undefined)[] = [];
+    for (const r of this.clients.values()) {
+      const x: NhibTally = {
+        client: r.id,
+        asn: r.asn,
+        session: this.status(r),
+        unknown: 0,
+        reachable: 0,
+        unreachable: 0,
+        damped: 0,
+        effective: 0,
+        hiddenPaths: 0,
+        counters: r.counters,
+      };
+      byIdx[r.idx] = x;
+      out.push(x);
+    }
+    const t = this.t;
+    for (let slot = 0; slot < t.top; slot++) {
+      const f = t.flags[slot]!;
+      if ((f & F_USED) === 0) continue;
+      const x = byIdx[t.client[slot]!];
+      if (x === undefined) continue;
+      const st = (f & STATE_MASK) >> STATE_SHIFT;
+      if (st === ST_UNREACHABLE) x.unreachable++;
+      else if (st === ST_REACHABLE) x.reachable++;
+      else x.unknown++;
+      if ((f & F_SUPPRESSED) !== 0) x.damped++;
+      if ((f & F_EFFECTIVE) !== 0) {
+        x.effective++;
+        x.hiddenPaths += this.hidden(x.client, this.nhText[t.nh[slot]!]!);
+      }
+    }
+    return out;
   }
 
   /** `ixrs show nhib --matrix`: client × next-hop owner. */

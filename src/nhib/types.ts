@@ -169,6 +169,24 @@ export interface NhibClientView {
   entries: NhibEntryRow[];
 }
 
+/** One client's NHIB in numbers (Nhib.tally(): metrics). */
+export interface NhibTally {
+  client: string;
+  asn: number;
+  session: SessionStatus;
+  /** Entries by reported state. */
+  unknown: number;
+  reachable: number;
+  unreachable: number;
+  /** Entries held unreachable by damping. */
+  damped: number;
+  /** Entries effectively unreachable (paths hidden from the client). */
+  effective: number;
+  /** The client's paths hidden by them. */
+  hiddenPaths: number;
+  counters: Readonly<NhibCounters>;
+}
+
 /** Legend of the matrix cells. */
 export const MATRIX_LEGEND: Readonly<Record<string, string>> = Object.freeze({
   '.': 'reachable',

@@ -53,6 +53,7 @@ import {
   type SessionStatus,
 } from './control.ts';
 import { startHttp } from './http/index.ts';
+import { NhibTelemetry } from './http/nhib-metrics.ts';
 import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
 import type { CoreQueries } from './model.ts';
@@ -182,6 +183,8 @@ export class Daemon {
   /** RS-BFD (docs/rs-bfd-profile.md): the clients' NHIBs, requests and reports. */
   readonly nhib: Nhib;
   readonly rsbfd: RsBfd;
+  /** NHIB changes for /metrics and the web page (report-to-UPDATE latency). */
+  readonly nhibTelemetry: NhibTelemetry;
 
   constructor(opts: DaemonOptions) {
     const cfg = opts.config;
@@ -215,8 +218,10 @@ export class Daemon {
         },
       });
     }
+    this.nhibTelemetry = new NhibTelemetry(() => this.core.idle());
     this.rsbfd = new RsBfd({
       core: this.core,
+      onChanges: (ev, at) => this.nhibTelemetry.changes(ev, at),
       nhib: this.nhib,
       clients: cfg.clients.map((c) => ({
         id: c.id,
@@ -895,6 +900,7 @@ export class Daemon {
             table: this.core.entries,
             bmp: this.bmp,
             mrt: this.mrt,
+            nhib: { nhib: this.nhib, stats: this.rsbfd.stats, telemetry: this.nhibTelemetry },
             prefLen: {
               ipv4: this.config.filtering.ipv4PrefLen,
               ipv6: this.config.filtering.ipv6PrefLen,

@@ -407,7 +407,7 @@ export function renderCut(o: CutOutcome, now: number = Date.now()): string {
     out.push(
       '',
       `ixrs show routes ${r.prefix} --client ${o.cut.affected}:`,
-      renderRoutes(r)
+      renderRoutes(r, Date.now())
         .trimEnd()
         .split('\n')
         .map((l) => `  ${l}`)

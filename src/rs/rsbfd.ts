@@ -74,6 +74,12 @@ export interface RsBfdOptions {
   log: Log;
   /** How long request changes gather before one batch is sent, ms (default 20). */
   batchMs?: number;
+  /**
+   * Observer of the NHIB changes once handed to the core (metrics, the web
+   * page): `arrivedAt` is when the report carrying them was received (the
+   * timers' clock), null for changes of other causes (session, damping).
+   */
+  onChanges?: (events: readonly NhibEvent[], arrivedAt: number | null) => void;
 }
 
 interface ClientState {
@@ -257,7 +263,7 @@ export class RsBfd {
         events.push(e);
       }
     }
-    this.apply(events);
+    this.apply(events, t0);
     this.stats.lastApplyMs = this.opts.timers.now() - t0;
     return true;
   }
@@ -408,7 +414,7 @@ export class RsBfd {
     );
   }
 
-  private apply(events: readonly NhibEvent[]): void {
+  private apply(events: readonly NhibEvent[], arrivedAt: number | null = null): void {
     for (const e of events) {
       if (e.kind === 'change') {
         if (e.effectiveChanged)
@@ -430,6 +436,7 @@ export class RsBfd {
         this.opts.log.warn({ client: e.client, nextHop: e.nextHop, reason: e.reason }, e.message);
       }
     }
+    if (events.length > 0) this.opts.onChanges?.(events, arrivedAt);
     this.armDamping();
   }
 

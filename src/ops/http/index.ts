@@ -8,7 +8,9 @@ import type { ControlContext } from '../control.ts';
 import type { RibTable } from '../rib-walk.ts';
 import { Birdwatcher } from './birdwatcher.ts';
 import { type CoreCounters, createMetrics, type InputCounters, metricsReply } from './metrics.ts';
-import { HttpServer, jsonReply } from './server.ts';
+import { type NhibSources, registerNhibMetrics } from './nhib-metrics.ts';
+import { type HttpReply, HttpServer, jsonReply } from './server.ts';
+import { WebFeed } from './web.ts';
 
 export interface HttpSources {
   /** What the control socket answers from (Daemon.controlContext()). */
@@ -26,6 +28,10 @@ export interface HttpSources {
     readonly connected: boolean;
     readonly stats: { connects: number; drops: number; messages: number; bytes: number };
   } | null;
+  /** RS-BFD: the NHIB, RsBfd's counters and the change feed (metrics, the web page). */
+  nhib?: NhibSources | null;
+  /** How long one rendering of /metrics answers every scrape, ms (default 1000; 0: never shared). */
+  metricsCacheMs?: number;
   /** The MRT writer, when configured. */
   mrt?: {
     readonly stats: { ribDumps: number; ribErrors: number; records: number; dropped: number };
@@ -142,7 +148,21 @@ export async function startHttp(
       () => mrt.stats.dropped,
     );
   }
-  server.route('/metrics', () => metricsReply(metrics));
+  if (src.nhib) registerNhibMetrics(metrics.registry, src.nhib);
+  // One exposition serves every scrape within metricsCacheMs (several
+  // Prometheus servers, dashboards polling): rendering it for 100 clients
+  // takes tens of milliseconds of the event loop. An RS-BFD change makes the
+  // next scrape render afresh.
+  const cacheMs = src.metricsCacheMs ?? 1000;
+  let cached: { at: number; version: number; reply: Promise<HttpReply> } | null = null;
+  server.route('/metrics', () => {
+    const now = Date.now();
+    const v = src.nhib?.telemetry.version ?? 0;
+    if (cached !== null && now - cached.at < cacheMs && cached.version === v) return cached.reply;
+    const reply = metricsReply(metrics);
+    cached = { at: now, version: v, reply };
+    return reply;
+  });
   new Birdwatcher({
     ctx: src.ctx,
     table: src.table,
@@ -152,10 +172,11 @@ export async function startHttp(
     prefLen: src.prefLen,
     startedAt: Date.now(),
   }).mount(server);
-  server.route('/', () =>
+  server.route('/pages', () =>
     jsonReply({
       ixrs: version(),
       pages: [
+        '/ (the web page)',
         '/metrics',
         '/status',
         '/protocols/bgp',
@@ -166,9 +187,15 @@ export async function startHttp(
         '/routes/prefix?prefix=',
         '/routes/table/master',
         '/routes/table/master/filtered',
+        '/web/state',
+        '/web/client?id=',
+        '/web/events',
       ],
     }),
   );
+  const web = new WebFeed({ ctx: src.ctx, nhib: src.nhib ?? null, version: version() });
+  web.mount(server);
+  server.onClose(() => web.close());
   extra?.(server);
   return server;
 }

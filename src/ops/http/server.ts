@@ -1,7 +1,8 @@
 // The one HTTP listener of `ixrs run` (cfg.ixrs.http): read-only, GET and
 // HEAD only, no secrets in any answer. Features plug in as routes (an exact
 // path, or a path prefix such as '/routes/protocol/'): /metrics (metrics.ts),
-// the birdwatcher-compatible API (birdwatcher.ts), later the web page.
+// the birdwatcher-compatible API (birdwatcher.ts), the web page (web.ts, its
+// live feed a server-sent events stream: routeStream).
 //
 // It must never stall the route server: a handler answers from the core's
 // query methods (the same data path as the control socket) or from a snapshot
@@ -31,6 +32,23 @@ export interface HttpReply {
 
 export type HttpHandler = (req: HttpRequest) => HttpReply | Promise<HttpReply>;
 
+/** A server-sent events stream (text/event-stream) open to one client. */
+export interface EventStream {
+  /** Sends one event; false when the stream is closed. */
+  send(event: string, data: string): boolean;
+  /** A comment line (keeps the connection and proxies alive). */
+  comment(text: string): boolean;
+  close(): void;
+  /** Called once when the stream ends (either side). */
+  onClose(fn: () => void): void;
+  readonly closed: boolean;
+}
+
+export type StreamHandler = (req: HttpRequest, stream: EventStream) => void;
+
+/** Bytes a stream may have queued unsent before its client is dropped as too slow. */
+export const STREAM_MAX_BUFFERED = 1 << 20;
+
 export interface HttpServerOptions {
   address: string;
   port: number;
@@ -52,6 +70,8 @@ export class HttpServer {
   private readonly server: http.Server;
   private readonly exact = new Map<string, HttpHandler>();
   private readonly prefixes: [string, HttpHandler][] = [];
+  private readonly streams = new Map<string, StreamHandler>();
+  private readonly closers: (() => void)[] = [];
   private readonly log: pino.Logger;
   private readonly sockets = new Set<import('node:net').Socket>();
   /** Requests answered, by status class, and connections refused over the cap. */
@@ -106,6 +126,15 @@ export class HttpServer {
     this.exact.set(path, h);
   }
 
+  /**
+   * Serve `path` as server-sent events: the handler keeps the stream and
+   * sends on it; a client that lets STREAM_MAX_BUFFERED bytes queue up is
+   * dropped (it never holds the route server back).
+   */
+  routeStream(path: string, h: StreamHandler): void {
+    this.streams.set(path, h);
+  }
+
   /** Serve every path starting with `prefix` (longest prefix first). */
   routePrefix(prefix: string, h: HttpHandler): void {
     this.prefixes.push([prefix, h]);
@@ -132,6 +161,11 @@ export class HttpServer {
       } else {
         const url = new URL(req.url ?? '/', 'http://ixrs.invalid');
         const path = decodeURIComponent(url.pathname);
+        const sh = this.streams.get(path);
+        if (sh !== undefined) {
+          this.openStream(sh, { path, query: url.searchParams, rest: '' }, res, head);
+          return;
+        }
         const found = this.find(path);
         if (found === null) reply = textReply(404, `no such page: ${path}`);
         else reply = await found[0]({ path, query: url.searchParams, rest: found[1] });
@@ -151,7 +185,73 @@ export class HttpServer {
     res.end(head ? undefined : body);
   }
 
+  private openStream(
+    h: StreamHandler,
+    req: HttpRequest,
+    res: http.ServerResponse,
+    head: boolean,
+  ): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+    });
+    if (head) {
+      res.end();
+      return;
+    }
+    res.socket?.setNoDelay(true);
+    let closed = false;
+    const onClose: (() => void)[] = [];
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      for (const fn of onClose) fn();
+    };
+    res.on('close', end);
+    const write = (text: string): boolean => {
+      if (closed) return false;
+      if (res.writableLength > STREAM_MAX_BUFFERED) {
+        this.log.info({ path: req.path }, 'event stream client too slow, dropped');
+        res.destroy();
+        end();
+        return false;
+      }
+      res.write(text);
+      return true;
+    };
+    const stream: EventStream = {
+      send: (event, data) => write(`event: ${event}\ndata: ${data.replace(/\n/g, '\ndata: ')}\n\n`),
+      comment: (text) => write(`: ${text}\n\n`),
+      close: () => {
+        res.end();
+        end();
+      },
+      onClose: (fn) => {
+        if (closed) fn();
+        else onClose.push(fn);
+      },
+      get closed() {
+        return closed;
+      },
+    };
+    try {
+      h(req, stream);
+    } catch (err) {
+      this.stats.errors++;
+      this.log.warn({ err, path: req.path }, 'http stream handler failed');
+      res.destroy();
+      end();
+    }
+  }
+
+  /** Runs `fn` when the server closes (features with timers of their own). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) fn();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
