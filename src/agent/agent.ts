@@ -13,10 +13,11 @@ import { getPriority, networkInterfaces, setPriority } from 'node:os';
 import pino from 'pino';
 import type { AuthConfig } from '../bfd/auth.ts';
 import type { BfdStateEvent, SessionInfo } from '../bfd/manager.ts';
+import type { UdpSocketFactory } from '../bfd/transport.ts';
 import { encodeEndOfRib } from '../bgp/codec.ts';
 import { BgpPeer, type PeerDown } from '../bgp/session.ts';
 import { AFI, SAFI, type UpdateMessage } from '../bgp/types.ts';
-import { BfdThread } from './bfd-thread.ts';
+import { type BfdBackend, BfdInThread, BfdThread } from './bfd-thread.ts';
 import {
   type AgentAction,
   AgentCore,
@@ -74,6 +75,12 @@ export interface AgentOptions {
    * instead (default true; tests that share a process turn it off).
    */
   lowerMainPriority?: boolean;
+  /**
+   * Run BFD on the calling thread with these sockets instead of in a worker
+   * thread (`ixrs scenario run` in loopback mode: a simulated datagram fabric
+   * where links are cut without root). Not for production.
+   */
+  bfdSocketFactory?: UdpSocketFactory;
 }
 
 /** Nice levels the BFD thread runs above the agent's main thread. */
@@ -189,7 +196,7 @@ export class Agent {
   private readonly wallNow: () => number;
   private readonly out: (line: string) => void;
   private readonly channels = new Map<string, Channel>();
-  private bfd: BfdThread | null = null;
+  private bfd: BfdBackend | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private lan: string[] = [];
@@ -232,7 +239,7 @@ export class Agent {
     const locals = this.locals;
     this.lan =
       this.opts.lan && this.opts.lan.length > 0 ? [...this.opts.lan] : interfacePrefixes(locals);
-    this.bfd = await BfdThread.start({
+    const bfdOpts = {
       local: locals,
       port: this.opts.bfdPort,
       intervalMs: this.opts.bfdIntervalMs ?? AGENT_DEFAULTS.bfdIntervalMs,
@@ -240,7 +247,11 @@ export class Agent {
       allow: this.lan,
       auth: this.opts.auth,
       priorityBoost: BFD_PRIORITY_BOOST,
-    });
+    };
+    this.bfd =
+      this.opts.bfdSocketFactory === undefined
+        ? await BfdThread.start(bfdOpts)
+        : await BfdInThread.start({ ...bfdOpts, socketFactory: this.opts.bfdSocketFactory });
     if (!this.bfd.boosted && this.opts.lowerMainPriority !== false) {
       // Without the right to raise the BFD thread, lower this (the BGP-LS) thread.
       try {

@@ -17,6 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AuthConfig } from '../bfd/auth.ts';
 import { BfdManager, type BfdStateEvent, type SessionInfo } from '../bfd/manager.ts';
+import type { UdpSocketFactory } from '../bfd/transport.ts';
 
 export interface BfdThreadOptions {
   local: string[];
@@ -316,4 +317,120 @@ async function runWorker(opts: BfdThreadOptions): Promise<void> {
 if (!isMainThread && parentPort !== null) {
   const opts = (workerData as Record<string, BfdThreadOptions> | null)?.[MARK];
   if (opts !== undefined) void runWorker(opts);
+}
+
+// ------------------------------------------------------------- in-thread
+
+/** What the agent needs of its BFD (BfdThread, or BfdInThread for drills). */
+export type BfdBackend = Pick<
+  BfdThread,
+  | 'subscribe'
+  | 'onAdded'
+  | 'addPeer'
+  | 'removePeer'
+  | 'sessions'
+  | 'stats'
+  | 'close'
+  | 'terminate'
+  | 'boosted'
+  | 'onCrash'
+  | 'onError'
+>;
+
+/**
+ * The same BfdManager on the calling thread, with an injected socket factory
+ * (`ixrs scenario run` in loopback mode: a simulated datagram fabric whose
+ * links can be cut). Not for production: the point of BfdThread is that no
+ * main-thread work delays a BFD packet.
+ */
+export class BfdInThread implements BfdBackend {
+  private readonly mgr: BfdManager;
+  private readonly addedListeners = new Set<(i: SessionInfo) => void>();
+  private closed: Promise<void> | null = null;
+  onError: ((message: string, ctx: { peer?: string; local?: string }) => void) | null = null;
+  onCrash: ((reason: string) => void) | null = null;
+  boosted = false;
+
+  private constructor(mgr: BfdManager) {
+    this.mgr = mgr;
+  }
+
+  static async start(
+    opts: BfdThreadOptions & { socketFactory: UdpSocketFactory },
+  ): Promise<BfdInThread> {
+    let self: BfdInThread | null = null;
+    const mgr = new BfdManager({
+      local: opts.local,
+      port: opts.port,
+      intervalMs: opts.intervalMs,
+      multiplier: opts.multiplier,
+      allow: opts.allow,
+      maxPassive: opts.maxPassive,
+      auth: opts.auth,
+      socketFactory: opts.socketFactory,
+      onError: (err, ctx) => self?.onError?.(err.message, ctx),
+    });
+    self = new BfdInThread(mgr);
+    for (const local of opts.local) {
+      try {
+        await mgr.addLocal(local);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        await mgr.close({ adminDown: false });
+        throw new BfdStartError(e.message, e.code, local);
+      }
+    }
+    return self;
+  }
+
+  subscribe(fn: (e: BfdStateEvent) => void): () => void {
+    return this.mgr.subscribe(fn);
+  }
+
+  onAdded(fn: (i: SessionInfo) => void): void {
+    this.addedListeners.add(fn);
+  }
+
+  addPeer(peer: string, local: string): void {
+    if (this.closed !== null) return;
+    try {
+      const info = this.mgr.addPeer(peer, { local });
+      // Asynchronously, as from the worker.
+      queueMicrotask(() => {
+        for (const fn of this.addedListeners) fn(info);
+      });
+    } catch (err) {
+      this.onError?.((err as Error).message, { peer, local });
+    }
+  }
+
+  removePeer(peer: string, local: string): void {
+    if (this.closed === null) this.mgr.removePeer(peer, local);
+  }
+
+  sessions(): Promise<SessionInfo[]> {
+    return Promise.resolve(this.closed === null ? this.mgr.sessions() : []);
+  }
+
+  stats(): Promise<BfdThreadStats | undefined> {
+    return Promise.resolve({
+      packetsIn: this.mgr.stats.packetsIn,
+      packetsOut: this.mgr.stats.packetsOut,
+      sessions: this.mgr.sessions().length,
+      stalls: this.mgr.stalls,
+      passiveRefused: this.mgr.stats.passiveRefused,
+      loopDelayMs: { p50: 0, p99: 0, max: 0 },
+      cpuMs: 0,
+    });
+  }
+
+  close(o: { adminDown?: boolean } = {}): Promise<void> {
+    this.closed ??= this.mgr.close({ adminDown: o.adminDown ?? true });
+    return this.closed;
+  }
+
+  /** As if BFD died: sockets closed, nothing sent. */
+  terminate(): Promise<void> {
+    return this.close({ adminDown: false });
+  }
 }
