@@ -534,7 +534,9 @@ export class LoopbackRun {
         .join('|');
       const bfdUp = [...this.members.values()].every((m) =>
         // Every check settled: BFD Up, or reported unreachable (a cut link) after bring-up.
-        (m.agent?.status().nextHops ?? []).every((h) => h.verdict !== 'pending'),
+        (m.agent?.status().nextHops ?? []).every(
+          (h) => h.verdict !== 'pending' && h.verdict !== 'holding',
+        ),
       );
       const up = this.sessionsUp(all);
       if (!up || !bfdUp || snap !== last) {
