@@ -20,8 +20,10 @@ Commands:
                   the first error with its file, key and line. Starts nothing.
   run FILE...     validate every file (nothing starts if one is bad), then play
                   each scenario: a line per step with its timings, a line per
-                  failed expectation (step, client, expected, seen), and a
-                  last line 'N passed, N failed' (expectations).
+                  expectation (a failed one names the step, the client, what
+                  was expected and what was seen; a held one the time since
+                  the last fault, e.g. cut to withdraw), and a last line
+                  'N passed, N failed' (expectations).
 
 Options:
   --mode M        loopback (default; no root: route server, builtin clients

@@ -92,7 +92,9 @@ export async function runMain(files: string[], o: RunCliOptions): Promise<number
           write(`  step ${e.step} ${e.text}: ${e.ok ? 'ok' : 'FAILED'} (${fmtMs(e.ms)})`);
           for (const r of pending.splice(0)) {
             if (r.ok) {
-              const t = r.timings.map((x) => ` after ${fmtMs(x.ms)}`).join('');
+              const t = r.timings
+                .map((x) => ` (${fmtMs(x.ms)} after step ${x.sinceStep})`)
+                .join('');
               write(`    ok   ${r.name}${t}`);
             } else write(`    FAIL ${r.message}`);
           }

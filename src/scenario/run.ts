@@ -37,7 +37,7 @@ export interface ExpectationResult {
   /** When it failed: what was expected, what was seen. */
   message: string | null;
   /** When it held: ms from the start of the last fault step (cut, flap, ...) to the change that made it hold, per client. */
-  timings: { client: string; ms: number }[];
+  timings: { client: string; ms: number; sinceStep: number }[];
 }
 
 export interface StepEvent {
@@ -634,13 +634,13 @@ export class LoopbackRun {
   }
 
   /** ms from the last fault to the change at `at` that made e hold (present/absent). */
-  private timing(e: Expectation, at: string): { client: string; ms: number }[] {
+  private timing(e: Expectation, at: string): ExpectationResult['timings'] {
     if ((e.kind !== 'present' && e.kind !== 'absent') || this.faultStep === 0) return [];
     const m = this.member(at);
     const ch = m.client.changes.filter((c) => c.prefix === e.prefix && c.at >= this.faultAt);
     const last = ch.at(-1);
     if (last === undefined) return [];
-    return [{ client: at, ms: Math.round(last.at - this.faultAt) }];
+    return [{ client: at, ms: Math.round(last.at - this.faultAt), sinceStep: this.faultStep }];
   }
 }
 
