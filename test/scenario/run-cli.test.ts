@@ -22,10 +22,9 @@ clients:
   - { name: B, asn: 64502, ipv4: 192.0.2.12, prefixes: [198.18.2.0/24], agent: true }
 steps:
   - converge:
-  - cut: [A, B]
   - expect:
-      - { at: A, prefix: 198.18.2.0/24, via: B }
-      - { at: B, routes: 0 }
+      - { at: A, prefix: 198.18.2.0/24, absent: true }
+      - { at: B, routes: 1 }
     within: 1
 `;
 
@@ -51,11 +50,11 @@ describe('ixrs scenario run (CLI)', () => {
     const r = await finished(spawnScenario(['run', file, '--report', report]));
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /FAIL step 3 \(line 10\): at A: expected 198\.18\.2\.0\/24 via B within 1 s; saw 198\.18\.2\.0\/24 absent/,
+      /FAIL step 2 \(line 9\): at A: expected 198\.18\.2\.0\/24 absent within 1 s; saw 198\.18\.2\.0\/24 via B \(127\.77\.0\.12\)/,
     );
     expect(r.stdout.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
     const xml = readFileSync(report, 'utf8');
-    expect(xml).toContain('<failure message="step 3 (line 10): at A: expected');
+    expect(xml).toContain('<failure message="step 2 (line 9): at A: expected');
     const parsed = parseXml(xml);
     if (parsed !== null) {
       expect(parsed.ok, parsed.out).toBe(true);
@@ -80,11 +79,11 @@ describe('ixrs scenario run (CLI)', () => {
 
   it('a malformed file: error with file, key and line, nothing started, exit 1', async () => {
     const bad = join(dir, 'bad.yml');
-    writeFileSync(bad, WRONG.replace('cut: [A, B]', 'cut: [A, Z]'));
+    writeFileSync(bad, WRONG.replace('- converge:', '- cut: [A, Z]'));
     const good = `${ROOT}fixtures/scenarios/cut-and-heal.yml`;
     const r = await finished(spawnScenario(['run', good, bad]));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/bad\.yml: steps\[1\]\.cut\[1\] \(line 9\): no client named 'Z'/);
+    expect(r.stderr).toMatch(/bad\.yml: steps\[0\]\.cut\[1\] \(line 8\): no client named 'Z'/);
     expect(r.stderr).toContain('nothing started');
     expect(r.stdout).toBe('');
   }, 20_000);
