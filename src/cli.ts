@@ -28,7 +28,7 @@ const commands: Record<string, Command> = {
     load: () => import('./ops/demo.ts'),
   },
   scenario: {
-    summary: 'validate scripted data-plane failure scenarios (docs/scenarios.md)',
+    summary: 'validate and play scripted data-plane failure scenarios (docs/scenarios.md)',
     load: () => import('./scenario/cli.ts'),
   },
   bfd: {

@@ -76,9 +76,9 @@ export interface AgentOptions {
    */
   lowerMainPriority?: boolean;
   /**
-   * Loopback demos and tests only: run BFD on this thread, not in a worker,
-   * with these UDP sockets (a factory that drops packets cuts a link without
-   * root; `ixrs demo` does). BFD timing then shares the event loop with the
+   * Loopback demos, scenarios and tests only: run BFD on this thread, not in
+   * a worker, with these UDP sockets (a factory that drops packets cuts a link
+   * without root; `ixrs demo` and `ixrs scenario run` in loopback mode do). BFD timing then shares the event loop with the
    * BGP-LS work.
    */
   bfdSocketFactory?: UdpSocketFactory;

@@ -4,9 +4,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/types.ts';
 import { loadScenario } from './load.ts';
+import { runMain } from './run-cli.ts';
 import type { Scenario } from './types.ts';
 
 export const SCENARIO_HELP = `Usage: ixrs scenario check FILE... [--json]
+       ixrs scenario run FILE... [--mode loopback] [--report junit.xml] [--json] [--keep-going]
 
 Scripted data-plane failure scenarios for a peering LAN (docs/scenarios.md):
 a topology (route server, clients, agents), steps (cut, heal, flap, agent
@@ -16,12 +18,28 @@ deadlines. Examples ship in fixtures/scenarios/.
 Commands:
   check FILE...   read and validate each file; print one line per file, or
                   the first error with its file, key and line. Starts nothing.
+  run FILE...     validate every file (nothing starts if one is bad), then play
+                  each scenario: a line per step with its timings, a line per
+                  expectation (a failed one names the step, the client, what
+                  was expected and what was seen; a held one the time since
+                  the last fault, e.g. cut to withdraw), and a last line
+                  'N passed, N failed' (expectations).
 
 Options:
-  --json          one JSON object per file
+  --mode M        loopback (default; no root: route server, builtin clients
+                  and agents in this process on 127.0.0.0/8, BFD over a
+                  simulated datagram fabric where cuts are made); netns is
+                  not built yet. A scenario not meant for the mode is skipped.
+  --report FILE   (run) write JUnit XML to FILE
+  --keep-going    (run) after a failed step, play the scenario's other steps
+                  (default: the rest of that scenario is skipped)
+  --json          one JSON object per file (check) / per step, expectation
+                  and the summary (run)
   -h, --help      this text
 
-Exit status: 0 when every file is valid, 1 otherwise, 2 on a usage error.
+Exit status: 0 when every file is valid (check) / every expectation held
+(run), 1 otherwise, 2 on a usage error, 130 when interrupted (SIGINT), after
+everything started has been torn down.
 `;
 
 function summary(s: Scenario): string {
@@ -35,7 +53,13 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        mode: { type: 'string' },
+        report: { type: 'string' },
+        'keep-going': { type: 'boolean' },
+      },
     });
   } catch (err) {
     process.stderr.write(`ixrs scenario: ${(err as Error).message}\n\n${SCENARIO_HELP}`);
@@ -45,6 +69,14 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.help === true || verb === undefined) {
     process.stdout.write(SCENARIO_HELP);
     return verb === undefined && parsed.values.help !== true ? 2 : 0;
+  }
+  if (verb === 'run') {
+    return runMain(files, {
+      json: parsed.values.json === true,
+      mode: (parsed.values.mode as string | undefined) ?? 'loopback',
+      report: parsed.values.report as string | undefined,
+      keepGoing: parsed.values['keep-going'] === true,
+    });
   }
   if (verb !== 'check') {
     process.stderr.write(`ixrs scenario: unknown command '${verb}'\n\n${SCENARIO_HELP}`);
