@@ -131,6 +131,8 @@ export interface SessionStatus {
 
 /** The admin socket beside a query socket: `x.sock` -> `x.admin.sock`. */
 export function adminSocketPath(path: string): string {
+  // Already an admin socket's path (given to --socket): itself.
+  if (path.endsWith('.admin.sock') || path.endsWith('.admin')) return path;
   return path.endsWith('.sock') ? `${path.slice(0, -5)}.admin.sock` : `${path}.admin`;
 }
 

@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
   try {
     const r = await controlRequest(
-      socket.includes('.admin') ? socket : adminSocketPath(socket),
+      adminSocketPath(socket),
       { cmd: 'dump', what: 'rib', file: resolve(file) },
       timeout * 1000,
     );

@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   if (client === undefined) return usageError(`${action} needs a client (ASN, id or IP)`);
   if (extra.length > 0) return usageError(`unexpected argument '${extra[0]}'`);
   const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
-  const admin = socket.includes('.admin') ? socket : adminSocketPath(socket);
+  const admin = adminSocketPath(socket);
   try {
     const r = await controlRequest(
       admin,

@@ -5,16 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
-import { RsBfdSim, silent, until } from './lib/rsbfd-sim.ts';
+import { GENERAL, RsBfdSim, silent, until } from './lib/rsbfd-sim.ts';
 import { sample } from './prom.ts';
 
-const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
 const CLIENTS = `clients:
   - { asn: 64501, ip: "127.0.0.21" }
   - { asn: 64502, ip: "127.0.0.22" }

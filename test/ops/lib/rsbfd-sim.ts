@@ -15,6 +15,15 @@ import { ipv4ToU32 } from '../../../src/ops/daemon.ts';
 
 export const silent = pino({ level: 'silent' });
 
+/** general.yml of a loopback route server for these tests (IRR enforcement off: no IRR data here). */
+export const GENERAL = `cfg:
+  rs_as: 64500
+  router_id: "127.0.0.1"
+  filtering:
+    reject_invalid_as_in_as_path: False
+    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
+`;
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
