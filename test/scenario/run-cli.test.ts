@@ -1,12 +1,13 @@
 // `ixrs scenario run` as a command: a failing expectation names the step, the
 // client, what was expected and what was seen, exits 1 and lands in a JUnit
-// XML file that parses; a malformed file starts nothing; SIGINT mid-run tears
+// XML file that a JUnit consumer (junit2json) reads; a malformed file starts nothing; SIGINT mid-run tears
 // everything down and leaves no process.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, type TestSuite, type TestSuites } from 'junit2json';
 import { afterAll, describe, expect, it } from 'vitest';
 import { junitXml } from '../../src/scenario/report.ts';
 import { finished, ROOT, spawnScenario } from './run-lib.ts';
@@ -28,22 +29,26 @@ steps:
     within: 1
 `;
 
-/** Parsed by a real XML parser (Python's xml.etree), when python3 is there. */
-function parseXml(xml: string): { ok: boolean; out: string } | null {
-  const r = spawnSync(
-    'python3',
-    [
-      '-c',
-      'import sys, xml.etree.ElementTree as E\nt = E.fromstring(sys.stdin.read())\nfor s in t.iter("testsuite"):\n  print(s.get("name"), s.get("tests"), s.get("failures"), len(list(s.iter("failure"))))',
-    ],
-    { input: xml, encoding: 'utf8' },
-  );
-  if (r.error !== undefined) return null;
-  return { ok: r.status === 0, out: r.stdout + r.stderr };
+/**
+ * Read by a JUnit consumer from the npm registry (junit2json, which CI report
+ * tools build on): the counts on each suite must agree with its test cases.
+ */
+async function readJunit(xml: string): Promise<TestSuite[]> {
+  const root = await parse(xml);
+  expect(root, 'a <testsuites> root').toBeDefined();
+  const suites = (root as TestSuites).testsuite ?? [];
+  for (const s of suites) {
+    const cases = s.testcase ?? [];
+    expect(s.tests, `${s.name}: tests`).toBe(cases.length);
+    expect(s.failures, `${s.name}: failures`).toBe(cases.filter((c) => c.failure).length);
+    expect(s.errors, `${s.name}: errors`).toBe(cases.filter((c) => c.error).length);
+    expect(s.skipped ?? 0, `${s.name}: skipped`).toBe(cases.filter((c) => c.skipped).length);
+  }
+  return suites;
 }
 
 describe('ixrs scenario run (CLI)', () => {
-  it('a wrong expectation fails with step, client, expected and seen; exit 1; JUnit XML parses', async () => {
+  it('a wrong expectation fails with step, client, expected and seen; exit 1; a JUnit consumer (junit2json) reads the XML', async () => {
     const file = join(dir, 'wrong.yml');
     const report = join(dir, 'junit.xml');
     writeFileSync(file, WRONG);
@@ -55,11 +60,13 @@ describe('ixrs scenario run (CLI)', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
     const xml = readFileSync(report, 'utf8');
     expect(xml).toContain('<failure message="step 2 (line 9): at A: expected');
-    const parsed = parseXml(xml);
-    if (parsed !== null) {
-      expect(parsed.ok, parsed.out).toBe(true);
-      expect(parsed.out.trim()).toMatch(/^written to fail \d+ [1-9]\d* [1-9]\d*$/);
-    }
+    const [suite] = await readJunit(xml);
+    expect(suite?.name).toBe('written to fail');
+    const failed = suite?.testcase?.find((c) => c.failure);
+    expect(failed?.failure?.[0]?.message).toMatch(
+      /^step 2 \(line 9\): at A: expected 198\.18\.2\.0\/24 absent/,
+    );
+    expect(suite?.testcase?.filter((c) => !c.failure && !c.error && !c.skipped)).toHaveLength(1);
   }, 30_000);
 
   it('--json: one object per line, the summary last', async () => {
@@ -107,7 +114,7 @@ describe('ixrs scenario run (CLI)', () => {
     expect(ps.split('\n').filter((l) => l.includes(`${child.pid}`))).toEqual([]);
   }, 30_000);
 
-  it('JUnit XML escapes what it quotes', () => {
+  it('JUnit XML escapes what it quotes', async () => {
     const xml = junitXml([
       {
         file: 'a&b.yml',
@@ -131,7 +138,8 @@ describe('ixrs scenario run (CLI)', () => {
     ]);
     expect(xml).toContain('name="x &lt;y&gt;"');
     expect(xml).toContain('saw &lt;&apos;z&apos;&gt; &amp; more');
-    const parsed = parseXml(xml);
-    if (parsed !== null) expect(parsed.ok, parsed.out).toBe(true);
+    const [suite] = await readJunit(xml);
+    expect(suite?.name).toBe('x <y>');
+    expect(suite?.testcase?.[0]?.failure?.[0]?.message).toBe("saw <'z'> & more");
   });
 });
