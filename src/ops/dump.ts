@@ -2,8 +2,8 @@
 // (RFC 6396) TABLE_DUMP_V2 file of its accepted paths, over the control socket.
 
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
+import { type CommandText, controlSocket, parseCommand, usageError as usage } from './command.ts';
 import { adminSocketPath, controlRequest } from './control.ts';
 
 export const DUMP_HELP = `Usage: ixrs dump rib FILE [options]
@@ -29,35 +29,20 @@ Exit status: 0 written, 1 the route server answered with an error or cannot be
 reached, 2 bad usage.
 `;
 
+const CMD: CommandText = { name: 'ixrs dump', help: DUMP_HELP };
+
 function usageError(msg: string): number {
-  process.stderr.write(`ixrs dump: ${msg}\n\n${DUMP_HELP}`);
-  return 2;
+  return usage(CMD, msg);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse(a: string[]) {
-    return parseArgs({
-      args: a,
-      allowPositionals: true,
-      options: {
-        socket: { type: 'string' },
-        timeout: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    return usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(CMD, argv, {
+    socket: { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(DUMP_HELP);
-    return 0;
-  }
   const [what, file, ...extra] = positionals;
   if (what !== 'rib')
     return usageError(what === undefined ? 'what to dump?' : `unknown dump '${what}'`);
@@ -66,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     return usageError('--timeout must be a positive number');
-  const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+  const socket = controlSocket(values.socket);
   try {
     const r = await controlRequest(
       adminSocketPath(socket),

@@ -1,8 +1,8 @@
 // `ixrs session enable|disable|reset|refresh C`: change a session of a running
 // route server over its admin socket (the ixrs user only).
 
-import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
+import { type CommandText, controlSocket, parseCommand, usageError as usage } from './command.ts';
 import { adminSocketPath, controlRequest, SESSION_ACTIONS, type SessionAction } from './control.ts';
 import { renderJson } from './render.ts';
 
@@ -36,35 +36,20 @@ Options:
 Exit status: 0 done, 1 refused or the route server cannot be reached, 2 bad usage.
 `;
 
+const CMD: CommandText = { name: 'ixrs session', help: SESSION_HELP };
+
 function usageError(msg: string): number {
-  process.stderr.write(`ixrs session: ${msg}\n\n${SESSION_HELP}`);
-  return 2;
+  return usage(CMD, msg);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse(a: string[]) {
-    return parseArgs({
-      args: a,
-      allowPositionals: true,
-      options: {
-        socket: { type: 'string' },
-        message: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    return usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(CMD, argv, {
+    socket: { type: 'string' },
+    message: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(SESSION_HELP);
-    return 0;
-  }
   const [action, client, ...extra] = positionals;
   if (action === undefined) return usageError('which action?');
   if (!(SESSION_ACTIONS as readonly string[]).includes(action)) {
@@ -72,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (client === undefined) return usageError(`${action} needs a client (ASN, id or IP)`);
   if (extra.length > 0) return usageError(`unexpected argument '${extra[0]}'`);
-  const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+  const socket = controlSocket(values.socket);
   const admin = adminSocketPath(socket);
   try {
     const r = await controlRequest(

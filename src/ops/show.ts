@@ -1,8 +1,8 @@
 // `ixrs show ...`: ask a running route server over its control socket and
 // render the answer as text tables (default) or JSON (--json).
 
-import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from '../config/load.ts';
+import { type CommandText, controlSocket, parseCommand, usageError as usage } from './command.ts';
 import { type ControlRequest, controlRequest, type SessionStatus } from './control.ts';
 import type {
   ClientResult,
@@ -125,44 +125,29 @@ export function renderSessionStatus(list: readonly SessionStatus[]): string {
   return out.length === 0 ? '' : `\n${out.join('\n')}\n`;
 }
 
+const CMD: CommandText = { name: 'ixrs show', help: SHOW_HELP };
+
 function usageError(msg: string): number {
-  process.stderr.write(`ixrs show: ${msg}\n\n${SHOW_HELP}`);
-  return 2;
+  return usage(CMD, msg);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse(a: string[]) {
-    return parseArgs({
-      args: a,
-      allowPositionals: true,
-      options: {
-        socket: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        client: { type: 'string' },
-        count: { type: 'boolean', default: false },
-        matrix: { type: 'boolean', default: false },
-        longer: { type: 'boolean', default: false },
-        shorter: { type: 'boolean', default: false },
-        received: { type: 'boolean', default: false },
-        filtered: { type: 'boolean', default: false },
-        exported: { type: 'boolean', default: false },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    return usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(CMD, argv, {
+    socket: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    client: { type: 'string' },
+    count: { type: 'boolean', default: false },
+    matrix: { type: 'boolean', default: false },
+    longer: { type: 'boolean', default: false },
+    shorter: { type: 'boolean', default: false },
+    received: { type: 'boolean', default: false },
+    filtered: { type: 'boolean', default: false },
+    exported: { type: 'boolean', default: false },
+    limit: { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(SHOW_HELP);
-    return 0;
-  }
-  const socket = values.socket ?? process.env.IXRS_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+  const socket = controlSocket(values.socket);
   const [what, arg, ...extra] = positionals;
   let req: ControlRequest;
   let limit: { limit?: number } = {};
