@@ -5,19 +5,17 @@
 // (rs_as:65520:x) large communities.
 
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
+import type { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { handleRequest } from '../../src/ops/control.ts';
-import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import type { Daemon } from '../../src/ops/daemon.ts';
 import { protocolId, shortTime } from '../../src/ops/http/birdwatcher.ts';
 import type { RoutesResult } from '../../src/ops/model.ts';
+import { simClient, startLoopbackDaemon, until } from './lib/loopback.ts';
 import { ROOT } from './subprocess.ts';
 
-const silent = pino({ level: 'silent' });
 const GENERAL = `cfg:
   rs_as: 64500
   router_id: "127.0.0.1"
@@ -92,14 +90,6 @@ function update(
   };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('birdwatcher-compatible API', () => {
   let daemon: Daemon;
   let base: string;
@@ -108,12 +98,8 @@ describe('birdwatcher-compatible API', () => {
   const B = protocolId('AS64572', '127.0.0.72');
 
   beforeAll(async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
+    daemon = await startLoopbackDaemon(CLIENTS, {
+      general: GENERAL,
       http: { listen: '127.0.0.1', port: 0, maxConnections: 8 },
     });
     base = `http://127.0.0.1:${daemon.http!.address().port}`;
@@ -135,22 +121,10 @@ describe('birdwatcher-compatible API', () => {
       ],
     ];
     for (const [asn, ip, msgs] of sends) {
-      const sp = new BgpSpeaker({ listen: [], logger: silent });
-      speakers.push(sp);
-      const peer = sp.addPeer({
-        peerAddress: '127.0.0.1',
-        port,
-        localAddress: ip,
-        localAs: asn,
-        peerAs: 64500,
-        routerId: ipv4ToU32(ip),
-        families: [{ afi: 1, safi: 1 }],
-        connectRetryTime: 1,
-      });
+      const peer = simClient(speakers, port, asn, ip);
       peer.once('established', () => {
         for (const m of msgs) peer.sendUpdate(m);
       });
-      void sp.start();
     }
     await until(() => daemon.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 6);
     await daemon.core.idle();

@@ -1,7 +1,6 @@
 // The wiring of `ixrs run` in-process: max-prefix actions reach the session
 // layer, graceful restart helper keeps a vanished client's paths stale.
 
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
 import { encodeMessage } from '../../src/bgp/codec.ts';
@@ -14,45 +13,16 @@ import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { type Daemon, type DaemonOptions, groupKeyOf, startDaemon } from '../../src/ops/daemon.ts';
 import {
-  type Daemon,
-  type DaemonOptions,
-  groupKeyOf,
-  ipv4ToU32,
-  startDaemon,
-} from '../../src/ops/daemon.ts';
-
-const silent = pino({ level: 'silent' });
-// Default bogons apply: the test prefixes are real (RIPE NCC) space, never routed here.
-const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-function announce(prefix: string, asn: number, nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [asn] }], nextHop }),
-    nlri: [{ prefix }],
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
-}
+  announce,
+  GENERAL,
+  silent,
+  simClient,
+  sleep,
+  startLoopbackDaemon,
+  until,
+} from './lib/loopback.ts';
 
 describe('daemon wiring', () => {
   let daemon: Daemon | null = null;
@@ -69,33 +39,12 @@ describe('daemon wiring', () => {
     extra: Partial<DaemonOptions> = {},
     general = GENERAL,
   ): Promise<number> {
-    const { config } = parseConfig(general, clientsYaml);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
-      ...extra,
-    });
+    daemon = await startLoopbackDaemon(clientsYaml, { ...extra, general });
     return daemon.addresses()[0]!.port;
   }
 
   function sim(asn: number, ip: string, port: number, extra: Partial<PeerConfig> = {}): BgpPeer {
-    const sp = new BgpSpeaker({ listen: [], logger: silent });
-    speakers.push(sp);
-    const peer = sp.addPeer({
-      peerAddress: '127.0.0.1',
-      port,
-      localAddress: ip,
-      localAs: asn,
-      peerAs: 64500,
-      routerId: ipv4ToU32(ip),
-      families: [{ afi: 1, safi: 1 }],
-      connectRetryTime: 1,
-      ...extra,
-    });
-    void sp.start();
-    return peer;
+    return simClient(speakers, port, asn, ip, extra);
   }
 
   it("listens on 0.0.0.0 and :: with the same port (IPv6-only '::')", async () => {

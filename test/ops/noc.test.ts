@@ -6,26 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeAttributes } from '../../src/bgp/attributes.ts';
-import type { BgpPeer, PeerDown } from '../../src/bgp/speaker.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
+import type { BgpPeer, BgpSpeaker, PeerDown } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import type { Daemon } from '../../src/ops/daemon.ts';
 import type { RibListResult, RoutesResult } from '../../src/ops/model.ts';
 import { main as show } from '../../src/ops/show.ts';
+import { announce, simClient, sleep, startLoopbackDaemon } from './lib/loopback.ts';
 
-const silent = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
 const CLIENTS = `clients:
   - asn: 64601
     ip: "127.0.0.61"
@@ -43,18 +31,6 @@ const CLIENTS = `clients:
       filtering:
         max_prefix: { action: "shutdown", limit_ipv4: 1 }
 `;
-
-function update(prefix: string, asPath: number[], nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: asPath }], nextHop }),
-    nlri: [{ prefix }],
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
-}
 
 describe('NOC walk-through: X does not receive P from Y (docs/operations.md)', () => {
   let daemon: Daemon;
@@ -81,31 +57,12 @@ describe('NOC walk-through: X does not receive P from Y (docs/operations.md)', (
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ixrs-noc-'));
     sock = join(dir, 'ixrs.sock');
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: sock,
-    });
+    daemon = await startLoopbackDaemon(CLIENTS, { controlSocket: sock });
     const port = daemon.addresses()[0]!.port;
     for (const asn of [64601, 64602, 64603, 64604]) {
       const ip = `127.0.0.${asn - 64540}`;
-      const sp = new BgpSpeaker({ listen: [], logger: silent });
-      speakers.push(sp);
-      const p = sp.addPeer({
-        peerAddress: '127.0.0.1',
-        port,
-        localAddress: ip,
-        localAs: asn,
-        peerAs: 64500,
-        routerId: ipv4ToU32(ip),
-        families: [{ afi: 1, safi: 1 }],
-        connectRetryTime: 1,
-        fsm: { idleHoldTime: 0.2, idleHoldMax: 1 },
-      });
-      peers.set(asn, p);
-      void sp.start();
+      const fsm = { idleHoldTime: 0.2, idleHoldMax: 1 };
+      peers.set(asn, simClient(speakers, port, asn, ip, { fsm }));
     }
     await Promise.all([...peers.values()].map((p) => new Promise((r) => p.once('established', r))));
     const X = peers.get(64601)!;
@@ -117,14 +74,14 @@ describe('NOC walk-through: X does not receive P from Y (docs/operations.md)', (
     const Z = peers.get(64603)!;
     const W = peers.get(64604)!;
     // Cause 1: Y announces P1 with an AS path that does not start with its ASN.
-    Y.sendUpdate(update('193.0.21.0/24', [64999], '127.0.0.62'));
+    Y.sendUpdate(announce('193.0.21.0/24', [64999], '127.0.0.62'));
     // Cause 2: Y and Z announce P2; Z's AS path is shorter.
-    Y.sendUpdate(update('193.0.22.0/24', [64602, 64610, 64611], '127.0.0.62'));
-    Z.sendUpdate(update('193.0.22.0/24', [64603], '127.0.0.63'));
+    Y.sendUpdate(announce('193.0.22.0/24', [64602, 64610, 64611], '127.0.0.62'));
+    Z.sendUpdate(announce('193.0.22.0/24', [64603], '127.0.0.63'));
     // Cause 3: W goes over its max-prefix limit (1) while announcing P3.
     const down = new Promise<PeerDown>((r) => W.once('down', r));
-    W.sendUpdate(update('193.0.24.0/24', [64604], '127.0.0.64'));
-    W.sendUpdate(update('193.0.23.0/24', [64604], '127.0.0.64'));
+    W.sendUpdate(announce('193.0.24.0/24', [64604], '127.0.0.64'));
+    W.sendUpdate(announce('193.0.23.0/24', [64604], '127.0.0.64'));
     await down;
     // Cause 4: nobody announces P4 (193.0.25.0/24).
     const end = Date.now() + 8000;

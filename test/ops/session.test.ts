@@ -6,11 +6,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeAttributes } from '../../src/bgp/attributes.ts';
-import type { BgpPeer, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
+import type { BgpPeer, BgpSpeaker, PeerConfig, PeerDown } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import {
@@ -20,39 +17,18 @@ import {
   controlRequest,
   type SessionActionResult,
 } from '../../src/ops/control.ts';
-import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
 import { renderSessionStatus } from '../../src/ops/show.ts';
+import {
+  announce,
+  GENERAL,
+  silent,
+  simClient,
+  sleep,
+  startLoopbackDaemon,
+  until,
+} from './lib/loopback.ts';
 import { ixrsArgv, NODE } from './subprocess.ts';
-
-const silent = pino({ level: 'silent' });
-const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-function announce(prefix: string, asn: number, nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [asn] }], nextHop }),
-    nlri: [{ prefix }],
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
-}
 
 describe('ixrs session (admin socket)', () => {
   let daemon: Daemon | null = null;
@@ -72,33 +48,15 @@ describe('ixrs session (admin socket)', () => {
   });
 
   async function start(clients: string, general = GENERAL): Promise<number> {
-    const { config } = parseConfig(general, clients);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: sock,
-    });
+    daemon = await startLoopbackDaemon(clients, { general, controlSocket: sock });
     return daemon.addresses()[0]!.port;
   }
 
   function sim(asn: number, ip: string, port: number, extra: Partial<PeerConfig> = {}): BgpPeer {
-    const sp = new BgpSpeaker({ listen: [], logger: silent });
-    speakers.push(sp);
-    const peer = sp.addPeer({
-      peerAddress: '127.0.0.1',
-      port,
-      localAddress: ip,
-      localAs: asn,
-      peerAs: 64500,
-      routerId: ipv4ToU32(ip),
-      families: [{ afi: 1, safi: 1 }],
-      connectRetryTime: 1,
+    return simClient(speakers, port, asn, ip, {
       fsm: { idleHoldTime: 0.2, idleHoldMax: 1 },
       ...extra,
     });
-    void sp.start();
-    return peer;
   }
 
   const established = (p: BgpPeer): Promise<unknown> =>

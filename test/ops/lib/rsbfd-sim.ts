@@ -3,47 +3,18 @@
 // agents (BGP-LS-only sessions from a client's address) that record what they
 // are asked to check and send reports. Used by the metrics and web page tests.
 
-import pino from 'pino';
-import { makeAttributes } from '../../../src/bgp/attributes.ts';
 import { encodeMessage, endOfRibFamily } from '../../../src/bgp/codec.ts';
-import type { BgpPeer } from '../../../src/bgp/speaker.ts';
-import { BgpSpeaker } from '../../../src/bgp/speaker.ts';
+import type { BgpPeer, BgpSpeaker } from '../../../src/bgp/speaker.ts';
 import { AFI, SAFI, type UpdateMessage } from '../../../src/bgp/types.ts';
 import { type HalfLink, parseRequest, reportItem } from '../../../src/bgpls/rsbfd.ts';
 import { decodeLsUpdate, encodeLsUpdates } from '../../../src/bgpls/update.ts';
-import { ipv4ToU32 } from '../../../src/ops/daemon.ts';
+import { announce, simClient, until as untilCond } from './loopback.ts';
 
-export const silent = pino({ level: 'silent' });
+export { announce, GENERAL, silent, sleep } from './loopback.ts';
 
-/** general.yml of a loopback route server for these tests (IRR enforcement off: no IRR data here). */
-export const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-export function announce(prefixes: string[], asPath: number[], nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: asPath }], nextHop }),
-    nlri: prefixes.map((prefix) => ({ prefix })),
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
+/** Polls `cond` (see loopback.ts), naming `what` when it times out. */
+export function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
+  return untilCond(cond, ms, what);
 }
 
 /** A simulated client's routing session and what it holds (prefix -> first AS of the path). */
@@ -72,20 +43,7 @@ export class RsBfdSim {
   }
 
   private speaker(ip: string, asn: number, families: { afi: number; safi: number }[]): BgpPeer {
-    const sp = new BgpSpeaker({ listen: [], logger: silent });
-    this.speakers.push(sp);
-    const peer = sp.addPeer({
-      peerAddress: '127.0.0.1',
-      port: this.port,
-      localAddress: ip,
-      localAs: asn,
-      peerAs: 64500,
-      routerId: ipv4ToU32(ip),
-      families,
-      connectRetryTime: 1,
-    });
-    void sp.start();
-    return peer;
+    return simClient(this.speakers, this.port, asn, ip, { families });
   }
 
   client(ip: string, asn: number): SimClient {
