@@ -3,9 +3,9 @@
 // changes what the client is sent), on loopback with a scripted agent.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
-import { GENERAL, RsBfdSim, silent, until } from './lib/rsbfd-sim.ts';
+import type { Daemon } from '../../src/ops/daemon.ts';
+import { startLoopbackDaemon } from './lib/loopback.ts';
+import { RsBfdSim, until } from './lib/rsbfd-sim.ts';
 import { sample } from './prom.ts';
 
 const CLIENTS = `clients:
@@ -24,12 +24,7 @@ describe('HTTP /metrics: NHIB and RS-BFD (rs-bfd-profile §5.3, §7)', () => {
   });
 
   it('§5.3: a report of B unreachable shows as an unreachable entry hiding two paths, counted and timed', async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
+    daemon = await startLoopbackDaemon(CLIENTS, {
       http: { listen: '127.0.0.1', port: 0, maxConnections: 8 },
     });
     const base = `http://127.0.0.1:${daemon.http!.address().port}`;

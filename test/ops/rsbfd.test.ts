@@ -5,9 +5,9 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/bgp/codec.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
-import { announce, GENERAL, RsBfdSim, silent, sleep, until } from './lib/rsbfd-sim.ts';
+import type { Daemon } from '../../src/ops/daemon.ts';
+import { startLoopbackDaemon } from './lib/loopback.ts';
+import { announce, RsBfdSim, sleep, until } from './lib/rsbfd-sim.ts';
 
 const CLIENTS = `clients:
   - { asn: 64501, ip: "127.0.0.11" }
@@ -29,13 +29,7 @@ describe('RS-BFD in ixrs run (rs-bfd-profile §3-7)', () => {
   });
 
   it('§5: A reports B unreachable: A loses B-only prefixes and falls back to C for a shared one; B and C see nothing; all back on withdraw and on agent loss', async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
-    });
+    daemon = await startLoopbackDaemon(CLIENTS);
     sim = new RsBfdSim(daemon.addresses()[0]!.port);
     const A = sim.client('127.0.0.11', 64501);
     const B = sim.client('127.0.0.12', 64502);
