@@ -256,6 +256,11 @@ export class RouteServer {
     return this.views.exported(clientId, limit);
   }
 
+  /** What a session (`id@address`) holds now for prefix entry `e` (Views.exportedAt). */
+  exportedAt(e: number, session: string): ExportView[] {
+    return this.views.exportedAt(e, session);
+  }
+
   clientSummary(clientId: string): ClientSummary {
     return this.views.clientSummary(clientId);
   }
