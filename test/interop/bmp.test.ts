@@ -146,16 +146,19 @@ describe('BMP to pmacct pmbmpd', () => {
     return peer;
   }
 
-  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
+  /** pmbmpd listening on `port`, its JSON message log in `name`.json; its output so far. */
+  async function pmbmpd(
+    port: number,
+    name: string,
+  ): Promise<{ out: () => string; lines: () => Record<string, unknown>[] }> {
     expect(existsSync(PMBMPD), `${PMBMPD} missing: run scripts/install-peers.sh`).toBe(true);
-    const bmpPort = await freePort();
-    const log = join(dir, 'msglog.json');
-    const conf = join(dir, 'pmbmpd.conf');
+    const log = join(dir, `${name}.json`);
+    const conf = join(dir, `${name}.conf`);
     writeFileSync(
       conf,
       `daemonize: false
 bmp_daemon_ip: 127.0.0.1
-bmp_daemon_port: ${bmpPort}
+bmp_daemon_port: ${port}
 bmp_daemon_msglog_file: ${log}
 bmp_daemon_msglog_output: json
 `,
@@ -172,6 +175,20 @@ bmp_daemon_msglog_output: json
     await until('pmbmpd listening', () =>
       pmOut.includes('waiting for BMP data') ? true : undefined,
     );
+    const lines = (): Record<string, unknown>[] => {
+      if (!existsSync(log)) return [];
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    return { out: () => pmOut, lines };
+  }
+
+  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
+    const bmpPort = await freePort();
+    const pm = await pmbmpd(bmpPort, 'msglog');
+    const lines = pm.lines;
 
     const { config } = parseConfig(GENERAL, CLIENTS);
     daemon = await startDaemon({
@@ -202,13 +219,6 @@ bmp_daemon_msglog_output: json
       daemon!.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
     );
 
-    const lines = (): Record<string, unknown>[] => {
-      if (!existsSync(log)) return [];
-      return readFileSync(log, 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-    };
     const routes = (): string[] =>
       lines()
         .filter((l) => l.bmp_msg_type === 'route_monitor' && l.log_type === 'update')
@@ -226,7 +236,9 @@ bmp_daemon_msglog_output: json
       () => (JSON.stringify(routes()) === JSON.stringify(expected) ? true : undefined),
       20_000,
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlogged: ${JSON.stringify(routes())}\n${pmOut.slice(-1500)}`);
+      throw new Error(
+        `${String(err)}\nlogged: ${JSON.stringify(routes())}\n${pm.out().slice(-1500)}`,
+      );
     });
     const ups = lines().filter((l) => l.bmp_msg_type === 'peer_up');
     expect(ups.map((l) => l.peer_ip).sort()).toEqual(['127.0.0.81', '127.0.0.82']);
@@ -243,6 +255,76 @@ bmp_daemon_msglog_output: json
         ? true
         : undefined,
     );
+    expect(daemon.bmp!.stats.drops).toBe(0);
+  }, 90_000);
+
+  it("RFC 8671: a collector connecting late gets every client's Adj-RIB-Out (O flag, post-policy), then End-of-RIB, then live changes", async () => {
+    await daemon?.stop('next test');
+    daemon = null;
+    for (const s of speakers.splice(0)) await s.stop();
+    const bmpPort = await freePort();
+    const { config } = parseConfig(GENERAL, CLIENTS);
+    daemon = await startDaemon({
+      config,
+      logger: silent,
+      listen: [{ address: '127.0.0.1', port: 0 }],
+      controlSocket: null,
+      bmp: {
+        address: '127.0.0.1',
+        port: bmpPort,
+        bufferBytes: 1 << 20,
+        reconnectS: 1,
+        adjRibOut: true,
+        sysName: 'ixrs-test',
+      },
+    });
+    const port = daemon.addresses()[0]!.port;
+    await client(port, 64581, '127.0.0.81', [
+      v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
+      v6(['2001:67c:2e8::/48'], [64581], '2001:db8::81'),
+    ]);
+    const b = await client(port, 64582, '127.0.0.82', [
+      v4(['193.0.8.0/24', '193.0.9.0/24'], [64582, 64999], '127.0.0.82'),
+    ]);
+    const held = (): number => daemon!.core.sessions().reduce((n, s) => n + s.held, 0);
+    await until('every client holds the other one routes', () => (held() === 5 ? true : undefined));
+    expect(daemon.bmp!.connected).toBe(false);
+    // The collector comes up now: nothing was mirrored before.
+    const pm = await pmbmpd(bmpPort, 'late');
+    const out = (): string[] =>
+      pm
+        .lines()
+        .filter((l) => l.bmp_msg_type === 'route_monitor' && l.is_out === 1)
+        .map((l) =>
+          `${l.peer_ip} ${l.log_type} ${l.ip_prefix} ${l.bgp_nexthop ?? ''} ${l.as_path ?? ''}`.trim(),
+        )
+        .sort();
+    const expected = [
+      '127.0.0.81 update 193.0.8.0/24 127.0.0.82 64582 64999',
+      '127.0.0.81 update 193.0.9.0/24 127.0.0.82 64582 64999',
+      '127.0.0.82 update 193.0.0.0/24 127.0.0.81 64581',
+      '127.0.0.82 update 193.0.1.0/24 127.0.0.81 64581',
+      '127.0.0.82 update 2001:67c:2e8::/48 2001:db8::81 64581',
+    ];
+    await until(
+      "pmbmpd to log every client's Adj-RIB-Out",
+      () => (JSON.stringify(out()) === JSON.stringify(expected) ? true : undefined),
+      20_000,
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}\nlogged: ${JSON.stringify(out())}\n${JSON.stringify(pm.lines().slice(-3))}\n${pm.out().slice(-1500)}`,
+      );
+    });
+    // The dump ends with End-of-RIB per session and family (pmbmpd does not
+    // log End-of-RIB; test/bmp/exporter.test.ts decodes it): the dump is done.
+    await until('the initial dump done', () => (daemon!.bmp!.stats.dumps === 1 ? true : undefined));
+    // A live change after the dump: the withdrawal reaches the collector as Adj-RIB-Out of 81.
+    b.sendUpdate({ ...v4([], [64582], '127.0.0.82'), withdrawn: [{ prefix: '193.0.9.0/24' }] });
+    await until('the mirrored withdrawal', () =>
+      out().includes('127.0.0.81 withdraw 193.0.9.0/24') ? true : undefined,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlogged: ${JSON.stringify(out())}`);
+    });
     expect(daemon.bmp!.stats.drops).toBe(0);
   }, 90_000);
 
