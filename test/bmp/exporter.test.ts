@@ -218,7 +218,7 @@ describe('BMP exporter: RFC 8671 Adj-RIB-Out initial dump', () => {
       const t = seen.get(addr) ?? new Map<string, string>();
       seen.set(addr, t);
       for (const w of u.withdrawn) t.delete(w.prefix);
-      for (const n of u.nlri) t.set(n.prefix, JSON.stringify(u.attrs.asPath));
+      for (const n of u.nlri) t.set(n.prefix, JSON.stringify(u.attrs?.asPath));
     });
     expect(afterEor).toBe(0);
     const want = (m: Map<number, PathAttributes>): Map<string, string> =>
