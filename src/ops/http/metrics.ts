@@ -334,6 +334,7 @@ export function createMetrics(src: MetricsSource, defaults = true): Metrics {
   };
 }
 
+/** The exposition as a reply, encoded once (a cached reply answers many scrapes). */
 export async function metricsReply(m: Metrics): Promise<HttpReply> {
-  return { status: 200, type: m.registry.contentType, body: await m.scrape() };
+  return { status: 200, type: m.registry.contentType, body: Buffer.from(await m.scrape()) };
 }
