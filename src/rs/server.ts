@@ -200,6 +200,11 @@ export class RouteServer {
     return this.s.reach.hidden(this.client(clientId), RouteServer.address(nextHop));
   }
 
+  /** The prefixes of the first `limit` paths hiddenPaths() counts. */
+  hiddenPrefixes(clientId: string, nextHop: string, limit: number): string[] {
+    return this.s.reach.hiddenPrefixes(this.client(clientId), RouteServer.address(nextHop), limit);
+  }
+
   /** The clients announcing accepted paths via `nextHop`. */
   nextHopAnnouncers(nextHop: string): string[] {
     return this.s.reach.announcers(RouteServer.address(nextHop));
