@@ -305,7 +305,9 @@ export class BmpExporter {
         }
         return n > 0;
       },
-      this.paceOpts(epoch),
+      // A prefix costs a message per session here: about 4,000 routes a slice
+      // at most, whatever the number of sessions.
+      { ...this.paceOpts(epoch), slice: Math.max(1, Math.floor(4000 / peers.length)) },
     );
     this.sock?.uncork();
     if (epoch !== this.epoch) return;
