@@ -18,6 +18,7 @@ import { makeAttributes } from '../../src/bgp/attributes.ts';
 import { type BgpPeer, BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { BmpConfig } from '../../src/config/observability.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
 
 const PMBMPD = '/usr/sbin/pmbmpd';
@@ -185,11 +186,11 @@ bmp_daemon_msglog_output: json
     return { out: () => pmOut, lines };
   }
 
-  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
-    const bmpPort = await freePort();
-    const pm = await pmbmpd(bmpPort, 'msglog');
-    const lines = pm.lines;
-
+  /** A fresh route server (the previous one and its clients stopped) exporting BMP to 127.0.0.1:`port`. */
+  async function start(port: number, bmp: Partial<BmpConfig>): Promise<Daemon> {
+    await daemon?.stop('next test');
+    daemon = null;
+    for (const s of speakers.splice(0)) await s.stop();
     const { config } = parseConfig(GENERAL, CLIENTS);
     daemon = await startDaemon({
       config,
@@ -198,14 +199,24 @@ bmp_daemon_msglog_output: json
       controlSocket: null,
       bmp: {
         address: '127.0.0.1',
-        port: bmpPort,
+        port,
         bufferBytes: 1 << 20,
         reconnectS: 1,
         adjRibOut: false,
         sysName: 'ixrs-test',
+        ...bmp,
       },
     });
-    const port = daemon.addresses()[0]!.port;
+    return daemon;
+  }
+
+  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
+    const bmpPort = await freePort();
+    const pm = await pmbmpd(bmpPort, 'msglog');
+    const lines = pm.lines;
+
+    const rs = await start(bmpPort, {});
+    const port = rs.addresses()[0]!.port;
     // Routes present before the collector connects come from the initial dump.
     await client(port, 64581, '127.0.0.81', [
       v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
@@ -216,7 +227,7 @@ bmp_daemon_msglog_output: json
       v4(['193.0.8.0/24'], [64582, 64999], '127.0.0.82'),
     ]);
     await until('every path in the core', () =>
-      daemon!.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
+      rs.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
     );
 
     const routes = (): string[] =>
@@ -255,30 +266,13 @@ bmp_daemon_msglog_output: json
         ? true
         : undefined,
     );
-    expect(daemon.bmp!.stats.drops).toBe(0);
+    expect(rs.bmp!.stats.drops).toBe(0);
   }, 90_000);
 
   it("RFC 8671: a collector connecting late gets every client's Adj-RIB-Out (O flag, post-policy), then End-of-RIB, then live changes", async () => {
-    await daemon?.stop('next test');
-    daemon = null;
-    for (const s of speakers.splice(0)) await s.stop();
     const bmpPort = await freePort();
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
-      bmp: {
-        address: '127.0.0.1',
-        port: bmpPort,
-        bufferBytes: 1 << 20,
-        reconnectS: 1,
-        adjRibOut: true,
-        sysName: 'ixrs-test',
-      },
-    });
-    const port = daemon.addresses()[0]!.port;
+    const rs = await start(bmpPort, { adjRibOut: true });
+    const port = rs.addresses()[0]!.port;
     await client(port, 64581, '127.0.0.81', [
       v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
       v6(['2001:67c:2e8::/48'], [64581], '2001:db8::81'),
@@ -286,9 +280,9 @@ bmp_daemon_msglog_output: json
     const b = await client(port, 64582, '127.0.0.82', [
       v4(['193.0.8.0/24', '193.0.9.0/24'], [64582, 64999], '127.0.0.82'),
     ]);
-    const held = (): number => daemon!.core.sessions().reduce((n, s) => n + s.held, 0);
+    const held = (): number => rs.core.sessions().reduce((n, s) => n + s.held, 0);
     await until('every client holds the other one routes', () => (held() === 5 ? true : undefined));
-    expect(daemon.bmp!.connected).toBe(false);
+    expect(rs.bmp!.connected).toBe(false);
     // The collector comes up now: nothing was mirrored before.
     const pm = await pmbmpd(bmpPort, 'late');
     const out = (): string[] =>
@@ -317,7 +311,7 @@ bmp_daemon_msglog_output: json
     });
     // The dump ends with End-of-RIB per session and family (pmbmpd does not
     // log End-of-RIB; test/bmp/exporter.test.ts decodes it): the dump is done.
-    await until('the initial dump done', () => (daemon!.bmp!.stats.dumps === 1 ? true : undefined));
+    await until('the initial dump done', () => (rs.bmp!.stats.dumps === 1 ? true : undefined));
     // A live change after the dump: the withdrawal reaches the collector as Adj-RIB-Out of 81.
     b.sendUpdate({ ...v4([], [64582], '127.0.0.82'), withdrawn: [{ prefix: '193.0.9.0/24' }] });
     await until('the mirrored withdrawal', () =>
@@ -325,13 +319,10 @@ bmp_daemon_msglog_output: json
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\nlogged: ${JSON.stringify(out())}`);
     });
-    expect(daemon.bmp!.stats.drops).toBe(0);
+    expect(rs.bmp!.stats.drops).toBe(0);
   }, 90_000);
 
   it('a collector that stops reading never delays a keepalive: dropped at the bound, BGP stays up', async () => {
-    await daemon?.stop('next test');
-    daemon = null;
-    for (const s of speakers.splice(0)) await s.stop();
     // A "collector" that accepts and never reads; it starts listening once the
     // route server holds the routes, so the BMP initial dump is big.
     const sinkPort = await freePort();
@@ -340,25 +331,15 @@ bmp_daemon_msglog_output: json
       s.pause();
       stalled.push(s);
     });
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
-      bmp: {
-        address: '127.0.0.1',
-        port: sinkPort,
-        bufferBytes: 256 * 1024,
-        reconnectS: 1,
-        adjRibOut: true,
-        sysName: null,
-      },
+    const rs = await start(sinkPort, {
+      bufferBytes: 256 * 1024,
+      adjRibOut: true,
+      sysName: null,
     });
-    const port = daemon.addresses()[0]!.port;
+    const port = rs.addresses()[0]!.port;
     const eld = monitorEventLoopDelay({ resolution: 10 });
     eld.enable();
-    const connects = daemon.bmp!.stats.connects;
+    const connects = rs.bmp!.stats.connects;
     // 120,000 prefixes (a few hundred large UPDATEs): ~12 MB of Route
     // Monitoring, more than the loopback socket buffers hold.
     const prefixes: string[] = [];
@@ -371,17 +352,16 @@ bmp_daemon_msglog_output: json
     const b = await client(port, 64582, '127.0.0.82', []);
     await until(
       'the routes in the core',
-      () =>
-        daemon!.core.sessions().reduce((n, x) => n + x.adjIn, 0) === 120_000 ? true : undefined,
+      () => (rs.core.sessions().reduce((n, x) => n + x.adjIn, 0) === 120_000 ? true : undefined),
       60_000,
     );
-    await daemon.core.idle();
+    await rs.core.idle();
     eld.reset();
     await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', () => r()));
     const t0 = Date.now();
     await until(
       'the stalled collector dropped',
-      () => (daemon!.bmp!.stats.drops > 0 ? true : undefined),
+      () => (rs.bmp!.stats.drops > 0 ? true : undefined),
       60_000,
     );
     // Both sessions stay up for well over a hold time (3 s) after the stall.
@@ -389,12 +369,12 @@ bmp_daemon_msglog_output: json
     expect(a.state).toBe('Established');
     expect(b.state).toBe('Established');
     eld.disable();
-    expect(daemon.bmp!.stats.connects).toBeGreaterThan(connects);
+    expect(rs.bmp!.stats.connects).toBeGreaterThan(connects);
     // Hold time 3 s, keepalives every second: no turn of the event loop came near.
     expect(eld.max / 1e6).toBeLessThan(1000);
     if (process.env.IXRS_TEST_VERBOSE)
       console.info(
-        `event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms, p99 ${(eld.percentile(99) / 1e6).toFixed(0)} ms; BMP connects ${daemon.bmp!.stats.connects}, drops ${daemon.bmp!.stats.drops}`,
+        `event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms, p99 ${(eld.percentile(99) / 1e6).toFixed(0)} ms; BMP connects ${rs.bmp!.stats.connects}, drops ${rs.bmp!.stats.drops}`,
       );
     expect(Date.now() - t0).toBeGreaterThan(5000);
     for (const s of stalled) s.destroy();
