@@ -140,7 +140,10 @@ function lab(n: number): Lab {
     onNextHopUsage: (ev) => rsbfd?.nextHopUsage(ev),
     log: quiet,
   });
-  const nhib = new Nhib({ hiddenPaths: (c, nh) => core.hiddenPaths(c, nh) });
+  const nhib = new Nhib({
+    hiddenPaths: (c, nh) => core.hiddenPaths(c, nh),
+    hiddenPrefixes: (c, nh, k) => core.hiddenPrefixes(c, nh, k),
+  });
   for (const c of cfg.clients) {
     nhib.addClient({
       id: c.id,
@@ -339,6 +342,8 @@ async function phase2Round(): Promise<{
   reqCpu: number;
   repCpu: number;
   repMs: number;
+  viewMs: number;
+  viewMaxMs: number;
   rss: number;
   heap: number;
   table: number;
@@ -380,6 +385,16 @@ async function phase2Round(): Promise<{
         throw new Error(`report ${i} -> ${j} not applied`);
   for (let i = 0; i < n; i++)
     if (l.core.ribCount(idOf(i)) !== 0) throw new Error(`client ${i} still holds paths`);
+  // One client's view (ixrs show nhib C, the web page's /web/client): every
+  // other next hop unreachable, each with its hidden prefixes listed.
+  const views: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const v = l.nhib.nhibClient(idOf(i))!;
+    views.push(performance.now() - t);
+    if (v.entries.some((e) => e.hiddenPrefixes.length !== Math.min(e.hiddenPaths, 10)))
+      throw new Error(`client ${i}: hidden prefixes not listed`);
+  }
   msgs.length = 0;
   for (const x of l.lsSent) x.length = 0;
   gc?.();
@@ -391,6 +406,8 @@ async function phase2Round(): Promise<{
     reqCpu,
     repMs,
     repCpu,
+    viewMs: median(views),
+    viewMaxMs: Math.max(...views),
     rss: (m1.rss - m0.rss) / want,
     heap: (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / want,
     table: l.nhib.tableBytes() / want,
@@ -415,6 +432,9 @@ async function phase2(): Promise<void> {
   console.log(`  every channel up -> every request sent: ${f('reqMs', 0)} ms`);
   console.log(`  every report in -> every report applied, core idle: ${f('repMs', 0)} ms`);
   console.log(`  CPU time: requests ${f('reqCpu', 0)} ms, reports ${f('repCpu', 0)} ms`);
+  console.log(
+    `  one client's NHIB view with ${N_REPORTERS - 1} unreachable next hops and their hidden prefixes (ixrs show nhib C, /web/client): ${f('viewMs', 2)} ms, slowest client ${f('viewMaxMs', 2)} ms`,
+  );
   console.log(`  RSS added per (client, next hop): ${f('rss', 1)} bytes`);
   console.log(`  JS heap + buffers added per (client, next hop): ${f('heap', 1)} bytes`);
   console.log(`  NHIB table (Nhib.tableBytes) per (client, next hop): ${f('table', 1)} bytes`);

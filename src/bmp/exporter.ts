@@ -4,8 +4,13 @@
 // Adj-RIB-In (pre-policy: the paths as received, accepted or not when
 // reject_policy is 'tag') walked in slices, End-of-RIB per family; after that
 // every UPDATE a client sends, as it arrives, and Peer Up / Peer Down as
-// sessions change. With adj_rib_out, the UPDATEs ixrs sends to clients are
-// mirrored too (RFC 8671, post-policy Adj-RIB-Out, from the connect on).
+// sessions change. With adj_rib_out, the Adj-RIB-Out too (RFC 8671,
+// post-policy): the UPDATEs ixrs sends to clients are mirrored from the Peer
+// Up on, and after the Adj-RIB-In dump each session's Adj-RIB-Out as it is
+// then is walked in slices (Route Monitoring with the O flag), then
+// End-of-RIB. Live mirroring runs during that walk: each prefix's last message
+// on the BMP session is the newest state either way (the core's Adj-RIB-Out
+// columns change only together with the bytes written to the client).
 //
 // A collector must never slow the route server: nothing waits for it. Octets
 // queued on its socket are bounded (cfg.ixrs.bmp.buffer); beyond, the BMP
@@ -16,8 +21,9 @@ import net from 'node:net';
 import type pino from 'pino';
 import { encodeEndOfRib, encodeUpdates } from '../bgp/update.ts';
 import type { BmpConfig } from '../config/observability.ts';
-import type { RibSource } from '../ops/rib-walk.ts';
-import { walkRib } from '../ops/rib-walk.ts';
+import type { RibSource, RibTable, WalkOptions } from '../ops/rib-walk.ts';
+import { walkEntries, walkRib } from '../ops/rib-walk.ts';
+import type { ExportView } from '../rs/api.ts';
 import {
   initiation,
   type PeerHeader,
@@ -47,9 +53,16 @@ export interface BmpPeer {
   since: number;
 }
 
+/** Each session's Adj-RIB-Out (RouteServer implements it). */
+export interface AdjRibOutSource {
+  readonly entries: RibTable;
+  /** What session `key` holds now for prefix entry `id` (RouteServer.exportedAt). */
+  exportedAt(id: number, key: string): ExportView[];
+}
+
 export interface BmpSource {
-  /** The table, pre-policy (the raw core: rejected paths without reject tags). */
-  rib: RibSource;
+  /** The table, pre-policy (the raw core: rejected paths without reject tags), and the Adj-RIB-Out. */
+  rib: RibSource & AdjRibOutSource;
   /** Established sessions now. */
   peers(): BmpPeer[];
   /** Our address and port toward a peer (Peer Up). */
@@ -182,11 +195,37 @@ export class BmpExporter {
     );
   }
 
+  /**
+   * Walk options pacing a dump by the collector: writes of one slice leave
+   * together (corked); between slices, wait (at most STALL_MS) while half the
+   * bound is queued; live messages keep flowing meanwhile.
+   */
+  private paceOpts(epoch: number): WalkOptions {
+    const half = this.cfg.bufferBytes / 2;
+    return {
+      yieldTo: () => {
+        this.sock?.uncork();
+        return this.paced(epoch, half).then(() => this.sock?.cork());
+      },
+      cancelled: () => epoch !== this.epoch,
+    };
+  }
+
+  private endOfRib(p: BmpPeer, extra: Partial<PeerHeader> = {}): void {
+    for (const f of p.families) {
+      const [afi, safi] = f.split('/').map(Number) as [number, number];
+      this.send(routeMonitoring(this.header(p, extra), encodeEndOfRib(afi, safi)));
+    }
+  }
+
   private async initialDump(epoch: number): Promise<void> {
     this.send(initiation(this.src.sysDescr, this.src.sysName));
     for (const p of this.src.peers()) this.announce(p);
-    const half = this.cfg.bufferBytes / 2;
-    // Writes of one slice leave together.
+    // The Adj-RIB-Out dump covers the sessions up now; one that comes up
+    // later starts empty, and everything it is sent is mirrored.
+    const outPeers = this.cfg.adjRibOut
+      ? [...this.announced.values()].filter((p) => !p.addPathTx)
+      : [];
     this.sock?.cork();
     await walkRib(
       this.src.rib,
@@ -204,26 +243,75 @@ export class BmpExporter {
           }
         }
       },
-      {
-        // Pace the dump by the collector: wait (at most STALL_MS) while
-        // half the bound is queued; live messages keep flowing meanwhile.
-        yieldTo: () => {
-          this.sock?.uncork();
-          return this.paced(epoch, half).then(() => this.sock?.cork());
-        },
-        cancelled: () => epoch !== this.epoch,
-      },
+      this.paceOpts(epoch),
     );
     this.sock?.uncork();
     if (epoch !== this.epoch) return;
-    for (const p of this.announced.values()) {
-      for (const f of p.families) {
-        const [afi, safi] = f.split('/').map(Number) as [number, number];
-        this.send(routeMonitoring(this.header(p), encodeEndOfRib(afi, safi)));
-      }
-    }
+    for (const p of this.announced.values()) this.endOfRib(p);
+    if (outPeers.length > 0) await this.dumpAdjRibOut(epoch, outPeers);
+    if (epoch !== this.epoch) return;
     this.stats.dumps++;
-    this.log.info({ peers: this.announced.size }, 'BMP initial dump sent');
+    this.log.info(
+      { peers: this.announced.size, adjRibOut: outPeers.length },
+      'BMP initial dump sent',
+    );
+  }
+
+  /**
+   * RFC 8671: each of `peers`' Adj-RIB-Out as it is now, post-policy, then
+   * End-of-RIB per family. A peer that went down (or came up again: a new
+   * BmpPeer) meanwhile is skipped. UPDATEs sent to the peers are mirrored
+   * live all along (sent()), so a prefix changed during the walk ends at its
+   * newest state whichever message comes last.
+   */
+  private async dumpAdjRibOut(epoch: number, peers: BmpPeer[]): Promise<void> {
+    const rib = this.src.rib;
+    const out = { adjRibOut: true, postPolicy: true };
+    // One encoding per distinct route of a prefix: most sessions hold the same.
+    let last: { v: ExportView; as4: boolean; msgs: Uint8Array[] } | null = null;
+    this.sock?.cork();
+    await walkEntries(
+      rib.entries,
+      (id) => {
+        if (epoch !== this.epoch) return false;
+        let n = 0;
+        last = null;
+        for (const p of peers) {
+          if (this.announced.get(p.key) !== p) continue;
+          for (const v of rib.exportedAt(id, p.key)) {
+            if (
+              last === null ||
+              last.as4 !== p.as4 ||
+              last.v.attrs !== v.attrs ||
+              last.v.nextHop !== v.nextHop
+            ) {
+              const afi = v.prefix.includes(':') ? 2 : 1;
+              const msgs = encodeUpdates(
+                { as4: p.as4 },
+                {
+                  afi,
+                  safi: 1,
+                  attrs: v.attrs,
+                  nextHop: v.nextHop,
+                  nlri: [{ prefix: v.prefix }],
+                  withdrawn: [],
+                },
+              );
+              last = { v, as4: p.as4, msgs };
+            }
+            for (const u of last.msgs) this.send(routeMonitoring(this.header(p, out), u));
+            n++;
+          }
+        }
+        return n > 0;
+      },
+      // A prefix costs a message per session here: about 4,000 routes a slice
+      // at most, whatever the number of sessions.
+      { ...this.paceOpts(epoch), slice: Math.max(1, Math.floor(4000 / peers.length)) },
+    );
+    this.sock?.uncork();
+    if (epoch !== this.epoch) return;
+    for (const p of peers) if (this.announced.get(p.key) === p) this.endOfRib(p, out);
   }
 
   private paced(epoch: number, half: number): Promise<void> {

@@ -97,6 +97,8 @@ export interface NhibOptions {
   now?: () => number;
   /** How many of the client's paths use the next hop and are hidden by it (the core's count). */
   hiddenPaths?: (clientId: string, nextHop: string) => number;
+  /** The prefixes of the first `limit` of those paths (the core's list). */
+  hiddenPrefixes?: (clientId: string, nextHop: string, limit: number) => string[];
   /** Most entries per client kept for next hops that were not requested (default 4096). */
   maxUnrequested?: number;
 }
@@ -198,6 +200,9 @@ function isV6(a: string): boolean {
   return a.includes(':');
 }
 
+/** Prefixes listed per unreachable next hop in a client's view (the rest are counted). */
+export const HIDDEN_LISTED = 10;
+
 function iso(t: number): string {
   return new Date(t).toISOString();
 }
@@ -205,6 +210,7 @@ function iso(t: number): string {
 export class Nhib {
   private readonly now: () => number;
   private readonly hidden: (clientId: string, nextHop: string) => number;
+  private readonly hiddenList: (clientId: string, nextHop: string, limit: number) => string[];
   private readonly maxUnrequested: number;
   /** Origin of the damping clock, so that the log-domain penalties stay small numbers. */
   private readonly epoch: number;
@@ -227,6 +233,7 @@ export class Nhib {
   constructor(opts: NhibOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.hidden = opts.hiddenPaths ?? (() => 0);
+    this.hiddenList = opts.hiddenPrefixes ?? (() => []);
     this.maxUnrequested = opts.maxUnrequested ?? 4096;
     this.epoch = this.now();
   }
@@ -956,6 +963,7 @@ export class Nhib {
       unreachable: eff,
       since: Number.isNaN(t.since[slot]!) ? null : iso(t.since[slot]!),
       hiddenPaths: eff ? this.hidden(rec.id, nextHop) : 0,
+      hiddenPrefixes: eff ? this.hiddenList(rec.id, nextHop, HIDDEN_LISTED) : [],
       flaps: t.flaps[slot]!,
       damped,
       penalty: Math.round(

@@ -147,6 +147,8 @@ export interface NhibEntryRow {
   since: string | null;
   /** The client's paths this next hop currently hides (from the core). */
   hiddenPaths: number;
+  /** The prefixes of the first of them (at most HIDDEN_LISTED; hiddenPaths counts them all). */
+  hiddenPrefixes: string[];
   flaps: number;
   damped: boolean;
   /** Current damping penalty, rounded. */

@@ -205,7 +205,10 @@ export class Daemon {
       log: this.log.child({ component: 'rs' }),
     });
     const rsBfd = cfg.ixrs.rsBfd;
-    this.nhib = new Nhib({ hiddenPaths: (c, nh) => this.core.hiddenPaths(c, nh) });
+    this.nhib = new Nhib({
+      hiddenPaths: (c, nh) => this.core.hiddenPaths(c, nh),
+      hiddenPrefixes: (c, nh, n) => this.core.hiddenPrefixes(c, nh, n),
+    });
     for (const c of cfg.clients) {
       this.nhib.addClient({
         id: c.id,

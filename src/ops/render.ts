@@ -265,7 +265,18 @@ export function renderNhibClient(v: NhibClientView, now: number): string {
   if (v.entries.some((e) => e.unreachable && e.state !== 'unreachable')) {
     out += '* held unreachable by damping\n';
   }
+  const hiding = unreachable.filter((e) => e.hiddenPaths > 0);
+  if (hiding.length > 0) {
+    out += `\nhidden from ${v.client}:\n`;
+    for (const e of hiding) out += `  ${e.nextHop} (${e.owner ?? '-'}): ${hiddenList(e)}\n`;
+  }
   return out;
+}
+
+/** The prefixes a next hop hides: the first ones listed, then "and K more" (the web page says the same). */
+export function hiddenList(e: Pick<NhibEntryRow, 'hiddenPaths' | 'hiddenPrefixes'>): string {
+  const more = e.hiddenPaths - e.hiddenPrefixes.length;
+  return `${e.hiddenPrefixes.join(' ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 const SESSION_TAG: Record<string, string> = { up: 'up', down: 'down', disabled: 'off' };

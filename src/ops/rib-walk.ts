@@ -38,9 +38,31 @@ const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
  * Calls `fn(prefix, views)` for every prefix with at least one path (accepted
  * or kept rejected). Resolves with the number of prefixes visited.
  */
-export async function walkRib(
+export function walkRib(
   src: RibSource,
   fn: (prefix: string, views: RouteView[]) => void,
+  opts: WalkOptions = {},
+): Promise<number> {
+  return walkEntries(
+    src.entries,
+    (id) => {
+      const prefix = src.entries.prefix(id);
+      const views = src.routes(prefix);
+      if (views.length === 0) return false;
+      fn(prefix, views);
+      return true;
+    },
+    opts,
+  );
+}
+
+/**
+ * Calls `fn(id)` for every live prefix entry of `table`, in id order, in
+ * slices. Resolves with the number of calls that returned true.
+ */
+export async function walkEntries(
+  table: RibTable,
+  fn: (id: number) => boolean,
   opts: WalkOptions = {},
 ): Promise<number> {
   const slice = opts.slice ?? 2000;
@@ -49,14 +71,9 @@ export async function walkRib(
   let visited = 0;
   let inSlice = 0;
   let started = performance.now();
-  for (let id = 0; id < src.entries.limit; id++) {
-    if (!src.entries.live(id)) continue;
-    const prefix = src.entries.prefix(id);
-    const views = src.routes(prefix);
-    if (views.length > 0) {
-      fn(prefix, views);
-      visited++;
-    }
+  for (let id = 0; id < table.limit; id++) {
+    if (!table.live(id)) continue;
+    if (fn(id)) visited++;
     // The clock is read every 32 prefixes.
     if (++inSlice >= slice || ((inSlice & 31) === 0 && performance.now() - started >= sliceMs)) {
       inSlice = 0;

@@ -19,6 +19,17 @@ interface Change {
   members: Session[];
 }
 
+/**
+ * Whether `s` is past `e`: its family is synced, refreshing (everything was
+ * sent once), or its initial dump has visited `e`. The Adj-RIB-Out columns
+ * say what `s` holds for `e` only then; before, it holds nothing for `e`.
+ */
+export function reached(st: CoreState, s: Session, e: EntryId): boolean {
+  const f = s.up?.fam.get(st.entries.fam(e));
+  if (f === undefined) return false;
+  return f.kind === 'synced' || f.refresh || e <= f.cursor;
+}
+
 export class Output {
   private readonly s: CoreState;
 
@@ -45,9 +56,7 @@ export class Output {
   };
 
   visited(s: Session, e: EntryId): boolean {
-    const st = s.up?.fam.get(this.s.entries.fam(e));
-    if (st === undefined) return false;
-    return st.kind === 'synced' || st.refresh || e <= st.cursor;
+    return reached(this.s, s, e);
   }
 
   /**

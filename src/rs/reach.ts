@@ -369,6 +369,34 @@ export class Reachability {
     return n;
   }
 
+  /**
+   * The prefixes of the paths hidden() counts, the first `limit` of them (by
+   * announcing session, in its Adj-RIB-In order). Walks only the Adj-RIB-In
+   * of sessions with such paths, and stops at `limit`.
+   */
+  hiddenPrefixes(c: Client, addr: string, limit: number): string[] {
+    const g = this.t.nhs.globalId(addr);
+    const out: string[] = [];
+    if (g < 0 || limit <= 0 || !this.isDown(g, c.idx)) return out;
+    const rec = this.t.nhs.globals[g]!;
+    const P = this.t.paths;
+    for (const [slot, su] of rec.bySlot) {
+      const s = this.t.bySlot[slot]!;
+      if (s.client === c) continue;
+      const sent = new Set<number>();
+      for (const u of su.uses.keys())
+        if (this.dec.exportCodeUse(this.t.uses[u]!, s.client, c) !== NO_SEND) sent.add(u);
+      if (sent.size === 0) continue;
+      for (let p = s.adjHead; p !== NONE; p = P.sNext[p]!) {
+        if ((P.flags[p]! & ACCEPTED) === 0 || !sent.has(P.use[p]!)) continue;
+        if (this.t.nhs.globalOf(P.nh[p]!) !== rec) continue;
+        out.push(this.t.entries.prefix(P.entry[p]!));
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
   /** The client ids announcing accepted paths via `addr`. */
   announcers(addr: string): string[] {
     const g = this.t.nhs.globalId(addr);

@@ -200,6 +200,11 @@ export class RouteServer {
     return this.s.reach.hidden(this.client(clientId), RouteServer.address(nextHop));
   }
 
+  /** The prefixes of the first `limit` paths hiddenPaths() counts. */
+  hiddenPrefixes(clientId: string, nextHop: string, limit: number): string[] {
+    return this.s.reach.hiddenPrefixes(this.client(clientId), RouteServer.address(nextHop), limit);
+  }
+
   /** The clients announcing accepted paths via `nextHop`. */
   nextHopAnnouncers(nextHop: string): string[] {
     return this.s.reach.announcers(RouteServer.address(nextHop));
@@ -254,6 +259,11 @@ export class RouteServer {
   /** What was last announced to a client (Views.exported). */
   exported(clientId: string, limit?: number): { routes: ExportView[]; truncated: boolean } {
     return this.views.exported(clientId, limit);
+  }
+
+  /** What a session (`id@address`) holds now for prefix entry `e` (Views.exportedAt). */
+  exportedAt(e: number, session: string): ExportView[] {
+    return this.views.exportedAt(e, session);
   }
 
   clientSummary(clientId: string): ClientSummary {

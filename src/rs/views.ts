@@ -6,6 +6,7 @@ import { formatPrefix, parsePrefix } from '../bgp/prefix.ts';
 import type { ClientSummary, ExportView, RouteQuery, RouteView, SessionSnapshot } from './api.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { PathId, Session } from './model.ts';
+import { reached } from './output.ts';
 import type { RejectCode } from './policy-api.ts';
 import type { CoreState } from './state.ts';
 import { ACCEPTED, NONE, STALE } from './store.ts';
@@ -84,30 +85,50 @@ export class Views {
     const out: ExportView[] = [];
     const E = this.s.entries;
     for (const s of this.sessionsOf(ref)) {
-      const up = s.up;
-      if (up === null) continue;
+      if (s.up === null) continue;
       for (let e = 0; e < E.limit; e++) {
         if (!E.live(e)) continue;
-        const fam = E.fam(e);
-        if (!up.fam.has(fam)) continue;
-        const add = (
-          pathId: number,
-          attrs: ExportView['attrs'],
-          nextHop: ExportView['nextHop'],
-        ) => {
-          out.push({ prefix: E.prefix(e), session: s.key, pathId, nextHop, attrs });
-        };
-        if (up.addPathTx.has(fam)) {
-          const m = up.apOut.get(e);
-          if (m !== undefined) for (const [tx, o] of m) add(tx, o.attrs, o.nextHop);
-        } else {
-          const o = this.s.adjOut.sentTo(e, s);
-          if (o !== null) add(0, o.attrs, o.nextHop);
-        }
+        this.sentFor(e, s, out);
         if (out.length >= limit) return { routes: out.slice(0, limit), truncated: true };
       }
     }
     return { routes: out, truncated: false };
+  }
+
+  /**
+   * What session `key` holds now for prefix entry `e` (its Adj-RIB-Out: one
+   * route, one per path id with ADD-PATH send, none), as the bytes written to
+   * it so far say: an entry its initial dump has not reached holds nothing.
+   */
+  exportedAt(e: number, key: string): ExportView[] {
+    const out: ExportView[] = [];
+    const s = this.s.sessionsByKey.get(key);
+    if (s !== undefined && this.s.entries.live(e)) this.sentFor(e, s, out);
+    return out;
+  }
+
+  private sentFor(e: number, s: Session, out: ExportView[]): void {
+    const up = s.up;
+    const E = this.s.entries;
+    if (up === null || !reached(this.s, s, e)) return;
+    const fam = E.fam(e);
+    if (up.addPathTx.has(fam)) {
+      const m = up.apOut.get(e);
+      if (m === undefined) return;
+      const prefix = E.prefix(e);
+      for (const [tx, o] of m)
+        out.push({ prefix, session: s.key, pathId: tx, nextHop: o.nextHop, attrs: o.attrs });
+      return;
+    }
+    const o = this.s.adjOut.sentTo(e, s);
+    if (o !== null)
+      out.push({
+        prefix: E.prefix(e),
+        session: s.key,
+        pathId: 0,
+        nextHop: o.nextHop,
+        attrs: o.attrs,
+      });
   }
 
   private sessionsOf(ref: string): Session[] {

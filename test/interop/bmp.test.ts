@@ -18,6 +18,7 @@ import { makeAttributes } from '../../src/bgp/attributes.ts';
 import { type BgpPeer, BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { BmpConfig } from '../../src/config/observability.ts';
 import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
 
 const PMBMPD = '/usr/sbin/pmbmpd';
@@ -146,16 +147,19 @@ describe('BMP to pmacct pmbmpd', () => {
     return peer;
   }
 
-  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
+  /** pmbmpd listening on `port`, its JSON message log in `name`.json; its output so far. */
+  async function pmbmpd(
+    port: number,
+    name: string,
+  ): Promise<{ out: () => string; lines: () => Record<string, unknown>[] }> {
     expect(existsSync(PMBMPD), `${PMBMPD} missing: run scripts/install-peers.sh`).toBe(true);
-    const bmpPort = await freePort();
-    const log = join(dir, 'msglog.json');
-    const conf = join(dir, 'pmbmpd.conf');
+    const log = join(dir, `${name}.json`);
+    const conf = join(dir, `${name}.conf`);
     writeFileSync(
       conf,
       `daemonize: false
 bmp_daemon_ip: 127.0.0.1
-bmp_daemon_port: ${bmpPort}
+bmp_daemon_port: ${port}
 bmp_daemon_msglog_file: ${log}
 bmp_daemon_msglog_output: json
 `,
@@ -172,7 +176,21 @@ bmp_daemon_msglog_output: json
     await until('pmbmpd listening', () =>
       pmOut.includes('waiting for BMP data') ? true : undefined,
     );
+    const lines = (): Record<string, unknown>[] => {
+      if (!existsSync(log)) return [];
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    return { out: () => pmOut, lines };
+  }
 
+  /** A fresh route server (the previous one and its clients stopped) exporting BMP to 127.0.0.1:`port`. */
+  async function start(port: number, bmp: Partial<BmpConfig>): Promise<Daemon> {
+    await daemon?.stop('next test');
+    daemon = null;
+    for (const s of speakers.splice(0)) await s.stop();
     const { config } = parseConfig(GENERAL, CLIENTS);
     daemon = await startDaemon({
       config,
@@ -181,14 +199,24 @@ bmp_daemon_msglog_output: json
       controlSocket: null,
       bmp: {
         address: '127.0.0.1',
-        port: bmpPort,
+        port,
         bufferBytes: 1 << 20,
         reconnectS: 1,
         adjRibOut: false,
         sysName: 'ixrs-test',
+        ...bmp,
       },
     });
-    const port = daemon.addresses()[0]!.port;
+    return daemon;
+  }
+
+  it("RFC 7854 §4.6/§4.10: pmbmpd shows Peer Up and every client's Adj-RIB-In, then live UPDATEs and Peer Down", async () => {
+    const bmpPort = await freePort();
+    const pm = await pmbmpd(bmpPort, 'msglog');
+    const lines = pm.lines;
+
+    const rs = await start(bmpPort, {});
+    const port = rs.addresses()[0]!.port;
     // Routes present before the collector connects come from the initial dump.
     await client(port, 64581, '127.0.0.81', [
       v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
@@ -199,16 +227,9 @@ bmp_daemon_msglog_output: json
       v4(['193.0.8.0/24'], [64582, 64999], '127.0.0.82'),
     ]);
     await until('every path in the core', () =>
-      daemon!.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
+      rs.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
     );
 
-    const lines = (): Record<string, unknown>[] => {
-      if (!existsSync(log)) return [];
-      return readFileSync(log, 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-    };
     const routes = (): string[] =>
       lines()
         .filter((l) => l.bmp_msg_type === 'route_monitor' && l.log_type === 'update')
@@ -226,7 +247,9 @@ bmp_daemon_msglog_output: json
       () => (JSON.stringify(routes()) === JSON.stringify(expected) ? true : undefined),
       20_000,
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlogged: ${JSON.stringify(routes())}\n${pmOut.slice(-1500)}`);
+      throw new Error(
+        `${String(err)}\nlogged: ${JSON.stringify(routes())}\n${pm.out().slice(-1500)}`,
+      );
     });
     const ups = lines().filter((l) => l.bmp_msg_type === 'peer_up');
     expect(ups.map((l) => l.peer_ip).sort()).toEqual(['127.0.0.81', '127.0.0.82']);
@@ -243,13 +266,63 @@ bmp_daemon_msglog_output: json
         ? true
         : undefined,
     );
-    expect(daemon.bmp!.stats.drops).toBe(0);
+    expect(rs.bmp!.stats.drops).toBe(0);
+  }, 90_000);
+
+  it("RFC 8671: a collector connecting late gets every client's Adj-RIB-Out (O flag, post-policy), then End-of-RIB, then live changes", async () => {
+    const bmpPort = await freePort();
+    const rs = await start(bmpPort, { adjRibOut: true });
+    const port = rs.addresses()[0]!.port;
+    await client(port, 64581, '127.0.0.81', [
+      v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
+      v6(['2001:67c:2e8::/48'], [64581], '2001:db8::81'),
+    ]);
+    const b = await client(port, 64582, '127.0.0.82', [
+      v4(['193.0.8.0/24', '193.0.9.0/24'], [64582, 64999], '127.0.0.82'),
+    ]);
+    const held = (): number => rs.core.sessions().reduce((n, s) => n + s.held, 0);
+    await until('every client holds the other one routes', () => (held() === 5 ? true : undefined));
+    expect(rs.bmp!.connected).toBe(false);
+    // The collector comes up now: nothing was mirrored before.
+    const pm = await pmbmpd(bmpPort, 'late');
+    const out = (): string[] =>
+      pm
+        .lines()
+        .filter((l) => l.bmp_msg_type === 'route_monitor' && l.is_out === 1)
+        .map((l) =>
+          `${l.peer_ip} ${l.log_type} ${l.ip_prefix} ${l.bgp_nexthop ?? ''} ${l.as_path ?? ''}`.trim(),
+        )
+        .sort();
+    const expected = [
+      '127.0.0.81 update 193.0.8.0/24 127.0.0.82 64582 64999',
+      '127.0.0.81 update 193.0.9.0/24 127.0.0.82 64582 64999',
+      '127.0.0.82 update 193.0.0.0/24 127.0.0.81 64581',
+      '127.0.0.82 update 193.0.1.0/24 127.0.0.81 64581',
+      '127.0.0.82 update 2001:67c:2e8::/48 2001:db8::81 64581',
+    ];
+    await until(
+      "pmbmpd to log every client's Adj-RIB-Out",
+      () => (JSON.stringify(out()) === JSON.stringify(expected) ? true : undefined),
+      20_000,
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}\nlogged: ${JSON.stringify(out())}\n${JSON.stringify(pm.lines().slice(-3))}\n${pm.out().slice(-1500)}`,
+      );
+    });
+    // The dump ends with End-of-RIB per session and family (pmbmpd does not
+    // log End-of-RIB; test/bmp/exporter.test.ts decodes it): the dump is done.
+    await until('the initial dump done', () => (rs.bmp!.stats.dumps === 1 ? true : undefined));
+    // A live change after the dump: the withdrawal reaches the collector as Adj-RIB-Out of 81.
+    b.sendUpdate({ ...v4([], [64582], '127.0.0.82'), withdrawn: [{ prefix: '193.0.9.0/24' }] });
+    await until('the mirrored withdrawal', () =>
+      out().includes('127.0.0.81 withdraw 193.0.9.0/24') ? true : undefined,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlogged: ${JSON.stringify(out())}`);
+    });
+    expect(rs.bmp!.stats.drops).toBe(0);
   }, 90_000);
 
   it('a collector that stops reading never delays a keepalive: dropped at the bound, BGP stays up', async () => {
-    await daemon?.stop('next test');
-    daemon = null;
-    for (const s of speakers.splice(0)) await s.stop();
     // A "collector" that accepts and never reads; it starts listening once the
     // route server holds the routes, so the BMP initial dump is big.
     const sinkPort = await freePort();
@@ -258,25 +331,15 @@ bmp_daemon_msglog_output: json
       s.pause();
       stalled.push(s);
     });
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
-      bmp: {
-        address: '127.0.0.1',
-        port: sinkPort,
-        bufferBytes: 256 * 1024,
-        reconnectS: 1,
-        adjRibOut: true,
-        sysName: null,
-      },
+    const rs = await start(sinkPort, {
+      bufferBytes: 256 * 1024,
+      adjRibOut: true,
+      sysName: null,
     });
-    const port = daemon.addresses()[0]!.port;
+    const port = rs.addresses()[0]!.port;
     const eld = monitorEventLoopDelay({ resolution: 10 });
     eld.enable();
-    const connects = daemon.bmp!.stats.connects;
+    const connects = rs.bmp!.stats.connects;
     // 120,000 prefixes (a few hundred large UPDATEs): ~12 MB of Route
     // Monitoring, more than the loopback socket buffers hold.
     const prefixes: string[] = [];
@@ -289,17 +352,16 @@ bmp_daemon_msglog_output: json
     const b = await client(port, 64582, '127.0.0.82', []);
     await until(
       'the routes in the core',
-      () =>
-        daemon!.core.sessions().reduce((n, x) => n + x.adjIn, 0) === 120_000 ? true : undefined,
+      () => (rs.core.sessions().reduce((n, x) => n + x.adjIn, 0) === 120_000 ? true : undefined),
       60_000,
     );
-    await daemon.core.idle();
+    await rs.core.idle();
     eld.reset();
     await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', () => r()));
     const t0 = Date.now();
     await until(
       'the stalled collector dropped',
-      () => (daemon!.bmp!.stats.drops > 0 ? true : undefined),
+      () => (rs.bmp!.stats.drops > 0 ? true : undefined),
       60_000,
     );
     // Both sessions stay up for well over a hold time (3 s) after the stall.
@@ -307,12 +369,12 @@ bmp_daemon_msglog_output: json
     expect(a.state).toBe('Established');
     expect(b.state).toBe('Established');
     eld.disable();
-    expect(daemon.bmp!.stats.connects).toBeGreaterThan(connects);
+    expect(rs.bmp!.stats.connects).toBeGreaterThan(connects);
     // Hold time 3 s, keepalives every second: no turn of the event loop came near.
     expect(eld.max / 1e6).toBeLessThan(1000);
     if (process.env.IXRS_TEST_VERBOSE)
       console.info(
-        `event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms, p99 ${(eld.percentile(99) / 1e6).toFixed(0)} ms; BMP connects ${daemon.bmp!.stats.connects}, drops ${daemon.bmp!.stats.drops}`,
+        `event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms, p99 ${(eld.percentile(99) / 1e6).toFixed(0)} ms; BMP connects ${rs.bmp!.stats.connects}, drops ${rs.bmp!.stats.drops}`,
       );
     expect(Date.now() - t0).toBeGreaterThan(5000);
     for (const s of stalled) s.destroy();

@@ -76,9 +76,12 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     sim = new RsBfdSim(daemon.addresses()[0]!.port);
     const cl = [51, 52, 53, 54].map((n) => sim!.client(`127.0.0.${n}`, 64450 + n));
     for (const c of cl) await until('sessions', () => c.peer.state === 'Established');
-    cl[1]!.announce(['193.0.0.0/24', '193.0.2.0/24']);
+    // B: 12 prefixes, more than the detail pane lists (HIDDEN_LISTED, 10).
+    const bPrefixes = ['193.0.0.0/24', '193.0.2.0/24'];
+    for (let i = 10; i < 20; i++) bPrefixes.push(`193.0.${i}.0/24`);
+    cl[1]!.announce(bPrefixes);
     cl[2]!.announce(['193.0.1.0/24']);
-    await until('A has all', () => cl[0]!.rib.size === 3);
+    await until('A has all', () => cl[0]!.rib.size === 13);
     const agents = [51, 52, 53].map((n) => sim!.agent(`127.0.0.${n}`, 64450 + n));
     await until('A is asked about B and C', () => agents[0]!.requested.size === 2);
     agents[1]!.report('127.0.0.53', 'reachable');
@@ -114,7 +117,17 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     );
     const detail = await page.locator('#detail-body').textContent();
     expect(detail).toMatch(/127\.0\.0\.52unreachable/);
-    expect(detail).toMatch(/Routes hidden from AS64501: 2 paths/);
+    expect(detail).toMatch(/Routes hidden from AS64501: 12 paths/);
+    // The hidden prefixes themselves: the first ten, then how many more, as
+    // `ixrs show nhib AS64501` lists them (the same query).
+    const listed = (await page.locator('#hidden-routes tr.prefixes').textContent())!;
+    const shown = listed.split(' ').filter((w) => w.includes('/'));
+    expect(shown).toHaveLength(10);
+    for (const p of shown) expect(bPrefixes).toContain(p);
+    expect(listed).toMatch(/and 2 more$/);
+    const cli = daemon.nhib.nhibClient('AS64501')!.entries.find((e) => e.nextHop === '127.0.0.52')!;
+    expect(shown).toEqual(cli.hiddenPrefixes);
+    expect(listed).not.toContain('193.0.1.0/24'); // C's: not hidden
     await page.screenshot({ path: `${ARTIFACTS}2-unreachable.png`, fullPage: true });
 
     // Hovering a cell shows its tooltip.

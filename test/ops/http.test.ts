@@ -1,6 +1,8 @@
 // The HTTP listener of `ixrs run` (cfg.ixrs.http): /metrics from the same data
 // path as the control socket, read-only, configuration errors that name the key.
 
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
@@ -129,6 +131,34 @@ describe('HTTP listener: /metrics', () => {
     expect(sample(text, 'ixrs_http_requests_total', {})).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain('ixrs_bmp_up');
     expect(sample(text, 'ixrs_protocol_uptime', { name })).toBeGreaterThanOrEqual(0);
+
+    // One rendering answers every scrape within a second: gzipped when the
+    // scraper accepts it (Prometheus does), the same exposition either way.
+    const raw = (enc: string): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`${base}/metrics`, { headers: { 'Accept-Encoding': enc } }, (r) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (d: Buffer) => chunks.push(d));
+            r.on('end', () => resolve({ headers: r.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+    // (A rendering lives a second: a pair straddling its end is asked again.)
+    let plain = await raw('identity');
+    let gz = await raw('deflate, gzip;q=0.8');
+    for (let i = 0; i < 3 && gunzipSync(gz.body).toString() !== plain.body.toString(); i++) {
+      plain = await raw('identity');
+      gz = await raw('deflate, gzip;q=0.8');
+    }
+    const none = await raw('gzip;q=0');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(none.headers['content-encoding']).toBeUndefined();
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toBe('Accept-Encoding');
+    expect(Number(gz.headers['content-length'])).toBe(gz.body.length);
+    expect(gz.body.length).toBeLessThan(plain.body.length);
+    expect(gunzipSync(gz.body).toString()).toBe(plain.body.toString());
   });
 
   it('is read-only: POST gets 405, unknown paths 404', async () => {

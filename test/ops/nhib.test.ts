@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Nhib } from '../../src/nhib/nhib.ts';
+import { HIDDEN_LISTED, Nhib } from '../../src/nhib/nhib.ts';
 import type { ReachabilityReport } from '../../src/nhib/types.ts';
 import { type ControlContext, ControlServer, handleRequest } from '../../src/ops/control.ts';
 import type { NhibClientView, NhibMatrixView } from '../../src/ops/model.ts';
@@ -32,6 +32,10 @@ function nhibFixture(): { nhib: Nhib; clock: { now: number } } {
   const nhib = new Nhib({
     now: () => clock.now,
     hiddenPaths: (c, nh) => (c === 'AS64501' && nh === '192.0.2.12' ? 17 : 0),
+    hiddenPrefixes: (c, nh, n) =>
+      c === 'AS64501' && nh === '192.0.2.12'
+        ? Array.from({ length: 17 }, (_, i) => `198.51.${i}.0/24`).slice(0, n)
+        : [],
   });
   for (const c of CLIENTS) nhib.addClient(c);
   nhib.sessionUp('AS64501');
@@ -63,6 +67,10 @@ describe('control socket: nhib queries (rs-bfd-profile §8)', () => {
       ['192.0.2.13', 'AS64502-2', 'reachable', 0],
     ]);
     expect(v.entries[0]!.since).toBe('2026-11-22T06:00:00.000Z');
+    // The first HIDDEN_LISTED prefixes hidden, the rest counted.
+    expect(v.entries[0]!.hiddenPrefixes).toHaveLength(HIDDEN_LISTED);
+    expect(v.entries[0]!.hiddenPrefixes[0]).toBe('198.51.0.0/24');
+    expect(v.entries[1]!.hiddenPrefixes).toEqual([]);
     expect(v.entries[0]!.report).toMatchObject({
       state: 'unreachable',
       localAddress: '192.0.2.11',
@@ -101,6 +109,10 @@ describe('nhib renderers', () => {
     expect(row).toMatch(
       /^192\.0\.2\.12 +AS64502-1 +unreachable +2m05s +17 +1 +no, 3 +unreachable from 192\.0\.2\.11/,
     );
+    expect(text).toContain(
+      'hidden from AS64501:\n  192.0.2.12 (AS64502-1): 198.51.0.0/24 198.51.1.0/24',
+    );
+    expect(text).toContain('198.51.9.0/24 and 7 more\n');
   });
 
   it('§8: a damped next hop shows its penalty and when it is released', () => {

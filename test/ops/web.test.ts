@@ -147,13 +147,21 @@ describe('web page and its live feed', () => {
     expect((s.events.find(hit)!.data as CellsMsg).cells).toEqual([[row, col, 'X']]);
 
     const view = (await (await fetch(`${base}/web/client?id=AS64501`)).json()) as {
-      entries: { nextHop: string; state: string; hiddenPaths: number; flaps: number }[];
+      entries: {
+        nextHop: string;
+        state: string;
+        hiddenPaths: number;
+        hiddenPrefixes: string[];
+        flaps: number;
+      }[];
     };
     expect(view.entries.find((e) => e.nextHop === '127.0.0.32')).toMatchObject({
       state: 'unreachable',
       hiddenPaths: 1,
+      hiddenPrefixes: ['193.0.0.0/24'],
       flaps: 1,
     });
+    expect(view.entries.find((e) => e.nextHop === '127.0.0.33')?.hiddenPrefixes).toEqual([]);
 
     await agA.peer.stop();
     await until(

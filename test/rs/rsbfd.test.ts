@@ -137,7 +137,11 @@ function world(asns = [A, B, C, D], damping = false): World {
   let rsbfd: RsBfd | null = null;
   const l = lab({ onNextHopUsage: (ev) => rsbfd?.nextHopUsage(ev), timers });
   for (const asn of asns) l.up(asn);
-  const nhib = new Nhib({ now: timers.now, hiddenPaths: (c, nh) => l.rs.hiddenPaths(c, nh) });
+  const nhib = new Nhib({
+    now: timers.now,
+    hiddenPaths: (c, nh) => l.rs.hiddenPaths(c, nh),
+    hiddenPrefixes: (c, nh, n) => l.rs.hiddenPrefixes(c, nh, n),
+  });
   const settings = {
     enabled: true,
     instanceId: 0,
@@ -282,6 +286,13 @@ describe('RS-BFD reports and selection (rs-bfd-profile §5.3-5.4, §7)', () => {
     expect(w.peer(C).sent).toHaveLength(0);
     expect(w.l.rs.hiddenPaths(`AS${A}`, addrOf(B))).toBe(2);
     expect(w.nhib.stateOf(`AS${A}`, addrOf(B))).toBe('unreachable');
+    // Which: the prefixes of the paths counted, as `ixrs show nhib` lists them.
+    expect(w.l.rs.hiddenPrefixes(`AS${A}`, addrOf(B), 10).sort()).toEqual([P, Q].sort());
+    expect(w.l.rs.hiddenPrefixes(`AS${A}`, addrOf(B), 1)).toHaveLength(1);
+    expect(w.l.rs.hiddenPrefixes(`AS${D}`, addrOf(B), 10)).toEqual([]);
+    const row = w.nhib.nhibClient(`AS${A}`)!.entries.find((e) => e.nextHop === addrOf(B))!;
+    expect(row).toMatchObject({ hiddenPaths: 2 });
+    expect(row.hiddenPrefixes.sort()).toEqual([P, Q].sort());
 
     w.receive(A, a.report(addrOf(B), 'reachable'));
     expect(x.from(P)).toBe(B);

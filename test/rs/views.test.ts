@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { addrOf, announce, attrs, lab, noExportTo, REJECT_ME, withdraw } from './helpers.ts';
+import {
+  addrOf,
+  announce,
+  attrs,
+  client,
+  FakePeer,
+  info,
+  lab,
+  noExportTo,
+  REJECT_ME,
+  withdraw,
+} from './helpers.ts';
 
 function clock(start: number) {
   const t = { now: start };
@@ -138,6 +149,30 @@ describe('operator route views (ixrs show routes / rib)', () => {
       .sort();
     expect(to11).toEqual(['10.0.0.0/8', '11.0.0.0/8', '12.0.0.0/8']);
     expect(l.rs.exported('AS65001').routes).toEqual([]);
+  });
+
+  it("the Adj-RIB-Out of a session in its initial dump is what was written to it so far (show rib --client, BMP's dump)", () => {
+    const l = lab({ batch: 4 });
+    l.up(65001);
+    const prefixes = Array.from({ length: 20 }, (_, i) => `10.${i}.0.0/16`);
+    l.send(65001, announce(prefixes, attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+    // AS65010 comes up; the core dumps the table to it a batch at a time.
+    l.rs.addClient(client(65010, [addrOf(65010)]));
+    const peer = new FakePeer(l.wire);
+    l.rs.sessionUp('AS65010', info({ bgpId: 65010 }), peer);
+    l.rs.step();
+    const held = (): string[] => [...peer.rib.keys()].sort();
+    const exported = (): string[] =>
+      l.rs
+        .exported('AS65010')
+        .routes.map((r) => r.prefix)
+        .sort();
+    expect(held().length).toBeGreaterThan(0);
+    expect(held().length).toBeLessThan(20);
+    expect(exported()).toEqual(held());
+    l.rs.flush();
+    expect(exported()).toEqual([...prefixes].sort());
+    expect(exported()).toEqual(held());
   });
 
   it('counters agree: max-prefix stop leaves accepted paths now 0 beside the announcements counted', () => {

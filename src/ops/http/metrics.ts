@@ -18,6 +18,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ClientConfig } from '../../rs/policy-api.ts';
 import type { CoreQueries, ReasonTexts } from '../model.ts';
 import { reasonOf, sessionRow } from '../model.ts';
+import { counterFamily, gaugeFamily, labelCache, labelText, withLabel } from './series.ts';
 import type { HttpReply } from './server.ts';
 
 /** Route-server internals that are not part of `ixrs show` (RouteServer has them). */
@@ -59,98 +60,82 @@ export function createMetrics(src: MetricsSource, defaults = true): Metrics {
   const regs = [registry];
   const now = src.now ?? Date.now;
   const byId = new Map(src.clients.map((c) => [c.id, c]));
-  const sessionLabels = ['name', 'proto', 'neighbor', 'client', 'asn'] as const;
-  const clientLabels = ['client', 'asn'] as const;
 
-  // One snapshot of the sessions per scrape, shared by the session gauges.
-  let snap: ReturnType<typeof sessionRow>[] | null = null;
-  const sessions = (): ReturnType<typeof sessionRow>[] => {
+  // One snapshot of the sessions per scrape, shared by the session families.
+  type Row = ReturnType<typeof sessionRow>;
+  let snap: Row[] | null = null;
+  const sessions = (): Row[] => {
     snap ??= src.core.sessions().map((s) => sessionRow(s, byId, src.bgpState(s.address)));
     return snap;
   };
-  const sl = (r: ReturnType<typeof sessionRow>) => ({
-    name: `${r.client}@${r.address}`,
-    proto: 'BGP',
-    neighbor: r.address,
-    client: r.client,
-    asn: String(r.asn),
-  });
-
-  new Gauge({
-    name: 'ixrs_protocol_up',
-    help: 'BGP session to the client address is established (1) or not (0)',
-    labelNames: sessionLabels,
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) this.set(sl(r), r.state === 'up' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'ixrs_protocol_uptime',
-    help: 'Seconds since the session came up (0 while down)',
-    labelNames: sessionLabels,
-    registers: regs,
-    collect() {
-      this.reset();
+  // bird_exporter's labels of a session (name, proto, neighbor, client, asn),
+  // as text once per session (series.ts).
+  const sl = labelCache(
+    (r: Row) => `${r.client}@${r.address}`,
+    (r) =>
+      labelText([
+        ['name', `${r.client}@${r.address}`],
+        ['proto', 'BGP'],
+        ['neighbor', r.address],
+        ['client', r.client],
+        ['asn', String(r.asn)],
+      ]),
+  );
+  const perSession = (name: string, help: string, value: (r: Row, t: number) => number): void => {
+    gaugeFamily(registry, name, help, (emit) => {
       const t = now();
-      for (const r of sessions()) {
-        this.set(sl(r), r.state === 'up' ? Math.max(0, (t - Date.parse(r.since)) / 1000) : 0);
-      }
+      for (const r of sessions()) emit(sl(r), value(r, t));
+    });
+  };
+
+  perSession(
+    'ixrs_protocol_up',
+    'BGP session to the client address is established (1) or not (0)',
+    (r) => (r.state === 'up' ? 1 : 0),
+  );
+  perSession('ixrs_protocol_uptime', 'Seconds since the session came up (0 while down)', (r, t) =>
+    r.state === 'up' ? Math.max(0, (t - Date.parse(r.since)) / 1000) : 0,
+  );
+  const stateText = labelCache(
+    (r: Row) => `${r.client}@${r.address}\n${r.bgpState ?? 'Unknown'}`,
+    (r) =>
+      labelText([
+        ['name', `${r.client}@${r.address}`],
+        ['proto', 'BGP'],
+        ['state', r.bgpState ?? 'Unknown'],
+      ]),
+  );
+  gaugeFamily(
+    registry,
+    'ixrs_bgp_state_count',
+    'BGP FSM state of the session (RFC 4271 §8): 1 for the current state',
+    (emit) => {
+      for (const r of sessions()) emit(stateText(r), 1);
     },
-  });
-  new Gauge({
-    name: 'ixrs_bgp_state_count',
-    help: 'BGP FSM state of the session (RFC 4271 §8): 1 for the current state',
-    labelNames: ['name', 'proto', 'state'],
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) {
-        this.set({ name: sl(r).name, proto: 'BGP', state: r.bgpState ?? 'Unknown' }, 1);
-      }
+  );
+  gaugeFamily(
+    registry,
+    'ixrs_session_state',
+    "Route-server state of the session: 1 for the current one ('up', 'idle', 'stale' = graceful restart)",
+    (emit) => {
+      for (const r of sessions()) emit(withLabel(sl(r), 'state', r.state), 1);
     },
-  });
-  new Gauge({
-    name: 'ixrs_session_state',
-    help: "Route-server state of the session: 1 for the current one ('up', 'idle', 'stale' = graceful restart)",
-    labelNames: [...sessionLabels, 'state'],
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) this.set({ ...sl(r), state: r.state }, 1);
-    },
-  });
-  new Gauge({
-    name: 'ixrs_session_prefix_receive_count',
-    help: 'Paths in the session Adj-RIB-In (accepted, and rejected ones kept with reject_policy tag)',
-    labelNames: sessionLabels,
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) this.set(sl(r), r.received);
-    },
-  });
-  new Gauge({
-    name: 'ixrs_protocol_prefix_export_count',
-    help: 'Prefixes (paths, with ADD-PATH) the route server currently announces to the session',
-    labelNames: sessionLabels,
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) this.set(sl(r), r.sent);
-    },
-  });
-  new Gauge({
-    name: 'ixrs_session_blocked',
-    help: 'Output to the session waits for its socket to drain (1) or not (0)',
-    labelNames: sessionLabels,
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const r of sessions()) this.set(sl(r), r.blocked ? 1 : 0);
-    },
-  });
+  );
+  perSession(
+    'ixrs_session_prefix_receive_count',
+    'Paths in the session Adj-RIB-In (accepted, and rejected ones kept with reject_policy tag)',
+    (r) => r.received,
+  );
+  perSession(
+    'ixrs_protocol_prefix_export_count',
+    'Prefixes (paths, with ADD-PATH) the route server currently announces to the session',
+    (r) => r.sent,
+  );
+  perSession(
+    'ixrs_session_blocked',
+    'Output to the session waits for its socket to drain (1) or not (0)',
+    (r) => (r.blocked ? 1 : 0),
+  );
 
   // Per client: the counters of `ixrs show client` (one clientSummary each).
   type Summary = ReturnType<CoreQueries['clientSummary']>;
@@ -159,50 +144,54 @@ export function createMetrics(src: MetricsSource, defaults = true): Metrics {
     sums ??= src.clients.map((c) => [c, src.core.clientSummary(c.id), src.core.ribCount(c.id)]);
     return sums;
   };
-  const cl = (c: ClientConfig) => ({ client: c.id, asn: String(c.asn) });
+  const clientText = new Map(
+    src.clients.map((c) => [
+      c,
+      labelText([
+        ['client', c.id],
+        ['asn', String(c.asn)],
+      ]),
+    ]),
+  );
+  const cl = (c: ClientConfig): string => clientText.get(c)!;
+  const importText = new Map(
+    src.clients.map((c) => [
+      c,
+      ['1', '2'].map((afi) =>
+        labelText([
+          ['name', c.id],
+          ['proto', 'BGP'],
+          ['ip_version', AFI_VERSION[afi]!],
+          ['client', c.id],
+          ['asn', String(c.asn)],
+        ]),
+      ),
+    ]),
+  );
 
-  new Gauge({
-    name: 'ixrs_protocol_prefix_import_count',
-    help: 'Accepted paths of the client (all its sessions) by IP version: what the route server may send on',
-    labelNames: ['name', 'proto', 'ip_version', 'client', 'asn'],
-    registers: regs,
-    collect() {
-      this.reset();
+  gaugeFamily(
+    registry,
+    'ixrs_protocol_prefix_import_count',
+    'Accepted paths of the client (all its sessions) by IP version: what the route server may send on',
+    (emit) => {
       for (const [c, s] of summaries()) {
-        for (const afi of ['1', '2']) {
-          this.set(
-            {
-              name: c.id,
-              proto: 'BGP',
-              ip_version: AFI_VERSION[afi]!,
-              ...cl(c),
-            },
-            s.acceptedByAfi[afi] ?? 0,
-          );
-        }
+        const [v4, v6] = importText.get(c)!;
+        emit(v4!, s.acceptedByAfi['1'] ?? 0);
+        emit(v6!, s.acceptedByAfi['2'] ?? 0);
       }
     },
-  });
-  new Gauge({
-    name: 'ixrs_client_prefix_export_count',
-    help: 'Prefixes the route server currently announces to the client (all its sessions), as ixrs show rib --count',
-    labelNames: clientLabels,
-    registers: regs,
-    collect() {
-      this.reset();
-      for (const [c, , rib] of summaries()) this.set(cl(c), rib);
+  );
+  gaugeFamily(
+    registry,
+    'ixrs_client_prefix_export_count',
+    'Prefixes the route server currently announces to the client (all its sessions), as ixrs show rib --count',
+    (emit) => {
+      for (const [c, , rib] of summaries()) emit(cl(c), rib);
     },
-  });
+  );
   const counter = (name: string, help: string, pick: (s: Summary) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: clientLabels,
-      registers: regs,
-      collect() {
-        this.reset();
-        for (const [c, s] of summaries()) this.inc(cl(c), pick(s));
-      },
+    counterFamily(registry, name, help, (emit) => {
+      for (const [c, s] of summaries()) emit(cl(c), pick(s));
     });
   };
   counter(
@@ -240,21 +229,24 @@ export function createMetrics(src: MetricsSource, defaults = true): Metrics {
     'NLRI (announcements and withdrawals) sent to the client',
     (s) => s.sentNlri,
   );
-  new Counter({
-    name: 'ixrs_client_prefixes_filtered_total',
-    help: 'Prefix announcements the import policy rejected, by primary reason (arouteserver reject code)',
-    labelNames: [...clientLabels, 'reason_code', 'reason'],
-    registers: regs,
-    collect() {
-      this.reset();
+  const filteredText = labelCache(
+    ([c, code]: [ClientConfig, string]) => `${c.id}\n${code}`,
+    ([c, code]) => {
+      const r = reasonOf(Number(code), src.reasons);
+      return withLabel(withLabel(cl(c), 'reason_code', String(r.code)), 'reason', r.text);
+    },
+  );
+  counterFamily(
+    registry,
+    'ixrs_client_prefixes_filtered_total',
+    'Prefix announcements the import policy rejected, by primary reason (arouteserver reject code)',
+    (emit) => {
       for (const [c, s] of summaries()) {
-        for (const [code, n] of Object.entries(s.rejectedByReason)) {
-          const r = reasonOf(Number(code), src.reasons);
-          this.inc({ ...cl(c), reason_code: String(r.code), reason: r.text }, n);
-        }
+        for (const [code, n] of Object.entries(s.rejectedByReason))
+          emit(filteredText([c, code]), n);
       }
     },
-  });
+  );
 
   // The core and its input flow control.
   new Gauge({
@@ -342,6 +334,7 @@ export function createMetrics(src: MetricsSource, defaults = true): Metrics {
   };
 }
 
+/** The exposition as a reply, encoded once (a cached reply answers many scrapes). */
 export async function metricsReply(m: Metrics): Promise<HttpReply> {
-  return { status: 200, type: m.registry.contentType, body: await m.scrape() };
+  return { status: 200, type: m.registry.contentType, body: Buffer.from(await m.scrape()) };
 }

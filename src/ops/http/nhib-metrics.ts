@@ -12,6 +12,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Nhib, NhibEvent, NhibTally } from '../../nhib/nhib.ts';
 import type { RsBfdStats } from '../../rs/rsbfd.ts';
+import { counterFamily, gaugeFamily, labelCache, labelText, withLabel } from './series.ts';
 
 /** Buckets of the report-to-UPDATE histogram, seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -94,46 +95,41 @@ export function registerNhibMetrics(registry: Registry, src: NhibSources): void 
     }
     return cached;
   };
-  const labels = ['client', 'asn'] as const;
-  const cl = (x: NhibTally) => ({ client: x.client, asn: String(x.asn) });
+  // Label text once per client (series.ts).
+  const cl = labelCache(
+    (x: NhibTally) => `${x.client}\n${x.asn}`,
+    (x) =>
+      labelText([
+        ['client', x.client],
+        ['asn', String(x.asn)],
+      ]),
+  );
+  const withState = labelCache(
+    ([x, k]: [NhibTally, string]) => `${x.client}\n${x.asn}\n${k}`,
+    ([x, k]) => withLabel(cl(x), k.slice(0, k.indexOf('=')), k.slice(k.indexOf('=') + 1)),
+  );
   const gauge = (name: string, help: string, pick: (x: NhibTally) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: labels,
-      registers: regs,
-      collect() {
-        this.reset();
-        for (const x of tally()) this.set(cl(x), pick(x));
-      },
+    gaugeFamily(registry, name, help, (emit) => {
+      for (const x of tally()) emit(cl(x), pick(x));
     });
   };
   const counter = (name: string, help: string, pick: (x: NhibTally) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: labels,
-      registers: regs,
-      collect() {
-        this.reset();
-        for (const x of tally()) this.inc(cl(x), pick(x));
-      },
+    counterFamily(registry, name, help, (emit) => {
+      for (const x of tally()) emit(cl(x), pick(x));
     });
   };
-  new Gauge({
-    name: 'ixrs_nhib_entries',
-    help: "NHIB entries of the client (next hops requested or reported) by reported state: 'unknown', 'reachable', 'unreachable'",
-    labelNames: [...labels, 'state'],
-    registers: regs,
-    collect() {
-      this.reset();
+  gaugeFamily(
+    registry,
+    'ixrs_nhib_entries',
+    "NHIB entries of the client (next hops requested or reported) by reported state: 'unknown', 'reachable', 'unreachable'",
+    (emit) => {
       for (const x of tally()) {
-        this.set({ ...cl(x), state: 'unknown' }, x.unknown);
-        this.set({ ...cl(x), state: 'reachable' }, x.reachable);
-        this.set({ ...cl(x), state: 'unreachable' }, x.unreachable);
+        emit(withState([x, 'state=unknown']), x.unknown);
+        emit(withState([x, 'state=reachable']), x.reachable);
+        emit(withState([x, 'state=unreachable']), x.unreachable);
       }
     },
-  });
+  );
   gauge('ixrs_nhib_damped', 'Next hops of the client held unreachable by damping', (x) => x.damped);
   gauge(
     'ixrs_nhib_unreachable',
@@ -145,17 +141,15 @@ export function registerNhibMetrics(registry: Registry, src: NhibSources): void 
     'Paths the route server currently does not send the client because their next hop is unreachable for it',
     (x) => x.hiddenPaths,
   );
-  new Gauge({
-    name: 'ixrs_nhib_session_up',
-    help: "The client's reachability session (its agent's BGP-LS, or BGP-LS on its routing session) is up (1) or not (0); absent when RS-BFD is disabled for it",
-    labelNames: labels,
-    registers: regs,
-    collect() {
-      this.reset();
+  gaugeFamily(
+    registry,
+    'ixrs_nhib_session_up',
+    "The client's reachability session (its agent's BGP-LS, or BGP-LS on its routing session) is up (1) or not (0); absent when RS-BFD is disabled for it",
+    (emit) => {
       for (const x of tally())
-        if (x.session !== 'disabled') this.set(cl(x), x.session === 'up' ? 1 : 0);
+        if (x.session !== 'disabled') emit(cl(x), x.session === 'up' ? 1 : 0);
     },
-  });
+  );
   counter(
     'ixrs_nhib_reports_total',
     'RS-BFD reports received from the client',
@@ -171,18 +165,17 @@ export function registerNhibMetrics(registry: Registry, src: NhibSources): void 
     "Reports that changed an entry's state",
     (x) => x.counters.applied,
   );
-  new Counter({
-    name: 'ixrs_nhib_reports_dropped_total',
-    help: "Reports dropped, by reason: 'spoofed' (local node or address not the client's), 'foreign-instance', 'no-session', 'disabled', 'invalid', 'limit' (too many unrequested)",
-    labelNames: [...labels, 'reason'],
-    registers: regs,
-    collect() {
-      this.reset();
+  counterFamily(
+    registry,
+    'ixrs_nhib_reports_dropped_total',
+    "Reports dropped, by reason: 'spoofed' (local node or address not the client's), 'foreign-instance', 'no-session', 'disabled', 'invalid', 'limit' (too many unrequested)",
+    (emit) => {
       for (const x of tally()) {
-        for (const [k, reason] of DROP_REASONS) this.inc({ ...cl(x), reason }, x.counters[k]);
+        for (const [k, reason] of DROP_REASONS)
+          emit(withState([x, `reason=${reason}`]), x.counters[k]);
       }
     },
-  });
+  );
   counter(
     'ixrs_nhib_reports_unrequested_total',
     'Reports kept although their next hop was not requested from the client',

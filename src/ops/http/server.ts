@@ -20,6 +20,8 @@ export interface HttpRequest {
   query: URLSearchParams;
   /** For prefix routes: what follows the prefix (percent-decoded). */
   rest: string;
+  /** Accept-Encoding allows gzip (the reply's `gzipped` body is sent then). */
+  gzip?: boolean;
 }
 
 export interface HttpReply {
@@ -27,7 +29,21 @@ export interface HttpReply {
   /** Content-Type. */
   type: string;
   body: string | Uint8Array;
+  /** The same body gzipped, sent instead when the request accepts gzip. */
+  gzipped?: Uint8Array;
   headers?: Record<string, string>;
+}
+
+/** Whether an Accept-Encoding header allows gzip (RFC 9110 §12.5.3: listed, q not 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    if (coding !== 'gzip' && coding !== 'x-gzip') continue;
+    const q = params.find((x) => x.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpReply | Promise<HttpReply>;
@@ -168,18 +184,31 @@ export class HttpServer {
         }
         const found = this.find(path);
         if (found === null) reply = textReply(404, `no such page: ${path}`);
-        else reply = await found[0]({ path, query: url.searchParams, rest: found[1] });
+        else
+          reply = await found[0]({
+            path,
+            query: url.searchParams,
+            rest: found[1],
+            gzip: acceptsGzip(req.headers['accept-encoding']),
+          });
       }
     } catch (err) {
       this.stats.errors++;
       this.log.warn({ err, url: req.url }, 'http handler failed');
       reply = textReply(500, 'internal error (logged)');
     }
-    const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+    const gz = reply.gzipped !== undefined && acceptsGzip(req.headers['accept-encoding']);
+    const body = gz
+      ? reply.gzipped!
+      : typeof reply.body === 'string'
+        ? Buffer.from(reply.body)
+        : reply.body;
     res.writeHead(reply.status, {
       'Content-Type': reply.type,
       'Content-Length': String(body.byteLength),
       'Cache-Control': 'no-store',
+      ...(reply.gzipped !== undefined ? { Vary: 'Accept-Encoding' } : {}),
+      ...(gz ? { 'Content-Encoding': 'gzip' } : {}),
       ...(reply.headers ?? {}),
     });
     res.end(head ? undefined : body);

@@ -74,6 +74,7 @@ h3 { font-size: 13px; margin: 10px 0 4px; }
 #detail table, #sessions { border-collapse: collapse; width: 100%; }
 #detail td, #detail th, #sessions td, #sessions th { text-align: left; padding: 1px 6px 1px 0; border-bottom: 1px solid #eaeef2; font-variant-numeric: tabular-nums; }
 #detail .k { color: var(--muted); }
+#detail tr.prefixes td { padding-left: 12px; font-family: ui-monospace, monospace; font-size: 12px; word-break: break-word; }
 .st-up { color: #1a7f37; } .st-idle, .st-down { color: #cf222e; } .st-stale { color: #9a6700; }
 .unreachable { color: #cf222e; font-weight: 600; } .damped { color: #9a6700; font-weight: 600; }
 `;
@@ -301,12 +302,15 @@ export const PAGE_JS = String.raw`'use strict';
       var hidden = v.entries.filter(function (e) { return e.unreachable; });
       var total = 0;
       hidden.forEach(function (e) { total += e.hiddenPaths; });
-      h += '<h3>Routes hidden from ' + esc(v.client) + ': ' + total + ' paths</h3><table><tr><th>next hop</th><th>owner</th><th>paths</th><th>since</th></tr>';
+      h += '<h3>Routes hidden from ' + esc(v.client) + ': ' + total + ' paths</h3><table id="hidden-routes"><tr><th>next hop</th><th>owner</th><th>paths</th><th>since</th></tr>';
       hidden.forEach(function (e) {
         h += '<tr><td>' + esc(e.nextHop) + '</td><td>' + esc(e.owner || '(other)') + '</td><td>' + e.hiddenPaths + '</td><td>' + esc(ago(e.since)) + '</td></tr>';
+        // The prefixes (the first ones, as ixrs show nhib lists them), then how many more.
+        var more = e.hiddenPaths - e.hiddenPrefixes.length;
+        if (e.hiddenPaths > 0) h += '<tr class="prefixes"><td colspan="4">' + e.hiddenPrefixes.map(esc).join(' ') + (more > 0 ? ' <span class="k">and ' + more + ' more</span>' : '') + '</td></tr>';
       });
       if (hidden.length === 0) h += '<tr><td colspan="4">none</td></tr>';
-      h += '</table><p class="k">ixrs show routes PREFIX --client ' + esc(v.client) + ' says which paths.</p>';
+      h += '</table><p class="k">ixrs show routes PREFIX --client ' + esc(v.client) + ' says why for each path; ixrs show nhib ' + esc(v.client) + ' lists the same.</p>';
       document.getElementById('detail-body').innerHTML = h;
     });
   }
