@@ -3,53 +3,28 @@
 
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeAttributes } from '../../src/bgp/attributes.ts';
-import type { BgpPeer } from '../../src/bgp/speaker.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
-import type { UpdateMessage } from '../../src/bgp/types.ts';
+import type { BgpPeer, BgpSpeaker } from '../../src/bgp/speaker.ts';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import { handleRequest } from '../../src/ops/control.ts';
-import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
 import type { ClientResult } from '../../src/ops/model.ts';
+import {
+  announce,
+  GENERAL,
+  silent,
+  simClient,
+  startLoopbackDaemon,
+  until,
+} from './lib/loopback.ts';
 import { sample } from './prom.ts';
 
-const silent = pino({ level: 'silent' });
-const GENERAL = `cfg:
-  rs_as: 64500
-  router_id: "127.0.0.1"
-  filtering:
-    reject_invalid_as_in_as_path: False
-    irrdb: { enforce_origin_in_as_set: False, enforce_prefix_in_as_set: False }
-`;
 const CLIENTS = `clients:
   - asn: 64541
     ip: "127.0.0.41"
   - asn: 64542
     ip: "127.0.0.42"
 `;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
-function announce(prefixes: string[], asn: number, nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [asn] }], nextHop }),
-    nlri: prefixes.map((prefix) => ({ prefix })),
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
-}
 
 describe('HTTP listener: /metrics', () => {
   let daemon: Daemon | null = null;
@@ -61,29 +36,11 @@ describe('HTTP listener: /metrics', () => {
   });
 
   function sim(asn: number, ip: string, port: number): BgpPeer {
-    const sp = new BgpSpeaker({ listen: [], logger: silent });
-    speakers.push(sp);
-    const peer = sp.addPeer({
-      peerAddress: '127.0.0.1',
-      port,
-      localAddress: ip,
-      localAs: asn,
-      peerAs: 64500,
-      routerId: ipv4ToU32(ip),
-      families: [{ afi: 1, safi: 1 }],
-      connectRetryTime: 1,
-    });
-    void sp.start();
-    return peer;
+    return simClient(speakers, port, asn, ip);
   }
 
   it('serves session and prefix metrics equal to what the control socket answers', async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
+    daemon = await startLoopbackDaemon(CLIENTS, {
       http: { listen: '127.0.0.1', port: 0, maxConnections: 8 },
     });
     const port = daemon.addresses()[0]!.port;

@@ -4,9 +4,9 @@
 // test/interop/web.test.ts.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
-import { GENERAL, RsBfdSim, silent, until } from './lib/rsbfd-sim.ts';
+import type { Daemon } from '../../src/ops/daemon.ts';
+import { startLoopbackDaemon } from './lib/loopback.ts';
+import { RsBfdSim, until } from './lib/rsbfd-sim.ts';
 
 const CLIENTS = `clients:
   - { asn: 64501, ip: "127.0.0.31" }
@@ -77,12 +77,7 @@ describe('web page and its live feed', () => {
   });
 
   it('serves the page, its script and style, read-only', async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
+    daemon = await startLoopbackDaemon(CLIENTS, {
       http: { listen: '127.0.0.1', port: 0, maxConnections: 8 },
     });
     const base = `http://127.0.0.1:${daemon.http!.address().port}`;
@@ -104,12 +99,7 @@ describe('web page and its live feed', () => {
   });
 
   it('§5.3: a report pushes the changed cell within a second; the agent going away pushes the row back to unknown (§7)', async () => {
-    const { config } = parseConfig(GENERAL, CLIENTS);
-    daemon = await startDaemon({
-      config,
-      logger: silent,
-      listen: [{ address: '127.0.0.1', port: 0 }],
-      controlSocket: null,
+    daemon = await startLoopbackDaemon(CLIENTS, {
       http: { listen: '127.0.0.1', port: 0, maxConnections: 8 },
     });
     const base = `http://127.0.0.1:${daemon.http!.address().port}`;

@@ -29,9 +29,13 @@ export const GENERAL = `cfg:
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 20 ms; throws after `ms`. */
-export async function until(cond: () => boolean, ms = 8000, what = 'a condition'): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms = 8000,
+  what = 'a condition',
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
