@@ -12,50 +12,31 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
-import { type BgpPeer, BgpSpeaker } from '../../src/bgp/speaker.ts';
+import type { BgpPeer, BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { BmpConfig } from '../../src/config/observability.ts';
-import { type Daemon, ipv4ToU32, startDaemon } from '../../src/ops/daemon.ts';
+import { type Daemon, startDaemon } from '../../src/ops/daemon.ts';
+import {
+  announce,
+  freePort,
+  silent,
+  simClient,
+  sleep,
+  V4_V6,
+  waitFor,
+} from '../ops/lib/loopback.ts';
 
 const PMBMPD = '/usr/sbin/pmbmpd';
-const silent = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-function v4(prefixes: string[], asns: number[], nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns }], nextHop }),
-    nlri: prefixes.map((prefix) => ({ prefix })),
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
+function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 30_000,
+): Promise<T> {
+  return waitFor(what, f, ms, 200);
 }
 
 function v6(prefixes: string[], asns: number[], nextHop: string): UpdateMessage {
@@ -124,25 +105,8 @@ describe('BMP to pmacct pmbmpd', () => {
     ip: string,
     msgs: UpdateMessage[],
   ): Promise<BgpPeer> {
-    const sp = new BgpSpeaker({ listen: [], logger: silent });
-    speakers.push(sp);
-    const peer = sp.addPeer({
-      peerAddress: '127.0.0.1',
-      port,
-      localAddress: ip,
-      localAs: asn,
-      peerAs: 64500,
-      routerId: ipv4ToU32(ip),
-      holdTime: 3,
-      families: [
-        { afi: 1, safi: 1 },
-        { afi: 2, safi: 1 },
-      ],
-      connectRetryTime: 1,
-    });
-    const up = new Promise((r) => peer.once('established', r));
-    void sp.start();
-    await up;
+    const peer = simClient(speakers, port, asn, ip, { holdTime: 3, families: V4_V6 });
+    await new Promise((r) => peer.once('established', r));
     for (const m of msgs) peer.sendUpdate(m);
     return peer;
   }
@@ -219,12 +183,12 @@ bmp_daemon_msglog_output: json
     const port = rs.addresses()[0]!.port;
     // Routes present before the collector connects come from the initial dump.
     await client(port, 64581, '127.0.0.81', [
-      v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
-      v4(['10.0.0.0/8'], [64581], '127.0.0.81'), // bogon: rejected, still pre-policy Adj-RIB-In
+      announce(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
+      announce(['10.0.0.0/8'], [64581], '127.0.0.81'), // bogon: rejected, still pre-policy Adj-RIB-In
       v6(['2001:67c:2e8::/48'], [64581], '2001:db8::81'),
     ]);
     const b = await client(port, 64582, '127.0.0.82', [
-      v4(['193.0.8.0/24'], [64582, 64999], '127.0.0.82'),
+      announce(['193.0.8.0/24'], [64582, 64999], '127.0.0.82'),
     ]);
     await until('every path in the core', () =>
       rs.core.sessions().reduce((n, s) => n + s.adjIn, 0) === 5 ? true : undefined,
@@ -256,7 +220,7 @@ bmp_daemon_msglog_output: json
     expect(lines().some((l) => l.bmp_msg_type === 'init')).toBe(true);
 
     // A live UPDATE, then a session going down.
-    b.sendUpdate(v4(['193.0.9.0/24'], [64582], '127.0.0.82'));
+    b.sendUpdate(announce(['193.0.9.0/24'], [64582], '127.0.0.82'));
     await until('the live UPDATE', () =>
       routes().includes('127.0.0.82 193.0.9.0/24 127.0.0.82 64582') ? true : undefined,
     );
@@ -274,11 +238,11 @@ bmp_daemon_msglog_output: json
     const rs = await start(bmpPort, { adjRibOut: true });
     const port = rs.addresses()[0]!.port;
     await client(port, 64581, '127.0.0.81', [
-      v4(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
+      announce(['193.0.0.0/24', '193.0.1.0/24'], [64581], '127.0.0.81'),
       v6(['2001:67c:2e8::/48'], [64581], '2001:db8::81'),
     ]);
     const b = await client(port, 64582, '127.0.0.82', [
-      v4(['193.0.8.0/24', '193.0.9.0/24'], [64582, 64999], '127.0.0.82'),
+      announce(['193.0.8.0/24', '193.0.9.0/24'], [64582, 64999], '127.0.0.82'),
     ]);
     const held = (): number => rs.core.sessions().reduce((n, s) => n + s.held, 0);
     await until('every client holds the other one routes', () => (held() === 5 ? true : undefined));
@@ -313,7 +277,10 @@ bmp_daemon_msglog_output: json
     // log End-of-RIB; test/bmp/exporter.test.ts decodes it): the dump is done.
     await until('the initial dump done', () => (rs.bmp!.stats.dumps === 1 ? true : undefined));
     // A live change after the dump: the withdrawal reaches the collector as Adj-RIB-Out of 81.
-    b.sendUpdate({ ...v4([], [64582], '127.0.0.82'), withdrawn: [{ prefix: '193.0.9.0/24' }] });
+    b.sendUpdate({
+      ...announce([], [64582], '127.0.0.82'),
+      withdrawn: [{ prefix: '193.0.9.0/24' }],
+    });
     await until('the mirrored withdrawal', () =>
       out().includes('127.0.0.81 withdraw 193.0.9.0/24') ? true : undefined,
     ).catch((err: unknown) => {
@@ -347,7 +314,7 @@ bmp_daemon_msglog_output: json
       prefixes.push(`${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
     const chunks: UpdateMessage[] = [];
     for (let i = 0; i < prefixes.length; i += 800)
-      chunks.push(v4(prefixes.slice(i, i + 800), [64581], '127.0.0.81'));
+      chunks.push(announce(prefixes.slice(i, i + 800), [64581], '127.0.0.81'));
     const a = await client(port, 64581, '127.0.0.81', chunks);
     const b = await client(port, 64582, '127.0.0.82', []);
     await until(

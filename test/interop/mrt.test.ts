@@ -7,41 +7,24 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeAttributes } from '../../src/bgp/attributes.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
+import type { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
-import { ipv4ToU32 } from '../../src/ops/daemon.ts';
 import type { RoutesResult, SessionRow } from '../../src/ops/model.ts';
+import { freePort, simClient, V4_V6, waitFor } from '../ops/lib/loopback.ts';
 import { finished, runIxrs, spawnIxrs } from '../ops/subprocess.ts';
 
 const BGPDUMP = '/usr/bin/bgpdump';
-const silent = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
+function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 30_000,
+): Promise<T> {
+  return waitFor(what, f, ms, 200);
 }
 
 function v4(
@@ -173,25 +156,10 @@ describe('MRT files read by bgpdump', () => {
       },
     ];
     for (const c of sent) {
-      const sp = new BgpSpeaker({ listen: [], logger: silent });
-      speakers.push(sp);
-      const peer = sp.addPeer({
-        peerAddress: '127.0.0.1',
-        port: bgpPort,
-        localAddress: c.ip,
-        localAs: c.asn,
-        peerAs: 64500,
-        routerId: ipv4ToU32(c.ip),
-        families: [
-          { afi: 1, safi: 1 },
-          { afi: 2, safi: 1 },
-        ],
-        connectRetryTime: 1,
-      });
+      const peer = simClient(speakers, bgpPort, c.asn, c.ip, { families: V4_V6 });
       peer.once('established', () => {
         for (const m of c.msgs) peer.sendUpdate(m);
       });
-      void sp.start();
     }
     const show = async <T>(args: string[]): Promise<T> => {
       const r = await runIxrs('show', [...args, '--json', '--socket', sock]);

@@ -6,57 +6,22 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeAttributes } from '../../src/bgp/attributes.ts';
-import { BgpSpeaker } from '../../src/bgp/speaker.ts';
-import type { UpdateMessage } from '../../src/bgp/types.ts';
-import { ipv4ToU32 } from '../../src/ops/daemon.ts';
+import type { BgpSpeaker } from '../../src/bgp/speaker.ts';
 import type { ClientResult } from '../../src/ops/model.ts';
+import { announce, freePort, simClient, sleep, waitFor } from '../ops/lib/loopback.ts';
 import { finished, runIxrs, spawnIxrs } from '../ops/subprocess.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
-const silent = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-function announce(prefixes: string[], asn: number, nextHop: string): UpdateMessage {
-  return {
-    type: 'update',
-    withdrawn: [],
-    attrs: makeAttributes({ origin: 0, asPath: [{ type: 2, asns: [asn] }], nextHop }),
-    nlri: prefixes.map((prefix) => ({ prefix })),
-    mpReach: null,
-    mpUnreach: null,
-    errors: [],
-  };
+function until<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  return waitFor(what, f, ms, 250);
 }
 
 describe('Prometheus scrapes ixrs /metrics', () => {
@@ -135,20 +100,8 @@ describe('Prometheus scrapes ixrs /metrics', () => {
       { asn: 64552, ip: '127.0.0.52', prefixes: ['193.0.8.0/24', '193.0.9.0/24'] },
     ];
     for (const p of peers) {
-      const sp = new BgpSpeaker({ listen: [], logger: silent });
-      speakers.push(sp);
-      const peer = sp.addPeer({
-        peerAddress: '127.0.0.1',
-        port: bgpPort,
-        localAddress: p.ip,
-        localAs: p.asn,
-        peerAs: 64500,
-        routerId: ipv4ToU32(p.ip),
-        families: [{ afi: 1, safi: 1 }],
-        connectRetryTime: 1,
-      });
+      const peer = simClient(speakers, bgpPort, p.asn, p.ip);
       peer.once('established', () => peer.sendUpdate(announce(p.prefixes, p.asn, p.ip)));
-      void sp.start();
     }
     const show = async (): Promise<ClientResult> => {
       const r = await runIxrs('show', ['client', '64551', '--json', '--socket', sock]);

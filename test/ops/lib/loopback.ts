@@ -3,6 +3,7 @@
 // daemon started on 127.0.0.1 with an ephemeral port, and simulated clients
 // (a BgpSpeaker each, from their own 127.0.0.x address).
 
+import net from 'node:net';
 import pino from 'pino';
 import { makeAttributes } from '../../../src/bgp/attributes.ts';
 import { type BgpPeer, BgpSpeaker, type PeerConfig } from '../../../src/bgp/speaker.ts';
@@ -62,6 +63,12 @@ export function announce(
   };
 }
 
+/** IPv4 and IPv6 unicast, for a simulated client's `families`. */
+export const V4_V6 = [
+  { afi: 1, safi: 1 },
+  { afi: 2, safi: 1 },
+];
+
 /** `ixrs run`'s daemon in-process on 127.0.0.1 (ephemeral port, no control socket unless given). */
 export async function startLoopbackDaemon(
   clientsYaml: string,
@@ -105,4 +112,40 @@ export function simClient(
   });
   void sp.start();
   return peer;
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as net.AddressInfo;
+      s.close(() => resolve(a.port));
+    });
+  });
+}
+
+/**
+ * Polls `f` every `every` ms until it gives a value (not undefined; a throw
+ * counts as not yet) and returns it; throws naming `what` after `ms`.
+ */
+export async function waitFor<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  ms = 30_000,
+  every = 200,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    let v: T | undefined;
+    try {
+      v = await f();
+    } catch {
+      v = undefined; // not yet
+    }
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
 }
