@@ -147,32 +147,34 @@ export class Lan {
     return m;
   }
 
-  /** Cuts the data plane between two members (both directions), nothing else. */
-  cut(a: string, b: string): void {
+  /** Cuts the data plane between two members (both directions, or from a to b only), nothing else. */
+  cut(a: string, b: string, oneWay = false): void {
     this.cuts.push([a, b]);
+    if (!oneWay) this.cuts.push([b, a]);
     this.applyCuts();
   }
 
-  /** Heals a cut made by cut(). */
-  heal(a: string, b: string): void {
-    this.cuts = this.cuts.filter(([x, y]) => !((x === a && y === b) || (x === b && y === a)));
+  /** Heals a cut made by cut() (both directions, or from a to b only). */
+  heal(a: string, b: string, oneWay = false): void {
+    this.cuts = this.cuts.filter(
+      ([x, y]) => !((x === a && y === b) || (!oneWay && x === b && y === a)),
+    );
     this.applyCuts();
   }
 
   private applyCuts(): void {
     const rules = ['flush chain bridge ixcut cut'];
-    for (const [a, b] of this.cuts) {
-      const pa = this.member(a).port;
-      const pb = this.member(b).port;
+    for (const key of new Set(this.cuts.map(([x, y]) => `${x}\n${y}`))) {
+      const [pa, pb] = key.split('\n').map((n) => this.member(n).port);
       rules.push(`add rule bridge ixcut cut iifname "${pa}" oifname "${pb}" drop`);
-      rules.push(`add rule bridge ixcut cut iifname "${pb}" oifname "${pa}" drop`);
     }
     nsExec(this.switchNs, 'nft', ['-f', '-'], `${rules.join('\n')}\n`);
   }
 
   /**
    * Starts a long-running process inside a member's namespace; stdout and stderr
-   * go to `${logDir}/${logName}.log`. The process is killed by destroy().
+   * go to `${logDir}/${logName}.log` (stdout can be read too; stdin is a pipe
+   * with o.stdin). The process is killed by destroy().
    */
   spawnIn(
     ns: string,
@@ -180,10 +182,11 @@ export class Lan {
     args: string[],
     logName: string,
     env?: NodeJS.ProcessEnv,
+    o: { stdin?: boolean } = {},
   ): ChildProcess {
     const log = createWriteStream(`${this.logDir}/${logName}.log`);
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [o.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: env ?? process.env,
       detached: true, // own process group, so destroy() can kill it and its children
     });

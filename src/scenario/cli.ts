@@ -78,6 +78,11 @@ export async function main(argv: string[]): Promise<number> {
       keepGoing: parsed.values['keep-going'] === true,
     });
   }
+  if (verb === 'client' && files.length === 1) {
+    // Internal: a builtin client in its own process (netns mode).
+    const { clientMain } = await import('./netns/client-proc.ts');
+    return clientMain(files[0]!);
+  }
   if (verb !== 'check') {
     process.stderr.write(`ixrs scenario: unknown command '${verb}'\n\n${SCENARIO_HELP}`);
     return 2;

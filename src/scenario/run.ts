@@ -152,10 +152,7 @@ export class ScenarioRun {
     this.o = o;
     this.log =
       o.logger ?? pino({ level: process.env.IXRS_SCENARIO_LOG ?? 'silent' }, pino.destination(2));
-    const clock: Clock = {
-      now: this.now,
-      fromEpoch: (ms) => ms - performance.timeOrigin - this.t0,
-    };
+    const clock: Clock = { now: this.now };
     this.world = world(s, clock, this.log);
   }
 

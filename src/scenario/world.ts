@@ -11,8 +11,6 @@ import type { LinkRef } from './types.ts';
 /** The engine's clock: ms since the scenario started. */
 export interface Clock {
   now(): number;
-  /** An epoch time (Date.now() of any process on this host) on the engine's clock. */
-  fromEpoch(ms: number): number;
 }
 
 /** What one client holds and how its sessions are, at one moment. */
