@@ -284,10 +284,18 @@ export abstract class Daemon {
     return [];
   }
 
-  /** Routes learnt from a neighbour (by address). */
-  async routesFrom(family: FamilyName, neighbor: string): Promise<RibRoute[]> {
+  /**
+   * Routes with prefix, next hop, AS path and origin at least, in as few CLI
+   * calls as the daemon allows (the scenario runner polls it); default rib().
+   */
+  briefRib(family: FamilyName): Promise<RibRoute[]> {
+    return this.rib(family);
+  }
+
+  /** Routes learnt from a neighbour (by address); brief: from briefRib(). */
+  async routesFrom(family: FamilyName, neighbor: string, brief = false): Promise<RibRoute[]> {
     const n = canonicalIp(neighbor);
-    return (await this.rib(family)).filter(
+    return (await (brief ? this.briefRib(family) : this.rib(family))).filter(
       (r) => r.from !== undefined && canonicalIp(r.from) === n,
     );
   }
@@ -599,6 +607,16 @@ export class Frr extends Daemon {
       for (const p of d.paths ?? []) res.push(frrPath(prefix, p));
     }
     return res;
+  }
+
+  /** One vtysh call: `show bgp FAMILY unicast json` (no communities in FRR 8.4). */
+  override async briefRib(family: FamilyName): Promise<RibRoute[]> {
+    const j = (await this.vtyshJson(`show bgp ${family} unicast json`)) as {
+      routes?: Record<string, FrrPath[]>;
+    };
+    return Object.entries(j.routes ?? {}).flatMap(([prefix, paths]) =>
+      paths.map((p) => frrPath(prefix, p)),
+    );
   }
 
   async sessions(): Promise<SessionInfo[]> {

@@ -261,6 +261,7 @@ export class LoopbackWorld implements World {
         rib: m.client.rib,
         updates: m.client.updates,
         changes: m.client.changes,
+        readAt: this.clock.now(),
         sessionsUp: m.client.established && (st?.sessions.every((s) => s.established) ?? true),
         agentChecks: checks.text,
         agentSettled: checks.settled,

@@ -187,9 +187,10 @@ export class ScenarioRun {
   /** Reads every client once; records changes for clients that record none. */
   private async observe(): Promise<Map<string, ClientView>> {
     const v = await this.world.observe();
-    const at = this.now();
     for (const [n, c] of v) {
       if (c.changes !== null) continue;
+      // An inferred change is stamped with the time the read that first showed it ended.
+      const at = c.readAt;
       const before = this.view.get(n)?.rib ?? new Map<string, RibEntry>();
       const list = this.inferred.get(n) ?? [];
       this.inferred.set(n, list);

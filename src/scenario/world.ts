@@ -21,6 +21,8 @@ export interface ClientView {
   updates: number | null;
   /** Every change with its time on the engine's clock, when the client records them (null: the engine infers them from successive views). */
   changes: readonly RibChange[] | null;
+  /** When `rib` was read (the engine's clock; the engine stamps inferred changes with it). */
+  readAt: number;
   /** The client's BGP session with the route server, and its agent's, Established. */
   sessionsUp: boolean;
   /** The agent's checks as one comparable string ('' without an agent). */

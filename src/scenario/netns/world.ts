@@ -20,7 +20,7 @@
 // deletes its namespaces (which takes their nftables rules with them).
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
@@ -115,7 +115,7 @@ async function stopProc(p: Proc | null, ms = 5000): Promise<void> {
 interface Client {
   spec: ClientSpec;
   member: Member;
-  /** builtin: the process and the mirror of what it holds. */
+  /** builtin: the process and the mirror of what it holds (daemons: the last read). */
   proc: Proc | null;
   rib: Map<string, RibEntry>;
   changes: RibChange[];
@@ -171,6 +171,8 @@ export class NetnsWorld implements World {
         throw new Error(`client ${c.name}: netns mode needs an IPv4 address (the session's)`);
     }
     this.dir = mkdtempSync(`/tmp/ixs-${process.pid}-`);
+    // FRR's zebra runs as frr and needs to reach its directory inside.
+    chmodSync(this.dir, 0o755);
     this.lan = new Lan('ixs-', this.dir);
     const lan = this.lan;
     const { v4, v6, len4, len6 } = this.rsAddr;
@@ -414,21 +416,18 @@ export class NetnsWorld implements World {
         rib: new Map(c.rib),
         updates: c.updates,
         changes: c.changes,
+        readAt: this.clock.now(),
         sessionsUp: c.established && agentUp,
       };
     }
     const d = c.daemon;
     const rib = new Map<string, RibEntry>();
     let up = true;
+    let readAt = this.clock.now();
     try {
-      const sessions = await d.sessions();
-      for (const n of d.spec.neighbors) {
-        const s = sessions.find((x) => canonicalIp(x.neighbor) === canonicalIp(n.address));
-        if (s?.established !== true) up = false;
-      }
       for (const n of d.spec.neighbors) {
         for (const f of n.families ?? []) {
-          for (const r of await d.routesFrom(f, n.address)) {
+          for (const r of await d.routesFrom(f, n.address, true)) {
             const asPath = r.asPath
               .split(' ')
               .filter((x) => /^\d+$/.test(x))
@@ -437,10 +436,25 @@ export class NetnsWorld implements World {
           }
         }
       }
+      readAt = this.clock.now();
+      const sessions = await d.sessions();
+      for (const n of d.spec.neighbors) {
+        const s = sessions.find((x) => canonicalIp(x.neighbor) === canonicalIp(n.address));
+        if (s?.established !== true) up = false;
+      }
+      c.rib = rib;
     } catch {
+      // The CLI did not answer this time: what was last read stands.
       up = false;
     }
-    return { ...base, rib, updates: null, changes: null, sessionsUp: up && agentUp };
+    return {
+      ...base,
+      rib: c.rib,
+      updates: null,
+      changes: null,
+      readAt,
+      sessionsUp: up && agentUp,
+    };
   }
 
   async observe(): Promise<Map<string, ClientView>> {
