@@ -1,0 +1,131 @@
+// `ixrs scenario run --mode netns` (root, real daemons; the interop project):
+// announce and withdraw through each real daemon's own CLI (GoBGP, OpenBGPD,
+// BIRD, FRR) and a builtin client, an agent paused (SIGSTOP) and resumed; and
+// SIGINT mid-scenario, after which no namespace, process or nftables rule of
+// the run is left. The shipped scenarios in netns mode: `npm run
+// scenarios:netns` (.ci/run).
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requirePrograms } from '../../src/lab/netns.ts';
+import { finished, ROOT, spawnScenario } from './run-lib.ts';
+
+requirePrograms('ip', 'nft', 'bird', 'birdc', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra', 'vtysh');
+requirePrograms('gobgpd', 'gobgp', 'bgpd', 'bgpctl');
+
+const dir = mkdtempSync(join(tmpdir(), 'ixrs-scn-netns-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ROUTES = `name: announce, withdraw and a paused agent with real daemons
+modes: [netns]
+route_server: { asn: 64500 }
+clients:
+  - { name: A, kind: gobgp, asn: 64501, ipv4: 192.0.2.11, prefixes: [198.18.1.0/24], agent: true }
+  - { name: B, kind: openbgpd, asn: 64502, ipv4: 192.0.2.12, prefixes: [198.18.2.0/24], agent: true }
+  - { name: C, kind: bird, asn: 64503, ipv4: 192.0.2.13, prefixes: [198.18.3.0/24], agent: true }
+  - { name: D, kind: frr, asn: 64504, ipv4: 192.0.2.14, prefixes: [198.18.4.0/24], agent: true }
+  - { name: E, asn: 64505, ipv4: 192.0.2.15, prefixes: [198.18.5.0/24], agent: true }
+steps:
+  - converge:
+  - expect:
+      - { at: [B, C, D, E], prefix: 198.18.1.0/24, via: A }
+      - { at: A, prefix: 198.18.2.0/24, via: B }
+      - { at: A, prefix: 198.18.3.0/24, via: C }
+      - { at: A, prefix: 198.18.4.0/24, via: D }
+      - { at: A, prefix: 198.18.5.0/24, via: E }
+  - announce: { client: A, prefixes: [198.18.11.0/24] }
+  - announce: { client: B, prefixes: [198.18.12.0/24] }
+  - announce: { client: C, prefixes: [198.18.13.0/24] }
+  - announce: { client: D, prefixes: [198.18.14.0/24] }
+  - announce: { client: E, prefixes: [198.18.15.0/24] }
+  - expect:
+      - { at: E, prefix: 198.18.11.0/24, via: A }
+      - { at: E, prefix: 198.18.12.0/24, via: B }
+      - { at: E, prefix: 198.18.13.0/24, via: C }
+      - { at: E, prefix: 198.18.14.0/24, via: D }
+      - { at: A, prefix: 198.18.15.0/24, via: E }
+  - withdraw: { client: A, prefixes: [198.18.11.0/24] }
+  - withdraw: { client: B, prefixes: [198.18.12.0/24] }
+  - withdraw: { client: C, prefixes: [198.18.13.0/24] }
+  - withdraw: { client: D, prefixes: [198.18.14.0/24] }
+  - withdraw: { client: E, prefixes: [198.18.15.0/24] }
+  - expect:
+      - { at: E, prefix: 198.18.11.0/24, absent: true }
+      - { at: E, prefix: 198.18.12.0/24, absent: true }
+      - { at: E, prefix: 198.18.13.0/24, absent: true }
+      - { at: E, prefix: 198.18.14.0/24, absent: true }
+      - { at: A, prefix: 198.18.15.0/24, absent: true }
+  - agent: { client: A, action: pause }
+  - expect:
+      - { at: [B, C, D, E], prefix: 198.18.1.0/24, absent: true }
+      - { at: B, prefix: 198.18.5.0/24, via: E }
+    within: 5
+  - agent: { client: A, action: resume }
+  - expect:
+      - { at: [B, C, D, E], prefix: 198.18.1.0/24, via: A }
+      - { sessions_up: true }
+    within: 15
+`;
+
+/** Namespaces whose name carries tag. */
+function namespaces(tag: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.includes(tag));
+}
+
+describe('ixrs scenario run --mode netns', () => {
+  it('announce/withdraw through GoBGP, OpenBGPD, BIRD, FRR and a builtin client; a paused agent', async () => {
+    const file = join(dir, 'routes.yml');
+    writeFileSync(file, ROUTES);
+    const r = await finished(spawnScenario(['run', '--mode', 'netns', file]));
+    expect(r.stdout, r.stderr).toMatch(/\n(\d+) passed, 0 failed\n$/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('step 7 announce E 198.18.15.0/24: ok');
+  }, 120_000);
+
+  it('SIGINT mid-scenario: exit 130; no namespace, process or nftables rule of the run left', async () => {
+    const child = spawnScenario([
+      'run',
+      '--mode',
+      'netns',
+      `${ROOT}fixtures/scenarios/real-routers.yml`,
+    ]);
+    const done = finished(child);
+    const tag = `ixs-${child.pid}`;
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('step 1 converge')) resolve();
+      });
+    });
+    // Mid-scenario: every namespace, daemon, agent and the cut table exist.
+    const nss = namespaces(tag);
+    expect(nss.length).toBe(6); // switch, route server, four clients
+    const sw = nss.find((n) => n.endsWith('-sw'))!;
+    expect(
+      execFileSync('ip', ['netns', 'exec', sw, 'nft', 'list', 'ruleset'], { encoding: 'utf8' }),
+    ).toContain('table bridge ixcut');
+    const ps = () =>
+      spawnSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l.includes(tag));
+    expect(ps().length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toContain('interrupted: tearing down');
+    expect(namespaces(tag)).toEqual([]);
+    expect(ps()).toEqual([]);
+    for (const ns of nss) {
+      const nft = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'ruleset'], {
+        encoding: 'utf8',
+      });
+      expect(nft.status, `${ns} still holds nftables rules: ${nft.stdout}`).not.toBe(0);
+    }
+    expect(() => process.kill(child.pid!, 0)).toThrow();
+  }, 120_000);
+});
