@@ -45,6 +45,11 @@ export function isRoot(): boolean {
 
 /** Throws (so the test fails, not skips) when a needed program is missing. */
 export function requirePrograms(...names: string[]): void {
+  requireProgramsFor('interop', 'the interop suite', names);
+}
+
+/** The same for `who` (e.g. 'ixrs scenario run --mode netns'), which `what` needs root for. */
+export function requireProgramsFor(who: string, what: string, names: string[]): void {
   const missing = names.filter((n) => {
     try {
       sh('sh', ['-c', `command -v ${n}`]);
@@ -55,10 +60,10 @@ export function requirePrograms(...names: string[]): void {
   });
   if (missing.length > 0) {
     throw new Error(
-      `interop: missing ${missing.join(', ')}; run 'sudo bash scripts/install-peers.sh' first`,
+      `${who}: missing ${missing.join(', ')}; run 'sudo bash scripts/install-peers.sh' first`,
     );
   }
-  if (!isRoot()) throw new Error('interop: the interop suite needs root (network namespaces)');
+  if (!isRoot()) throw new Error(`${who}: ${what} needs root (network namespaces)`);
 }
 
 export class Lan {

@@ -39,7 +39,7 @@ import {
   nsRun,
   OpenBgpd,
 } from '../../lab/daemons.ts';
-import { isRoot, Lan, type Member, requirePrograms, waitFor } from '../../lab/netns.ts';
+import { Lan, type Member, requireProgramsFor, waitFor } from '../../lab/netns.ts';
 import { createRsClient } from '../../lab/rs-clients.ts';
 import type { RibChange, RibEntry } from '../client.ts';
 import { agentChecks, scenarioRsConfig } from '../loopback.ts';
@@ -164,8 +164,7 @@ export class NetnsWorld implements World {
   }
 
   async setUp(): Promise<void> {
-    if (!isRoot()) throw new Error('netns mode needs root (network namespaces, nftables)');
-    requirePrograms(...netnsPrograms(this.s));
+    requireProgramsFor('ixrs scenario run', 'netns mode', netnsPrograms(this.s));
     for (const c of this.s.clients) {
       if (c.ipv4 === undefined)
         throw new Error(`client ${c.name}: netns mode needs an IPv4 address (the session's)`);
