@@ -73,6 +73,8 @@ export class Lan {
   readonly logDir: string;
   private readonly children: ChildProcess[] = [];
   private cuts: [string, string][] = [];
+  /** Every namespace created, the switch's first. */
+  private readonly namespaces: string[] = [];
 
   /** prefix: area prefix from docs/contributing.md, e.g. 'ixb-' */
   constructor(prefix: string, logDir?: string) {
@@ -81,6 +83,16 @@ export class Lan {
     this.logDir = logDir ?? `/tmp/${this.prefix}`;
     mkdirSync(this.logDir, { recursive: true });
     ip('netns', 'add', this.switchNs);
+    this.namespaces.push(this.switchNs);
+    try {
+      this.setUpSwitch();
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+  }
+
+  private setUpSwitch(): void {
     nsExec(this.switchNs, 'ip', ['link', 'set', 'lo', 'up']);
     nsExec(this.switchNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
     // No STP, no forwarding delay: ports forward at once.
@@ -109,6 +121,8 @@ export class Lan {
     const ns = `${this.prefix}-${spec.name}`;
     const port = `p${this.members.size}`;
     ip('netns', 'add', ns);
+    // Known to destroy() at once, even if configuring it fails below.
+    this.namespaces.push(ns);
     // No IPv6 duplicate address detection in test namespaces: addresses are usable at once.
     for (const k of ['all', 'default']) {
       nsExec(ns, 'sysctl', ['-qw', `net.ipv6.conf.${k}.accept_dad=0`]);
@@ -214,7 +228,7 @@ export class Lan {
     }
     // Daemons that fork (bird, bgpd, exabgp) may have left their group: kill
     // whatever still runs in our namespaces.
-    for (const m of [...this.members.values()].map((x) => x.ns).concat(this.switchNs)) {
+    for (const m of this.namespaces.splice(0)) {
       try {
         const pids = ip('netns', 'pids', m).split('\n').filter(Boolean);
         for (const pid of pids) {
