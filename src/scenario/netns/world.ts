@@ -201,7 +201,11 @@ export class NetnsWorld implements World {
     this.writeRsConfig();
     await this.startRs();
     this.abortCheck();
-    await Promise.all([...this.clients.values()].map((c) => this.startClient(c)));
+    // Every start settled before a failure is thrown: tearDown() then finds them all.
+    const started = await Promise.allSettled(
+      [...this.clients.values()].map((c) => this.startClient(c)),
+    );
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     this.abortCheck();
     for (const c of this.clients.values()) if (c.spec.agent !== null) this.startAgent(c);
   }
