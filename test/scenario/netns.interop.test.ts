@@ -114,12 +114,29 @@ describe('ixrs scenario run --mode netns', () => {
         .stdout.split('\n')
         .filter((l) => l.includes(tag));
     expect(ps().length).toBeGreaterThan(0);
+    // Every process living in the run's namespaces, daemons' forked children included.
+    const pids = nss.flatMap((ns) =>
+      execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
+    expect(pids.length).toBeGreaterThanOrEqual(10); // ixrs run, 3 daemons (+zebra), 4 agents, 1 client
     child.kill('SIGINT');
     const r = await done;
     expect(r.code, r.stderr).toBe(130);
     expect(r.stdout).toContain('interrupted: tearing down');
     expect(namespaces(tag)).toEqual([]);
     expect(ps()).toEqual([]);
+    const alive = pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
     for (const ns of nss) {
       const nft = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'ruleset'], {
         encoding: 'utf8',
