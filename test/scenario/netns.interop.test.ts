@@ -1,6 +1,7 @@
 // `ixrs scenario run --mode netns` (root, real daemons; the interop project):
 // announce and withdraw through each real daemon's own CLI (GoBGP, OpenBGPD,
-// BIRD, FRR) and a builtin client, an agent paused (SIGSTOP) and resumed; and
+// BIRD, FRR) and a builtin client, an agent paused (SIGSTOP) and resumed;
+// IPv6 sessions and next hops with every daemon kind and a cut; and
 // SIGINT mid-scenario, after which no namespace, process or nftables rule of
 // the run is left. The shipped scenarios in netns mode: `npm run
 // scenarios:netns` (.ci/run).
@@ -19,6 +20,20 @@ requirePrograms('gobgpd', 'gobgp', 'bgpd', 'bgpctl');
 const dir = mkdtempSync(join(tmpdir(), 'ixrs-scn-netns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * Each client announces (or withdraws) 198.18.1N.0/24, then E must see
+ * A-D's and A E's: `what(owner)` is the expectation's end.
+ */
+function roundTrip(step: 'announce' | 'withdraw', what: (c: string) => string): string {
+  const names = ['A', 'B', 'C', 'D', 'E'];
+  const p = (i: number) => `198.18.1${i + 1}.0/24`;
+  return [
+    ...names.map((c, i) => `  - ${step}: { client: ${c}, prefixes: [${p(i)}] }`),
+    '  - expect:',
+    ...names.map((c, i) => `      - { at: ${c === 'E' ? 'A' : 'E'}, prefix: ${p(i)}, ${what(c)} }`),
+  ].join('\n');
+}
+
 const ROUTES = `name: announce, withdraw and a paused agent with real daemons
 modes: [netns]
 route_server: { asn: 64500 }
@@ -36,28 +51,8 @@ steps:
       - { at: A, prefix: 198.18.3.0/24, via: C }
       - { at: A, prefix: 198.18.4.0/24, via: D }
       - { at: A, prefix: 198.18.5.0/24, via: E }
-  - announce: { client: A, prefixes: [198.18.11.0/24] }
-  - announce: { client: B, prefixes: [198.18.12.0/24] }
-  - announce: { client: C, prefixes: [198.18.13.0/24] }
-  - announce: { client: D, prefixes: [198.18.14.0/24] }
-  - announce: { client: E, prefixes: [198.18.15.0/24] }
-  - expect:
-      - { at: E, prefix: 198.18.11.0/24, via: A }
-      - { at: E, prefix: 198.18.12.0/24, via: B }
-      - { at: E, prefix: 198.18.13.0/24, via: C }
-      - { at: E, prefix: 198.18.14.0/24, via: D }
-      - { at: A, prefix: 198.18.15.0/24, via: E }
-  - withdraw: { client: A, prefixes: [198.18.11.0/24] }
-  - withdraw: { client: B, prefixes: [198.18.12.0/24] }
-  - withdraw: { client: C, prefixes: [198.18.13.0/24] }
-  - withdraw: { client: D, prefixes: [198.18.14.0/24] }
-  - withdraw: { client: E, prefixes: [198.18.15.0/24] }
-  - expect:
-      - { at: E, prefix: 198.18.11.0/24, absent: true }
-      - { at: E, prefix: 198.18.12.0/24, absent: true }
-      - { at: E, prefix: 198.18.13.0/24, absent: true }
-      - { at: E, prefix: 198.18.14.0/24, absent: true }
-      - { at: A, prefix: 198.18.15.0/24, absent: true }
+${roundTrip('announce', (c) => `via: ${c}`)}
+${roundTrip('withdraw', () => 'absent: true')}
   - agent: { client: A, action: pause }
   - expect:
       - { at: [B, C, D, E], prefix: 198.18.1.0/24, absent: true }
@@ -68,6 +63,35 @@ steps:
       - { at: [B, C, D, E], prefix: 198.18.1.0/24, via: A }
       - { sessions_up: true }
     within: 15
+`;
+
+const IPV6 = `name: IPv6 with real daemons
+modes: [netns]
+route_server: { asn: 64500 }
+clients:
+  - { name: A, kind: bird, asn: 64501, ipv4: 192.0.2.11, ipv6: "2001:db8::11", prefixes: [198.18.1.0/24, "2001:db8:a::/48"], agent: true }
+  - { name: B, kind: frr, asn: 64502, ipv4: 192.0.2.12, ipv6: "2001:db8::12", prefixes: [198.18.2.0/24, "2001:db8:b::/48"], agent: true }
+  - { name: C, kind: gobgp, asn: 64503, ipv4: 192.0.2.13, ipv6: "2001:db8::13", prefixes: ["2001:db8:c::/48"], agent: true }
+  - { name: D, kind: openbgpd, asn: 64504, ipv4: 192.0.2.14, ipv6: "2001:db8::14", prefixes: ["2001:db8:d::/48"], agent: true }
+  - { name: E, asn: 64505, ipv4: 192.0.2.15, ipv6: "2001:db8::15", prefixes: ["2001:db8:e::/48"], agent: true }
+steps:
+  - converge:
+  - expect:
+      - { at: [B, C, D, E], prefix: "2001:db8:a::/48", via: A }
+      - { at: [A, C, D, E], prefix: "2001:db8:b::/48", via: B }
+      - { at: [A, B, D, E], prefix: "2001:db8:c::/48", via: C }
+      - { at: [A, B, C, E], prefix: "2001:db8:d::/48", via: D }
+      - { at: [A, B, C, D], prefix: "2001:db8:e::/48", via: E }
+  - cut: [A, B]
+  - expect:
+      - { at: A, prefix: "2001:db8:b::/48", absent: true }
+      - { at: B, prefix: "2001:db8:a::/48", absent: true }
+      - { at: A, prefix: 198.18.2.0/24, absent: true }
+    within: 5
+  - heal: [A, B]
+  - expect:
+      - { at: A, prefix: "2001:db8:b::/48", via: B }
+    within: 10
 `;
 
 /** Namespaces whose name carries tag. */
@@ -86,6 +110,14 @@ describe('ixrs scenario run --mode netns', () => {
     expect(r.stdout, r.stderr).toMatch(/\n(\d+) passed, 0 failed\n$/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('step 7 announce E 198.18.15.0/24: ok');
+  }, 120_000);
+
+  it('IPv6 sessions and next hops with BIRD, FRR, GoBGP, OpenBGPD and a builtin client; a cut', async () => {
+    const file = join(dir, 'ipv6.yml');
+    writeFileSync(file, IPV6);
+    const r = await finished(spawnScenario(['run', '--mode', 'netns', file]));
+    expect(r.stdout, r.stderr).toMatch(/\n24 passed, 0 failed\n$/);
+    expect(r.code).toBe(0);
   }, 120_000);
 
   it('SIGINT mid-scenario: exit 130; no namespace, process or nftables rule of the run left', async () => {
