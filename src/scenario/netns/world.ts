@@ -97,7 +97,7 @@ function track(child: ChildProcess): Proc {
 /** Signals a process group we started (ignores one already gone). */
 function signalGroup(p: Proc | null, sig: NodeJS.Signals): void {
   const pid = p?.child.pid;
-  if (pid === undefined || p?.child.exitCode !== null) return;
+  if (pid === undefined || p?.child.exitCode !== null || p.child.signalCode !== null) return;
   try {
     process.kill(-pid, sig);
   } catch {
@@ -108,6 +108,7 @@ function signalGroup(p: Proc | null, sig: NodeJS.Signals): void {
 async function stopProc(p: Proc | null, ms = 5000): Promise<void> {
   if (p === null) return;
   signalGroup(p, 'SIGTERM');
+  signalGroup(p, 'SIGCONT'); // a paused (SIGSTOP) agent acts on it only once continued
   const t = new Promise<'late'>((r) => setTimeout(() => r('late'), ms).unref());
   if ((await Promise.race([p.exited, t])) === 'late') signalGroup(p, 'SIGKILL');
 }
@@ -481,7 +482,6 @@ export class NetnsWorld implements World {
       await c.agent?.exited;
       c.agent = null;
     } else if (action === 'restart') {
-      signalGroup(c.agent, 'SIGCONT');
       await stopProc(c.agent, 3000);
       await c.agent?.exited;
       c.agent = null;
