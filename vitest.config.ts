@@ -9,14 +9,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/interop/**'],
+          exclude: ['test/interop/**', 'test/**/*.interop.test.ts'],
           testTimeout: 20_000,
         },
       },
       {
         test: {
           name: 'interop',
-          include: ['test/interop/**/*.test.ts'],
+          // Also the netns tests of other areas, named *.interop.test.ts.
+          include: ['test/interop/**/*.test.ts', 'test/**/*.interop.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

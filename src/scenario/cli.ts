@@ -8,7 +8,7 @@ import { runMain } from './run-cli.ts';
 import type { Scenario } from './types.ts';
 
 export const SCENARIO_HELP = `Usage: ixrs scenario check FILE... [--json]
-       ixrs scenario run FILE... [--mode loopback] [--report junit.xml] [--json] [--keep-going]
+       ixrs scenario run FILE... [--mode loopback|netns] [--report junit.xml] [--json] [--keep-going]
 
 Scripted data-plane failure scenarios for a peering LAN (docs/scenarios.md):
 a topology (route server, clients, agents), steps (cut, heal, flap, agent
@@ -24,18 +24,27 @@ Commands:
                   was expected and what was seen; a held one the time since
                   the last fault, e.g. cut to withdraw), and a last line
                   'N passed, N failed' (expectations).
+  client SPEC     (internal, netns mode) one builtin client as a process.
 
 Options:
   --mode M        loopback (default; no root: route server, builtin clients
                   and agents in this process on 127.0.0.0/8, BFD over a
-                  simulated datagram fabric where cuts are made); netns is
-                  not built yet. A scenario not meant for the mode is skipped.
+                  simulated datagram fabric where cuts are made) or netns
+                  (root, iproute2, nftables and the daemons the clients name:
+                  a bridge in network namespaces, 'ixrs run', each client a
+                  builtin process or BIRD/FRR/GoBGP/OpenBGPD, 'ixrs agent'
+                  beside it, cuts as nftables rules in the switch namespace,
+                  RIBs read from the routers' CLIs; everything removed after).
+                  A scenario not meant for the mode is skipped.
   --report FILE   (run) write JUnit XML to FILE
   --keep-going    (run) after a failed step, play the scenario's other steps
                   (default: the rest of that scenario is skipped)
   --json          one JSON object per file (check) / per step, expectation
                   and the summary (run)
   -h, --help      this text
+
+Environment: IXRS_SCENARIO_KEEP=1 keeps a netns run's directory (/tmp/ixs-PID-*:
+configs and logs of every process); IXRS_SCENARIO_LOG=LEVEL logs on stderr.
 
 Exit status: 0 when every file is valid (check) / every expectation held
 (run), 1 otherwise, 2 on a usage error, 130 when interrupted (SIGINT), after
@@ -77,6 +86,11 @@ export async function main(argv: string[]): Promise<number> {
       report: parsed.values.report as string | undefined,
       keepGoing: parsed.values['keep-going'] === true,
     });
+  }
+  if (verb === 'client' && files.length === 1) {
+    // Internal: a builtin client in its own process (netns mode).
+    const { clientMain } = await import('./netns/client-proc.ts');
+    return clientMain(files[0]!);
   }
   if (verb !== 'check') {
     process.stderr.write(`ixrs scenario: unknown command '${verb}'\n\n${SCENARIO_HELP}`);

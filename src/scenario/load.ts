@@ -416,6 +416,12 @@ function expectationOf(v: Val, clients: Map<string, ClientSpec>, index: number):
   } else if (keys.includes('unchanged_since')) {
     e = { kind: 'unchanged', at, step: stepRef(m.required('unchanged_since')) };
   } else if (keys.includes('max_updates')) {
+    const real = at.find((n) => clients.get(n)!.kind !== 'builtin');
+    if (real !== undefined) {
+      m.required('max_updates').fail(
+        `client ${real} is a ${clients.get(real)!.kind} router: only builtin clients count the UPDATEs they receive`,
+      );
+    }
     e = {
       kind: 'max-updates',
       at,

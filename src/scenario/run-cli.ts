@@ -6,9 +6,17 @@
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/types.ts';
 import { loadScenario } from './load.ts';
+import { LoopbackWorld } from './loopback.ts';
+import { NetnsWorld } from './netns/world.ts';
 import { junitXml, type SuiteResult } from './report.ts';
-import { Aborted, type ExpectationResult, LoopbackRun, type StepEvent } from './run.ts';
-import type { Scenario } from './types.ts';
+import {
+  Aborted,
+  type ExpectationResult,
+  ScenarioRun,
+  type StepEvent,
+  type WorldFactory,
+} from './run.ts';
+import type { Scenario, ScenarioMode } from './types.ts';
 
 export interface RunCliOptions {
   json: boolean;
@@ -31,10 +39,6 @@ export async function runMain(files: string[], o: RunCliOptions): Promise<number
     process.stderr.write(`ixrs scenario run: --mode is loopback or netns, not '${o.mode}'\n`);
     return 2;
   }
-  if (o.mode === 'netns') {
-    process.stderr.write('ixrs scenario run: --mode netns is not built yet (use loopback)\n');
-    return 2;
-  }
   const scenarios: Scenario[] = [];
   for (const f of files) {
     try {
@@ -48,6 +52,11 @@ export async function runMain(files: string[], o: RunCliOptions): Promise<number
   }
 
   const ac = new AbortController();
+  const keep = process.env.IXRS_SCENARIO_KEEP === '1';
+  const world: WorldFactory =
+    o.mode === 'netns'
+      ? (s, clock, log) => new NetnsWorld(s, clock, log, { signal: ac.signal, keep })
+      : (s, clock, log) => new LoopbackWorld(s, clock, log);
   const onSigint = () => {
     if (!o.json) write('interrupted: tearing down');
     ac.abort();
@@ -58,7 +67,7 @@ export async function runMain(files: string[], o: RunCliOptions): Promise<number
   let interrupted = false;
   try {
     for (const s of scenarios) {
-      if (!s.modes.includes(o.mode)) {
+      if (!s.modes.includes(o.mode as ScenarioMode)) {
         if (o.json) write(JSON.stringify({ type: 'skipped', file: s.file, mode: o.mode }));
         else write(`${s.file}: skipped ('${s.name}' is for ${s.modes.join(', ')} only)`);
         continue;
@@ -75,31 +84,35 @@ export async function runMain(files: string[], o: RunCliOptions): Promise<number
       else write(`${s.file}: ${s.name}`);
       const pending: ExpectationResult[] = [];
       const started = performance.now();
-      const run = new LoopbackRun(s, {
-        keepGoing: o.keepGoing,
-        signal: ac.signal,
-        onExpectation: (r) => {
-          suite.results.push(r);
-          if (o.json) write(JSON.stringify({ type: 'expectation', ...r }));
-          else if (r.skipped) write(`    skip ${r.name}`);
-          else pending.push(r);
+      const run = new ScenarioRun(
+        s,
+        {
+          keepGoing: o.keepGoing,
+          signal: ac.signal,
+          onExpectation: (r) => {
+            suite.results.push(r);
+            if (o.json) write(JSON.stringify({ type: 'expectation', ...r }));
+            else if (r.skipped) write(`    skip ${r.name}`);
+            else pending.push(r);
+          },
+          onStep: (e: StepEvent) => {
+            if (o.json) {
+              write(JSON.stringify({ type: 'step', ...e }));
+              return;
+            }
+            write(`  step ${e.step} ${e.text}: ${e.ok ? 'ok' : 'FAILED'} (${fmtMs(e.ms)})`);
+            for (const r of pending.splice(0)) {
+              if (r.ok) {
+                const t = r.timings
+                  .map((x) => ` (${fmtMs(x.ms)} after step ${x.sinceStep})`)
+                  .join('');
+                write(`    ok   ${r.name}${t}`);
+              } else write(`    FAIL ${r.message}`);
+            }
+          },
         },
-        onStep: (e: StepEvent) => {
-          if (o.json) {
-            write(JSON.stringify({ type: 'step', ...e }));
-            return;
-          }
-          write(`  step ${e.step} ${e.text}: ${e.ok ? 'ok' : 'FAILED'} (${fmtMs(e.ms)})`);
-          for (const r of pending.splice(0)) {
-            if (r.ok) {
-              const t = r.timings
-                .map((x) => ` (${fmtMs(x.ms)} after step ${x.sinceStep})`)
-                .join('');
-              write(`    ok   ${r.name}${t}`);
-            } else write(`    FAIL ${r.message}`);
-          }
-        },
-      });
+        world,
+      );
       try {
         await run.run();
       } catch (err) {

@@ -29,7 +29,7 @@ import {
   nsRun,
   type RouteSpec,
 } from './lib/daemons.ts';
-import { Lan, type Member, nsExec, requirePrograms, waitFor } from './lib/netns.ts';
+import { Lan, type Member, requirePrograms, waitFor } from './lib/netns.ts';
 import { createRsClient, RouteServerProcess } from './lib/rs.ts';
 
 type Kind = 'bird' | 'frr' | 'gobgp' | 'openbgpd';
@@ -269,22 +269,9 @@ describe('RS-BFD end to end: ixrs run, BIRD/FRR/GoBGP/OpenBGPD clients, an ixrs 
       expect(v, `cut to withdraw at ${interval} ms x ${MULT}`).toBeLessThan(detect + 700);
   }
 
-  /** Drops A -> B frames only (the switch's cut chain; Lan.heal flushes it). */
+  /** Drops A -> B frames only (Lan.heal(A, B) heals both directions). */
   function cutOneWay(): void {
-    const a = members.get(A)!;
-    const b = members.get(B)!;
-    nsExec(lan!.switchNs, 'nft', [
-      'add',
-      'rule',
-      'bridge',
-      'ixcut',
-      'cut',
-      'iifname',
-      a.port,
-      'oifname',
-      b.port,
-      'drop',
-    ]);
+    lan!.cut(A, B, true);
   }
 
   beforeAll(async () => {

@@ -95,5 +95,13 @@ describe('scenario files', () => {
     expect(err(`${BASE}  - agent: { client: A, action: explode }\n`).message).toMatch(
       /steps\[1\]\.agent\.action \(line 8\): expected one of 'kill', 'restart', 'pause', 'resume'/,
     );
+    // What a real router cannot tell is refused before anything starts.
+    expect(
+      err(
+        `${BASE.replace('name: B,', 'name: B, kind: bird,')}  - expect: { at: B, max_updates: 3, since_step: 1 }\n`,
+      ).message,
+    ).toMatch(
+      /steps\[1\]\.expect\.max_updates \(line 8\): client B is a bird router: only builtin clients count the UPDATEs they receive/,
+    );
   });
 });
