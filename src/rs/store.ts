@@ -519,6 +519,14 @@ export class IdQueue {
     this.buf[this.tail++] = id;
   }
 
+  /** Whether `id` is queued (a deduplicating queue only; false otherwise). */
+  has(id: number): boolean {
+    const bits = this.bits;
+    if (bits === null) return false;
+    const byte = id >> 3;
+    return byte < bits.length && (bits[byte]! & (1 << (id & 7))) !== 0;
+  }
+
   /** The next id, or NONE when empty. */
   shift(): number {
     if (this.head === this.tail) return NONE;
