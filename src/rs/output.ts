@@ -13,6 +13,16 @@ import { NONE } from './store.ts';
 
 type DumpState = Extract<FamilyState, { kind: 'dump' }>;
 
+/** What a pump's dump walks add to: the batch, the entries visited, the families finished per session. */
+interface DumpWork {
+  batch: OutBatch;
+  done: EntryId[];
+  after: { s: Session; fam: string; refresh: boolean }[];
+  deadline: number;
+  /** Work done in this pump (entries, skipped ids a little), against batchSize. */
+  n: number;
+}
+
 interface Change {
   group: Group;
   out: OutRef | null;
@@ -320,14 +330,14 @@ export class Output {
         break;
       }
     }
-    const after: { s: Session; fam: string; refresh: boolean }[] = [];
+    const after: DumpWork['after'] = [];
     if (n < this.s.batchSize) {
+      const w: DumpWork = { batch, done, after, deadline, n };
       for (const [fam, st] of up.fam) {
         if (st.kind !== 'dump') continue;
-        if (st.refresh || up.addPathTx.has(fam))
-          n = this.dumpAlone(s, fam, st, batch, done, after, n, deadline);
-        else n = this.dumpShared(s, fam, st, batch, done, after, n, deadline);
-        if (n >= this.s.batchSize) break;
+        if (st.refresh || up.addPathTx.has(fam)) this.dumpAlone(s, fam, st, w);
+        else this.dumpShared(s, fam, st, w);
+        if (w.n >= this.s.batchSize) break;
       }
     }
     this.flushBatch(batch);
@@ -362,18 +372,11 @@ export class Output {
 
   /**
    * The next entries of a dump of `s` alone (route refresh, ADD-PATH) in id
-   * order; returns the work count `n` advanced.
+   * order; adds to the work count `w.n`.
    */
-  private dumpAlone(
-    s: Session,
-    fam: string,
-    st: DumpState,
-    batch: OutBatch,
-    done: EntryId[],
-    after: { s: Session; fam: string; refresh: boolean }[],
-    n: number,
-    deadline: number,
-  ): number {
+  private dumpAlone(s: Session, fam: string, st: DumpState, w: DumpWork): void {
+    const { batch, done, after, deadline } = w;
+    let n = w.n;
     const E = this.s.entries;
     const slot = E.famSlotIfKnown(fam);
     while (n < this.s.batchSize) {
@@ -392,7 +395,7 @@ export class Output {
       done.push(e);
       if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
     }
-    return n;
+    w.n = n;
   }
 
   /**
@@ -404,18 +407,11 @@ export class Output {
    * the walk of a dump under way at its cursor, walks to the end of the table
    * with it, then laps to walk [0, start] (FamilyState). Blocked sessions are
    * left out of the cohort and go on alone (at their own cursor) once
-   * drained. Returns the work count `n` advanced (per entry, not per session).
+   * drained. Adds to the work count `w.n` (per entry, not per session).
    */
-  private dumpShared(
-    s: Session,
-    fam: string,
-    st: DumpState,
-    batch: OutBatch,
-    done: EntryId[],
-    after: { s: Session; fam: string; refresh: boolean }[],
-    n: number,
-    deadline: number,
-  ): number {
+  private dumpShared(s: Session, fam: string, st: DumpState, w: DumpWork): void {
+    const { batch, done, after, deadline } = w;
+    let n = w.n;
     const E = this.s.entries;
     const g = s.up!.group;
     const dumpOf = (m: Session): DumpState | null => {
@@ -477,7 +473,10 @@ export class Output {
         cohort = keep;
         states = keepSt;
         shared.clear();
-        if (cohort.length === 0) return n;
+        if (cohort.length === 0) {
+          w.n = n;
+          return;
+        }
       }
       if (e >= E.limit) {
         for (let i = 0; i < cohort.length; i++) {
@@ -490,7 +489,8 @@ export class Output {
             after.push({ s: cohort[i]!, fam, refresh: false });
           }
         }
-        return n;
+        w.n = n;
+        return;
       }
       n += (e - cursor) >> 6; // skipped ids count a little
       cursor = e;
@@ -498,10 +498,10 @@ export class Output {
       // the cohort is sent is what every synced session holds (no exception
       // per member); processed again later, with nothing left to send.
       if (this.s.dirty.has(e)) this.processEntryAll(e, batch);
-      const w = E.head[e]!;
-      const def = w === NONE ? null : dec.outRef(w, 1);
+      const win = E.head[e]!;
+      const def = win === NONE ? null : dec.outRef(win, 1);
       const toAll = def !== adj.outDefault(e);
-      this.markDiffering(e, w, fi.afi, fam);
+      this.markDiffering(e, win, fi.afi, fam);
       const nlri: Nlri = { prefix: E.prefix(e) };
       // The cohort only shrinks (lapped members leave): its size tells its
       // member sets apart in the batch.
@@ -530,7 +530,7 @@ export class Output {
       if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
     }
     for (const mt of states) mt.cursor = cursor;
-    return n;
+    w.n = n;
   }
 
   constructor(s: CoreState) {

@@ -125,19 +125,9 @@ describe('shared initial dumps', () => {
     l.up(65002);
     l.send(65001, announce(range(120), attrs({ asPath: [65001, 5], nextHop: addrOf(65001) })));
     l.send(65002, announce(range(80, 20), attrs({ asPath: [65002], nextHop: addrOf(65002) })));
-    const Peer = l.peers.get(65001)!.constructor as new (w: typeof l.wire) => FakePeer;
     const step = () => (l.rs as unknown as { step(): boolean }).step();
     const joiners = new Map<number, FakePeer>();
-    const join = (asn: number) => {
-      const p = new Peer(l.wire);
-      joiners.set(asn, p);
-      l.rs.addClient(clientCfg(asn));
-      l.rs.sessionUp(
-        `AS${asn}`,
-        { codec: { as4: true }, families: new Set(['1/1']), addPathTx: new Set(), groupKey: 'as4' },
-        p,
-      );
-    };
+    const join = (asn: number) => joiners.set(asn, upUnflushed(l, asn));
     // Two sessions up together, two more joining at different points of their walk,
     // changes on both sides of the cursors meanwhile.
     join(65010);
@@ -188,22 +178,7 @@ describe('shared initial dumps', () => {
       l.send(65001, announce(range(60), attrs({ asPath: [65001], nextHop: addrOf(65001) })));
       l.send(65001, announce(range(30, 30), attrs({ asPath: [65001, 7], nextHop: addrOf(65001) })));
       const before = l.rs.stats().encodes;
-      const Peer = l.peers.get(65001)!.constructor as new (w: typeof l.wire) => FakePeer;
-      const peers = joining.map((asn) => {
-        const p = new Peer(l.wire);
-        l.rs.addClient(clientCfg(asn));
-        l.rs.sessionUp(
-          `AS${asn}`,
-          {
-            codec: { as4: true },
-            families: new Set(['1/1']),
-            addPathTx: new Set(),
-            groupKey: 'as4',
-          },
-          p,
-        );
-        return p;
-      });
+      const peers = joining.map((asn) => upUnflushed(l, asn));
       l.rs.flush();
       for (const p of peers) expect(p.rib.size).toBe(60);
       return l.rs.stats().encodes - before;
@@ -213,6 +188,19 @@ describe('shared initial dumps', () => {
     expect(encodesFor([65010, 65011, 65012, 65013])).toBe(one);
   });
 });
+
+/** A session of client `asn` up in group 'as4' (IPv4), nothing run yet (l.up flushes). */
+function upUnflushed(l: ReturnType<typeof lab>, asn: number): FakePeer {
+  const Peer = l.peers.values().next().value!.constructor as new (w: typeof l.wire) => FakePeer;
+  const p = new Peer(l.wire);
+  l.rs.addClient(clientCfg(asn));
+  l.rs.sessionUp(
+    `AS${asn}`,
+    { codec: { as4: true }, families: new Set(['1/1']), addPathTx: new Set(), groupKey: 'as4' },
+    p,
+  );
+  return p;
+}
 
 function clientCfg(asn: number) {
   return {
