@@ -51,7 +51,6 @@ export class Output {
     },
     ss: [] as Session[],
     st: [] as (OutRef | null)[],
-    joined: [] as Session[],
     excl: [] as Session[],
     changes: new Map<string, Change>(),
   };
@@ -95,7 +94,6 @@ export class Output {
     const ss = px.ss;
     const st = px.st;
     let nss = 0;
-    let nJoined = 0;
     const regDelta = oldDefault === null ? 1 : newDefault === null ? -1 : 0;
     if (px.changes.size > 0) px.changes.clear(); // clear() allocates a new table
     for (let i = 0; i < nSpecials; i++) {
@@ -125,8 +123,9 @@ export class Output {
       if (d === old) continue;
       const delta = old === null ? 1 : d === null ? -1 : 0;
       if (d === newDefault && oldDefault !== newDefault) {
-        // Same bytes as everyone else gets: share their UPDATE, fix the held count here.
-        px.joined[nJoined++] = s;
+        // Same bytes as everyone else gets: share their UPDATE, fix the held
+        // count here. Marked as joined (-stamp: marking is over for this entry).
+        s.mark = -px.stamp;
         up.held += delta - regDelta;
         continue;
       }
@@ -146,14 +145,11 @@ export class Output {
     }
     if (oldDefault !== newDefault && this.s.active.get(fam)?.length) {
       // Everyone else: old shared answer -> new shared answer.
-      const joined = px.joined;
       const excl = px.excl;
       let nExcl = 0;
       for (let i = 0; i < nSpecials; i++) {
         const s = specials[i]!;
-        let j = 0;
-        while (j < nJoined && joined[j] !== s) j++;
-        if (j === nJoined) excl[nExcl++] = s;
+        if (s.mark !== -px.stamp) excl[nExcl++] = s;
       }
       for (const g of this.s.groupList)
         batch.addAllBut(g, excl, nExcl, fam, fi, newDefault, nlri0, regDelta);
