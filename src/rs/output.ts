@@ -445,6 +445,22 @@ export class Output {
     const px = this.px;
     /** Bucket members by the slots of the cohort members left out (ek below). */
     const shared = new Map<string, Session[]>();
+    // Per member (by cohort index), made once per call: its own bucket's key and
+    // members, and the shared bucket's key when it is the one left out (the
+    // usual case: the winner's own client). No string or array per entry.
+    let ones: { key: string; members: Session[]; ek: string }[] = [];
+    let ek0 = '';
+    const keys = (): void => {
+      // The cohort only shrinks (lapped members leave): its size tells its
+      // member sets apart in the batch.
+      ek0 = `D${cohort.length}:`;
+      ones = cohort.map((m) => ({ key: `${m.slot}`, members: [m], ek: `${ek0}${m.slot},` }));
+    };
+    keys();
+    /** The shared bucket last added to, its key and NLRI list (consecutive entries mostly share it). */
+    let lastOut: OutRef | null = null;
+    let lastEk = '';
+    let lastList: Nlri[] | null = null;
     let cursor = st.cursor;
     while (n < this.s.batchSize) {
       // The next entry of the family in id order (in the lap: up to the highest start).
@@ -469,6 +485,8 @@ export class Output {
         cohort = keep;
         states = keepSt;
         shared.clear();
+        keys();
+        lastList = null;
         if (cohort.length === 0) {
           w.n = n;
           return;
@@ -499,9 +517,8 @@ export class Output {
       const toAll = def !== adj.outDefault(e);
       this.markDiffering(e, win, fi.afi, fam);
       const nlri: Nlri = { prefix: E.prefix(e) };
-      // The cohort only shrinks (lapped members leave): its size tells its
-      // member sets apart in the batch.
-      let ek = `D${cohort.length}:`;
+      let ek = ek0;
+      let nLeft = 0;
       for (let i = 0; i < cohort.length; i++) {
         const m = cohort[i]!;
         if (m.mark !== px.stamp) {
@@ -509,18 +526,24 @@ export class Output {
           if (toAll) adj.set(e, m, def);
           continue;
         }
-        ek += `${m.slot},`;
+        const one = ones[i]!;
+        ek = ++nLeft === 1 ? one.ek : `${ek}${m.slot},`;
         const d = dec.desired(e, m);
         adj.set(e, m, d);
-        if (d !== null) batch.add(g, `${m.slot}`, [m], fi, d, nlri, 1);
+        if (d !== null) batch.add(g, one.key, one.members, fi, d, nlri, 1);
       }
-      if (def !== null) {
-        let members = shared.get(ek);
-        if (members === undefined) {
-          members = cohort.filter((m) => m.mark !== px.stamp);
-          shared.set(ek, members);
+      if (def !== null && nLeft < cohort.length) {
+        if (lastList !== null && def === lastOut && ek === lastEk) lastList.push(nlri);
+        else {
+          let members = shared.get(ek);
+          if (members === undefined) {
+            members = cohort.filter((m) => m.mark !== px.stamp);
+            shared.set(ek, members);
+          }
+          lastList = batch.add(g, ek, members, fi, def, nlri, 1);
+          lastOut = def;
+          lastEk = ek;
         }
-        if (members.length > 0) batch.add(g, ek, members, fi, def, nlri, 1);
       }
       done.push(e);
       if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
