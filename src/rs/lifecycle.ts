@@ -131,7 +131,7 @@ export class Lifecycle {
     s.up = up;
     for (const fam of info.families) {
       if (!this.s.rsFamilies.has(fam)) continue;
-      up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: false });
+      up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: false, start: -1, lapped: false });
       const list = this.s.active.get(fam);
       if (list === undefined) this.s.active.set(fam, [s]);
       else list.push(s);
@@ -257,7 +257,7 @@ export class Lifecycle {
       // RFC 7313 §4: BoRR, the Adj-RIB-Out, then EoRR.
       this.output.writeRaw(s, this.s.encoder.encodeRouteRefresh(afi, safi, 1, up.codec));
     }
-    up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: true });
+    up.fam.set(fam, { kind: 'dump', cursor: -1, refresh: true, start: -1, lapped: false });
     this.s.pumpQueue.add(s);
     this.s.kick();
   }

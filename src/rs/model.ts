@@ -87,12 +87,19 @@ export interface Sink {
 /**
  * Per family of a session: a dump (initial, or a route refresh) walks the
  * table in entry-id order; `cursor` is the id of the last entry visited.
- * During an initial dump, entries past the cursor count as "nothing sent
- * yet" and are left to the dump. (An entry created below the cursor, in a
- * reused id, counts as visited: it is new, so nothing was sent for it, and
+ * During an initial dump, entries not visited yet count as "nothing sent
+ * yet" and are left to the dump. (An entry created among the visited ids, in
+ * a reused id, counts as visited: it is new, so nothing was sent for it, and
  * the normal change processing sends it.)
+ *
+ * An initial dump that joined the shared walk of its output group (output.ts
+ * pumpSession) at id `start` visits (start, limit) first, then laps: (start,
+ * limit) and [0, cursor] are visited. A dump from the beginning has start -1
+ * and never laps.
  */
-export type FamilyState = { kind: 'dump'; cursor: number; refresh: boolean } | { kind: 'synced' };
+export type FamilyState =
+  | { kind: 'dump'; cursor: number; refresh: boolean; start: number; lapped: boolean }
+  | { kind: 'synced' };
 
 /** One BGP session (client, address). Holds its Adj-RIB-In; Adj-RIB-Out lives on the prefix entries. */
 export interface Session {

@@ -6,10 +6,22 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Nlri } from '../bgp/types.ts';
-import type { EntryId, Group, OutRef, Session } from './model.ts';
+import type { EntryId, FamilyState, Group, OutRef, Session } from './model.ts';
 import { OutBatch } from './packer.ts';
 import type { CoreState } from './state.ts';
 import { NONE } from './store.ts';
+
+type DumpState = Extract<FamilyState, { kind: 'dump' }>;
+
+/** What a pump's dump walks add to: the batch, the entries visited, the families finished per session. */
+interface DumpWork {
+  batch: OutBatch;
+  done: EntryId[];
+  after: { s: Session; fam: string; refresh: boolean }[];
+  deadline: number;
+  /** Work done in this pump (entries, skipped ids a little), against batchSize. */
+  n: number;
+}
 
 interface Change {
   group: Group;
@@ -27,7 +39,9 @@ interface Change {
 export function reached(st: CoreState, s: Session, e: EntryId): boolean {
   const f = s.up?.fam.get(st.entries.fam(e));
   if (f === undefined) return false;
-  return f.kind === 'synced' || f.refresh || e <= f.cursor;
+  if (f.kind === 'synced' || f.refresh) return true;
+  // A dump visits (start, limit), then, if it joined a shared walk under way, laps to [0, cursor] (model.ts).
+  return f.lapped ? e > f.start || e <= f.cursor : e > f.start && e <= f.cursor;
 }
 
 export class Output {
@@ -50,7 +64,6 @@ export class Output {
     },
     ss: [] as Session[],
     st: [] as (OutRef | null)[],
-    joined: [] as Session[],
     excl: [] as Session[],
     changes: new Map<string, Change>(),
   };
@@ -80,23 +93,7 @@ export class Output {
     // fresh arrays and closures here were half of all the garbage of a
     // full-table load (bench/lib/memprobe.js IXRS_BENCH_ALLOCPROF).
     const px = this.px;
-    px.stamp = ++this.stamp;
-    px.fam = fam;
-    px.n = 0;
-    this.s.adjOut.forEach(e, px.mark);
-    if (w !== NONE) {
-      dec.client(w).sessions.forEach(px.mark);
-      for (const c of dec.exportExceptions(w, this.s.clientList)) c.sessions.forEach(px.mark);
-      const g = this.s.nhs.globalOf(this.s.paths.nh[w]!);
-      if (fi.afi === 1 && g.v6) {
-        // RFC 8950: sessions without extended next hop cannot take this winner.
-        for (const s of this.s.active.get(fam) ?? [])
-          if (!s.up!.extendedNextHop.has(fam)) px.mark(s);
-      }
-      // Reachability (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
-      const down = g.downList;
-      for (let i = 0; i < down.length; i++) this.s.clientList[down[i]!]!.sessions.forEach(px.mark);
-    }
+    this.markDiffering(e, w, fi.afi, fam);
     // forEach, and only when not empty: an iterator object per prefix otherwise.
     if (this.s.blockedSet.size > 0) this.s.blockedSet.forEach(px.mark);
     if (this.s.dumping.size > 0) this.s.dumping.forEach(px.mark);
@@ -107,7 +104,6 @@ export class Output {
     const ss = px.ss;
     const st = px.st;
     let nss = 0;
-    let nJoined = 0;
     const regDelta = oldDefault === null ? 1 : newDefault === null ? -1 : 0;
     if (px.changes.size > 0) px.changes.clear(); // clear() allocates a new table
     for (let i = 0; i < nSpecials; i++) {
@@ -137,8 +133,9 @@ export class Output {
       if (d === old) continue;
       const delta = old === null ? 1 : d === null ? -1 : 0;
       if (d === newDefault && oldDefault !== newDefault) {
-        // Same bytes as everyone else gets: share their UPDATE, fix the held count here.
-        px.joined[nJoined++] = s;
+        // Same bytes as everyone else gets: share their UPDATE, fix the held
+        // count here. Marked as joined (-stamp: marking is over for this entry).
+        s.mark = -px.stamp;
         up.held += delta - regDelta;
         continue;
       }
@@ -158,18 +155,42 @@ export class Output {
     }
     if (oldDefault !== newDefault && this.s.active.get(fam)?.length) {
       // Everyone else: old shared answer -> new shared answer.
-      const joined = px.joined;
       const excl = px.excl;
       let nExcl = 0;
       for (let i = 0; i < nSpecials; i++) {
         const s = specials[i]!;
-        let j = 0;
-        while (j < nJoined && joined[j] !== s) j++;
-        if (j === nJoined) excl[nExcl++] = s;
+        if (s.mark !== -px.stamp) excl[nExcl++] = s;
       }
       for (const g of this.s.groupList)
         batch.addAllBut(g, excl, nExcl, fam, fi, newDefault, nlri0, regDelta);
     }
+  }
+
+  /**
+   * Marks (px.mark: Session.mark = px.stamp, listed in px.specials) the
+   * sessions whose answer for `e` may differ from the shared one
+   * (outRef(w, 1)): those holding an exception, the winner's own client,
+   * clients its export policy treats differently, clients without extended
+   * next hop for an IPv6 next hop, clients that cannot reach the next hop.
+   */
+  markDiffering(e: EntryId, w: number, afi: number, fam: string): void {
+    const px = this.px;
+    px.stamp = ++this.stamp;
+    px.fam = fam;
+    px.n = 0;
+    this.s.adjOut.forEach(e, px.mark);
+    if (w === NONE) return;
+    const dec = this.s.decision;
+    dec.client(w).sessions.forEach(px.mark);
+    for (const c of dec.exportExceptions(w, this.s.clientList)) c.sessions.forEach(px.mark);
+    const g = this.s.nhs.globalOf(this.s.paths.nh[w]!);
+    if (afi === 1 && g.v6) {
+      // RFC 8950: sessions without extended next hop cannot take this winner.
+      for (const s of this.s.active.get(fam) ?? []) if (!s.up!.extendedNextHop.has(fam)) px.mark(s);
+    }
+    // Reachability (rs-bfd-profile §5): only clients that cannot reach the winner's next hop differ.
+    const down = g.downList;
+    for (let i = 0; i < down.length; i++) this.s.clientList[down[i]!]!.sessions.forEach(px.mark);
   }
 
   addChange(s: Session, o: OutRef | null, tx: number, delta: number): void {
@@ -315,51 +336,230 @@ export class Output {
         break;
       }
     }
-    const after: { fam: string; refresh: boolean }[] = [];
+    const after: DumpWork['after'] = [];
     if (n < this.s.batchSize) {
+      const w: DumpWork = { batch, done, after, deadline, n };
       for (const [fam, st] of up.fam) {
         if (st.kind !== 'dump') continue;
-        const slot = E.famSlotIfKnown(fam);
-        while (n < this.s.batchSize) {
-          // The next entry of the family in id order.
-          const limit = E.limit;
-          let e = st.cursor + 1;
-          while (e < limit && (!E.live(e) || E.famOf(e) !== slot)) e++;
-          if (e >= limit) {
-            up.fam.set(fam, { kind: 'synced' });
-            after.push({ fam, refresh: st.refresh });
-            break;
-          }
-          n += (e - st.cursor) >> 6; // skipped ids count a little
-          st.cursor = e;
-          this.processEntryOne(e, s, batch, st.refresh ? 'refresh' : 'dump');
-          done.push(e);
-          if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
-        }
-        if (n >= this.s.batchSize) break;
+        if (st.refresh || up.addPathTx.has(fam)) this.dumpAlone(s, fam, st, w);
+        else this.dumpShared(s, fam, st, w);
+        if (w.n >= this.s.batchSize) break;
       }
     }
     this.flushBatch(batch);
-    for (const { fam, refresh } of after) {
+    for (const { s: m, fam, refresh } of after) {
+      const mu = m.up;
+      if (mu === null) continue;
       const [afi, safi] = fam.split('/').map(Number) as [number, number];
       if (!refresh) {
         // RFC 4724 §2: End-of-RIB after the initial update.
-        this.writeRaw(s, this.s.encoder.encodeEndOfRib(afi, safi, up.codec));
-      } else if (up.enhancedRefresh) {
+        this.writeRaw(m, this.s.encoder.encodeEndOfRib(afi, safi, mu.codec));
+      } else if (mu.enhancedRefresh) {
         // RFC 7313 §4: EoRR ends the re-advertisement.
-        this.writeRaw(s, this.s.encoder.encodeRouteRefresh(afi, safi, 2, up.codec));
+        this.writeRaw(m, this.s.encoder.encodeRouteRefresh(afi, safi, 2, mu.codec));
       }
     }
     for (const e of done) E.maybeDelete(e);
+    for (const { s: m } of after) if (m !== s) this.endDumping(m);
     if (s.up !== up) return false;
-    if (this.s.dumping.has(s)) {
-      let initial = false;
-      for (const st of up.fam.values()) if (st.kind === 'dump' && !st.refresh) initial = true;
-      if (!initial) this.s.dumping.delete(s);
-    }
+    this.endDumping(s);
     if (up.dirty.size > 0) return true;
     for (const st of up.fam.values()) if (st.kind === 'dump') return true;
     return false;
+  }
+
+  /** Takes `s` out of the dumping set once no initial dump of it is left. */
+  private endDumping(s: Session): void {
+    const up = s.up;
+    if (up === null || !this.s.dumping.has(s)) return;
+    for (const st of up.fam.values()) if (st.kind === 'dump' && !st.refresh) return;
+    this.s.dumping.delete(s);
+  }
+
+  /**
+   * The next entries of a dump of `s` alone (route refresh, ADD-PATH) in id
+   * order; adds to the work count `w.n`.
+   */
+  private dumpAlone(s: Session, fam: string, st: DumpState, w: DumpWork): void {
+    const { batch, done, after, deadline } = w;
+    let n = w.n;
+    const E = this.s.entries;
+    const slot = E.famSlotIfKnown(fam);
+    while (n < this.s.batchSize) {
+      // The next entry of the family in id order.
+      const limit = E.limit;
+      let e = st.cursor + 1;
+      while (e < limit && (!E.live(e) || E.famOf(e) !== slot)) e++;
+      if (e >= limit) {
+        s.up!.fam.set(fam, { kind: 'synced' });
+        after.push({ s, fam, refresh: st.refresh });
+        break;
+      }
+      n += (e - st.cursor) >> 6; // skipped ids count a little
+      st.cursor = e;
+      this.processEntryOne(e, s, batch, st.refresh ? 'refresh' : 'dump');
+      done.push(e);
+      if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
+    }
+    w.n = n;
+  }
+
+  /**
+   * The next entries of an initial dump, walked once for every session of
+   * the output group whose initial dump of `fam` is at the same point (the
+   * cohort): each entry's shared answer goes into one bucket for all of them,
+   * encoded once (packer.ts); only the sessions whose answer may differ
+   * (markDiffering) are evaluated one by one. A dump that has not begun joins
+   * the walk of a dump under way at its cursor, walks to the end of the table
+   * with it, then laps to walk [0, start] (FamilyState). Blocked sessions are
+   * left out of the cohort and go on alone (at their own cursor) once
+   * drained. Adds to the work count `w.n` (per entry, not per session).
+   */
+  private dumpShared(s: Session, fam: string, st: DumpState, w: DumpWork): void {
+    const { batch, done, after, deadline } = w;
+    let n = w.n;
+    const E = this.s.entries;
+    const g = s.up!.group;
+    const dumpOf = (m: Session): DumpState | null => {
+      const mu = m.up;
+      if (mu === null || mu.group !== g || mu.addPathTx.has(fam)) return null;
+      const mt = mu.fam.get(fam);
+      return mt !== undefined && mt.kind === 'dump' && !mt.refresh ? mt : null;
+    };
+    if (st.cursor === -1 && st.start === -1 && !st.lapped) {
+      for (const m of g.members) {
+        const mt = m === s ? null : dumpOf(m);
+        if (mt !== null && !mt.lapped && mt.cursor > -1) {
+          st.start = mt.cursor;
+          st.cursor = mt.cursor;
+          break;
+        }
+      }
+    }
+    let cohort: Session[] = [];
+    let states: DumpState[] = [];
+    /** In the lap: the lowest start of the cohort (its first member to finish). */
+    let end = Number.POSITIVE_INFINITY;
+    for (const m of g.members) {
+      if (m !== s && m.up?.blocked) continue;
+      const mt = dumpOf(m);
+      if (mt === null || mt.cursor !== st.cursor || mt.lapped !== st.lapped) continue;
+      cohort.push(m);
+      states.push(mt);
+      if (mt.lapped && mt.start < end) end = mt.start;
+    }
+    const slot = E.famSlotIfKnown(fam);
+    const fi = this.s.famInfos[slot]!;
+    const dec = this.s.decision;
+    const adj = this.s.adjOut;
+    const px = this.px;
+    /** Bucket members by the slots of the cohort members left out (ek below). */
+    const shared = new Map<string, Session[]>();
+    // Per member (by cohort index), made once per call: its own bucket's key and
+    // members, and the shared bucket's key when it is the one left out (the
+    // usual case: the winner's own client). No string or array per entry.
+    let ones: { key: string; members: Session[]; ek: string }[] = [];
+    let ek0 = '';
+    const keys = (): void => {
+      // The cohort only shrinks (lapped members leave): its size tells its
+      // member sets apart in the batch.
+      ek0 = `D${cohort.length}:`;
+      ones = cohort.map((m) => ({ key: `${m.slot}`, members: [m], ek: `${ek0}${m.slot},` }));
+    };
+    keys();
+    /** The shared bucket last added to, its key and NLRI list (consecutive entries mostly share it). */
+    let lastOut: OutRef | null = null;
+    let lastEk = '';
+    let lastList: Nlri[] | null = null;
+    let cursor = st.cursor;
+    while (n < this.s.batchSize) {
+      // The next entry of the family in id order (in the lap: up to the highest start).
+      let e = cursor + 1;
+      while (e < E.limit && (!E.live(e) || E.famOf(e) !== slot)) e++;
+      if (e > end) {
+        // Lapped members whose start is behind: done.
+        const keep: Session[] = [];
+        const keepSt: DumpState[] = [];
+        end = Number.POSITIVE_INFINITY;
+        for (let i = 0; i < cohort.length; i++) {
+          const mt = states[i]!;
+          if (mt.start < e) {
+            cohort[i]!.up!.fam.set(fam, { kind: 'synced' });
+            after.push({ s: cohort[i]!, fam, refresh: false });
+            continue;
+          }
+          keep.push(cohort[i]!);
+          keepSt.push(mt);
+          if (mt.start < end) end = mt.start;
+        }
+        cohort = keep;
+        states = keepSt;
+        shared.clear();
+        keys();
+        lastList = null;
+        if (cohort.length === 0) {
+          w.n = n;
+          return;
+        }
+      }
+      if (e >= E.limit) {
+        for (let i = 0; i < cohort.length; i++) {
+          const mt = states[i]!;
+          if (!mt.lapped && mt.start > -1) {
+            mt.lapped = true;
+            mt.cursor = -1;
+          } else {
+            cohort[i]!.up!.fam.set(fam, { kind: 'synced' });
+            after.push({ s: cohort[i]!, fam, refresh: false });
+          }
+        }
+        w.n = n;
+        return;
+      }
+      n += (e - cursor) >> 6; // skipped ids count a little
+      cursor = e;
+      // A change not processed yet: processed now, so that the shared answer
+      // the cohort is sent is what every synced session holds (no exception
+      // per member); processed again later, with nothing left to send.
+      if (this.s.dirty.has(e)) this.processEntryAll(e, batch);
+      const win = E.head[e]!;
+      const def = win === NONE ? null : dec.outRef(win, 1);
+      const toAll = def !== adj.outDefault(e);
+      this.markDiffering(e, win, fi.afi, fam);
+      const nlri: Nlri = { prefix: E.prefix(e) };
+      let ek = ek0;
+      let nLeft = 0;
+      for (let i = 0; i < cohort.length; i++) {
+        const m = cohort[i]!;
+        if (m.mark !== px.stamp) {
+          // Holds no exception (it would be marked): one only if the shared answer is new.
+          if (toAll) adj.set(e, m, def);
+          continue;
+        }
+        const one = ones[i]!;
+        ek = ++nLeft === 1 ? one.ek : `${ek}${m.slot},`;
+        const d = dec.desired(e, m);
+        adj.set(e, m, d);
+        if (d !== null) batch.add(g, one.key, one.members, fi, d, nlri, 1);
+      }
+      if (def !== null && nLeft < cohort.length) {
+        if (lastList !== null && def === lastOut && ek === lastEk) lastList.push(nlri);
+        else {
+          let members = shared.get(ek);
+          if (members === undefined) {
+            members = cohort.filter((m) => m.mark !== px.stamp);
+            shared.set(ek, members);
+          }
+          lastList = batch.add(g, ek, members, fi, def, nlri, 1);
+          lastOut = def;
+          lastEk = ek;
+        }
+      }
+      done.push(e);
+      if ((++n & 511) === 0 && performance.now() >= deadline) n = this.s.batchSize;
+    }
+    for (const mt of states) mt.cursor = cursor;
+    w.n = n;
   }
 
   constructor(s: CoreState) {

@@ -52,7 +52,11 @@ export class OutBatch {
     return this.buckets.size === 0;
   }
 
-  /** Adds `nlri` to the bucket of (group, family, out, delta, member set `membersKey`). */
+  /**
+   * Adds `nlri` to the bucket of (group, family, out, delta, member set
+   * `membersKey`). Returns the bucket's NLRI list: until the flush, a caller
+   * may push more NLRI of the same bucket there without a key.
+   */
   add(
     group: Group,
     membersKey: string,
@@ -61,7 +65,7 @@ export class OutBatch {
     out: OutRef | null,
     nlri: Nlri,
     delta: number,
-  ): void {
+  ): Nlri[] {
     const key = bucketKey(group, fam.slot, out, delta, membersKey);
     let b = this.buckets.get(key);
     if (b === undefined) {
@@ -69,6 +73,7 @@ export class OutBatch {
       this.buckets.set(key, b);
     }
     b.nlri.push(nlri);
+    return b.nlri;
   }
 
   /**

@@ -115,7 +115,13 @@ export class PathStore {
   sNext = new Int32Array(0);
   /** Reject reasons of rejected paths (rare: a side table). */
   readonly reasons = new Map<number, RejectCode[]>();
-  private readonly free: number[] = [];
+  /**
+   * Released ids, a stack: typed, as it holds every path after a mass session
+   * loss (500k ids: a JavaScript array of 4.4 MiB plus the copies its growth
+   * left to the next major GC); grown by transfer and given back once empty.
+   */
+  private free = new Int32Array(0);
+  private nFree = 0;
   private hwm = 0;
   size = 0;
 
@@ -126,8 +132,11 @@ export class PathStore {
    * every user overwrites.
    */
   alloc(): number {
-    let id = this.free.pop();
-    if (id === undefined) {
+    let id: number;
+    if (this.nFree > 0) {
+      id = this.free[--this.nFree]!;
+      if (this.nFree === 0 && this.free.length > 4096) this.free = new Int32Array(0);
+    } else {
       id = this.hwm++;
       if (id >= this.cap) this.grow(id + 1);
       this.next[id] = NONE;
@@ -158,7 +167,9 @@ export class PathStore {
     this.flags[id] = 0;
     this.reasons.delete(id);
     this.size--;
-    this.free.push(id);
+    if (this.nFree === this.free.length)
+      this.free = grown(this.free, nextCap(this.free.length, this.nFree + 1), 0);
+    this.free[this.nFree++] = id;
   }
 
   private grow(need: number): void {
@@ -517,6 +528,14 @@ export class IdQueue {
       this.tail = n;
     }
     this.buf[this.tail++] = id;
+  }
+
+  /** Whether `id` is queued (a deduplicating queue only; false otherwise). */
+  has(id: number): boolean {
+    const bits = this.bits;
+    if (bits === null) return false;
+    const byte = id >> 3;
+    return byte < bits.length && (bits[byte]! & (1 << (id & 7))) !== 0;
   }
 
   /** The next id, or NONE when empty. */

@@ -118,6 +118,90 @@ describe('initial dump and End-of-RIB', () => {
   });
 });
 
+describe('shared initial dumps', () => {
+  it('docs/architecture.md: sessions of one group joining a dump under way share its walk, then lap; each gets its view exactly once, End-of-RIB last', () => {
+    const l = lab({ batch: 8 });
+    l.up(65001);
+    l.up(65002);
+    l.send(65001, announce(range(120), attrs({ asPath: [65001, 5], nextHop: addrOf(65001) })));
+    l.send(65002, announce(range(80, 20), attrs({ asPath: [65002], nextHop: addrOf(65002) })));
+    const step = () => (l.rs as unknown as { step(): boolean }).step();
+    const joiners = new Map<number, FakePeer>();
+    const join = (asn: number) => joiners.set(asn, upUnflushed(l, asn));
+    // Two sessions up together, two more joining at different points of their walk,
+    // changes on both sides of the cursors meanwhile.
+    join(65010);
+    join(65011);
+    for (let i = 0; i < 4; i++) step();
+    join(65012);
+    for (let i = 0; i < 3; i++) step();
+    l.rs.receiveUpdate(
+      'AS65002',
+      announce([pfx(1), pfx(110)], attrs({ asPath: [65002], nextHop: addrOf(65002) })),
+    );
+    l.rs.receiveUpdate('AS65001', withdraw([pfx(2), pfx(119)]));
+    for (let i = 0; i < 2; i++) step();
+    join(65013);
+    l.rs.receiveUpdate('AS65002', withdraw([pfx(50)]));
+    l.rs.flush();
+    for (const [, p] of joiners) {
+      expect(p.rib.size).toBe(118);
+      expect(p.from(pfx(1))).toBe(65002);
+      expect(p.from(pfx(110))).toBe(65002);
+      expect(p.from(pfx(50))).toBe(65001);
+      expect(p.from(pfx(60))).toBe(65002);
+      expect(p.get(pfx(2))).toBeUndefined();
+      expect(p.get(pfx(119))).toBeUndefined();
+      expect(p.sent.at(-1)).toEqual({ kind: 'eor', afi: 1, safi: 1 });
+      expect(p.sent.filter((m) => m.kind === 'eor')).toHaveLength(1);
+      // Nothing withdrawn that the client never had, no prefix announced twice unchanged.
+      const seen = new Map<string, string>();
+      for (const u of p.updates()) {
+        for (const w of u.withdrawn) {
+          expect(seen.has(w.prefix)).toBe(true);
+          seen.delete(w.prefix);
+        }
+        for (const n of u.nlri) {
+          const k = JSON.stringify(u.attrs);
+
+          expect(seen.get(n.prefix)).not.toBe(k);
+          seen.set(n.prefix, k);
+        }
+      }
+    }
+  });
+
+  it('docs/architecture.md: sessions of one group that come up together are dumped with one encoding', () => {
+    const encodesFor = (joining: number[]): number => {
+      const l = lab({ batch: 8 });
+      l.up(65001);
+      l.send(65001, announce(range(60), attrs({ asPath: [65001], nextHop: addrOf(65001) })));
+      l.send(65001, announce(range(30, 30), attrs({ asPath: [65001, 7], nextHop: addrOf(65001) })));
+      const before = l.rs.stats().encodes;
+      const peers = joining.map((asn) => upUnflushed(l, asn));
+      l.rs.flush();
+      for (const p of peers) expect(p.rib.size).toBe(60);
+      return l.rs.stats().encodes - before;
+    };
+    const one = encodesFor([65010]);
+    expect(one).toBeGreaterThan(0);
+    expect(encodesFor([65010, 65011, 65012, 65013])).toBe(one);
+  });
+});
+
+/** A session of client `asn` up in group 'as4' (IPv4), nothing run yet (l.up flushes). */
+function upUnflushed(l: ReturnType<typeof lab>, asn: number): FakePeer {
+  const Peer = l.peers.values().next().value!.constructor as new (w: typeof l.wire) => FakePeer;
+  const p = new Peer(l.wire);
+  l.rs.addClient(clientCfg(asn));
+  l.rs.sessionUp(
+    `AS${asn}`,
+    { codec: { as4: true }, families: new Set(['1/1']), addPathTx: new Set(), groupKey: 'as4' },
+    p,
+  );
+  return p;
+}
+
 function clientCfg(asn: number) {
   return {
     id: `AS${asn}`,
