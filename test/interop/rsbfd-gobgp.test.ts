@@ -19,7 +19,7 @@ import { decodeMessage } from '../../src/bgp/codec.ts';
 import type { UpdateMessage } from '../../src/bgp/types.ts';
 import { decodeLsUpdate } from '../../src/bgpls/codec.ts';
 import { lsAsFixture } from '../bgpls/helpers.ts';
-import { tsharkFields } from './lib/bfd-daemons.ts';
+import { Capture, tsharkFields } from './lib/bfd-daemons.ts';
 import { type GoBgpLsPath, LsSpeaker, tsharkDecodeMessage } from './lib/bgpls.ts';
 import { DAEMON_PROGRAMS, type Daemon, nsRun } from './lib/daemons.ts';
 import { Lan, requirePrograms, waitFor } from './lib/netns.ts';
@@ -72,31 +72,9 @@ describe('RS-BFD requests seen by GoBGP 3.10 and tshark 4.0', () => {
     const mb = lan.add({ name: 'b', v4: `${B.v4}/24` });
     const mg = lan.add({ name: 'g', v4: `${G.v4}/24` });
     pcap = `${lan.logDir}/lan.pcap`;
-    writeFileSync(pcap, '');
-    const tshark = lan.spawnIn(
-      lan.switchNs,
-      'tshark',
-      ['-q', '-i', 'br0', '-w', pcap, '-f', 'tcp port 179'],
-      'tshark',
-    );
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      const t = setTimeout(() => reject(new Error(`tshark did not start: ${text}`)), 15_000);
-      tshark.stderr?.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (text.includes('Capturing on')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
-    stopCapture = async () => {
-      if (tshark.pid !== undefined && tshark.exitCode === null) {
-        const exited = new Promise<void>((r) => tshark.once('exit', () => r()));
-        process.kill(-tshark.pid, 'SIGINT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      }
-    };
+    const capture = new Capture(lan, lan.switchNs, pcap, 'br0', 'tshark', 'tcp port 179');
+    await capture.ready();
+    stopCapture = () => capture.stop();
     rs = new RouteServerProcess(lan, mrs, {
       rsAs: RS.as,
       routerId: RS.v4,

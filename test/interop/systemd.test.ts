@@ -12,11 +12,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adminSocketPath } from '../../src/ops/control.ts';
+import { freePort } from '../ops/lib/loopback.ts';
 import { finished, ixrsArgv, NODE, ROOT } from '../ops/subprocess.ts';
 import { execStartArgs, hasSystemdAnalyze, UNITS, verifyUnit } from '../ops/systemd-units.ts';
 
@@ -42,17 +42,6 @@ describe('contrib/systemd (systemd-analyze verify)', () => {
 // directory the user owns (RuntimeDirectory=), given to the group. Another
 // user of the group reads with `ixrs show` and is refused `ixrs session reset`;
 // the service user may reset.
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
 describe('the service as its own user: group reads, only the owner changes state', () => {
   const SERVICE = { uid: 65534, gid: 65534 };
   const READER = { uid: 65533, gid: 65534 };

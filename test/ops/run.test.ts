@@ -3,7 +3,6 @@
 // shutdown message (RFC 9003) and exits 0.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,20 +11,8 @@ import type { Negotiated } from '../../src/bgp/negotiate.ts';
 import { BgpSpeaker, type PeerDown } from '../../src/bgp/speaker.ts';
 import { controlRequest } from '../../src/ops/control.ts';
 import { ipv4ToU32 } from '../../src/ops/daemon.ts';
+import { freePort, sleep } from './lib/loopback.ts';
 import { finished, ROOT, runIxrs, spawnIxrs } from './subprocess.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('ixrs run (subprocess)', () => {
   let dir: string;

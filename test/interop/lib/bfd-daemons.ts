@@ -277,17 +277,22 @@ export class Capture {
   readonly process: ChildProcess;
   private started: Promise<void>;
 
-  /** ns: a member's namespace (or lan.switchNs, iface 'br0', to see the whole LAN). */
-  constructor(lan: Lan, ns: string, file: string, iface = 'lan0', name = `tshark-${iface}`) {
+  /**
+   * ns: a member's namespace (or lan.switchNs, iface 'br0', to see the whole LAN);
+   * filter: a capture filter (BFD and ICMP by default, 'tcp port 179' for BGP).
+   */
+  constructor(
+    lan: Lan,
+    ns: string,
+    file: string,
+    iface = 'lan0',
+    name = `tshark-${iface}`,
+    filter = 'udp or icmp or icmp6',
+  ) {
     this.file = file;
     writeFileSync(file, '');
     chmodSync(file, 0o666);
-    this.process = lan.spawnIn(
-      ns,
-      'tshark',
-      ['-i', iface, '-w', file, '-q', '-f', 'udp or icmp or icmp6'],
-      name,
-    );
+    this.process = lan.spawnIn(ns, 'tshark', ['-i', iface, '-w', file, '-q', '-f', filter], name);
     this.started = new Promise((resolveStart, reject) => {
       let text = '';
       this.process.stderr?.on('data', (d: Buffer) => {

@@ -7,11 +7,13 @@
 // gobgpd re-advertises each side's routes to the other, so A and B also
 // receive GoBGP's own encoding. tshark captures the LAN bridge.
 
-import { type ChildProcess, execFileSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { FixtureLs, FixtureNlri, FixtureNode } from '../../bgpls/helpers.ts';
 import type { LsItemSpec, LsSpeakerSpec } from '../bin/ls-speaker.ts';
+import { Capture } from './bfd-daemons.ts';
 import { nsRun } from './daemons.ts';
+import { JsonLinesChild } from './json-child.ts';
 import { Lan, type Member, waitFor } from './netns.ts';
 
 export type { LsItemSpec } from '../bin/ls-speaker.ts';
@@ -40,56 +42,14 @@ export interface LsEvent {
   [k: string]: unknown;
 }
 
+type LsCommand =
+  | { cmd: 'withdraw' | 'announce'; peer: string; items: LsItemSpec[] }
+  | { cmd: 'exit' };
+
 /** The ls-speaker process in a member namespace, with its events. */
-export class LsSpeaker {
-  readonly name: string;
-  readonly events: LsEvent[] = [];
-  readonly child: ChildProcess;
-  private readonly cmdFile: string;
-  private buf = '';
-
+export class LsSpeaker extends JsonLinesChild<LsEvent, LsCommand> {
   constructor(lan: Lan, member: Member, name: string, spec: LsSpeakerSpec) {
-    this.name = name;
-    const specFile = `${lan.logDir}/${name}.spec.json`;
-    this.cmdFile = `${lan.logDir}/${name}.commands.jsonl`;
-    writeFileSync(specFile, JSON.stringify(spec, null, 2));
-    writeFileSync(this.cmdFile, '');
-    this.child = lan.spawnIn(member.ns, process.execPath, [PROGRAM, specFile, this.cmdFile], name);
-    this.child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString('utf8');
-      let i = this.buf.indexOf('\n');
-      while (i >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (line.startsWith('{')) {
-          try {
-            this.events.push(JSON.parse(line) as LsEvent);
-          } catch {
-            // not ours
-          }
-        }
-        i = this.buf.indexOf('\n');
-      }
-    });
-  }
-
-  waitEvent(what: string, pred: (e: LsEvent) => boolean, timeoutMs = 60_000): Promise<LsEvent> {
-    return waitFor(
-      `${this.name}: ${what}`,
-      () => {
-        if (this.child.exitCode !== null)
-          throw new Error(`${this.name} exited (${this.child.exitCode})`);
-        return this.events.find(pred);
-      },
-      timeoutMs,
-      100,
-    );
-  }
-
-  command(
-    c: { cmd: 'withdraw' | 'announce'; peer: string; items: LsItemSpec[] } | { cmd: 'exit' },
-  ): void {
-    appendFileSync(this.cmdFile, `${JSON.stringify(c)}\n`);
+    super(PROGRAM, lan, member, name, spec);
   }
 }
 
@@ -184,24 +144,8 @@ export async function startLsLab(): Promise<LsLab> {
     const ma = lan.add({ name: 'a', v4: `${A.v4}/24`, v6: `${A.v6}/64` });
     const mb = lan.add({ name: 'b', v4: `${B.v4}/24`, v6: `${B.v6}/64` });
     const pcap = `${lan.logDir}/lan.pcap`;
-    writeFileSync(pcap, '');
-    const tshark = lan.spawnIn(
-      lan.switchNs,
-      'tshark',
-      ['-q', '-i', 'br0', '-w', pcap, '-f', 'tcp port 179'],
-      'tshark',
-    );
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      const t = setTimeout(() => reject(new Error(`tshark did not start: ${text}`)), 15_000);
-      tshark.stderr?.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (text.includes('Capturing on')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
+    const capture = new Capture(lan, lan.switchNs, pcap, 'br0', 'tshark', 'tcp port 179');
+    await capture.ready();
     const conf = `${lan.logDir}/gobgpd.toml`;
     writeFileSync(conf, gobgpConfig());
     lan.spawnIn(
@@ -275,13 +219,7 @@ export async function startLsLab(): Promise<LsLab> {
         const out = await nsRun(g.ns, process.execPath, [PATHS, String(API), neighbor]);
         return JSON.parse(out) as GoBgpLsPath[];
       },
-      async stopCapture() {
-        if (tshark.pid !== undefined && tshark.exitCode === null) {
-          const exited = new Promise<void>((r) => tshark.once('exit', () => r()));
-          process.kill(-tshark.pid, 'SIGINT');
-          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        }
-      },
+      stopCapture: () => capture.stop(),
       destroy() {
         lan.destroy();
       },

@@ -1,63 +1,20 @@
 // Runs test/interop/bin/speaker.ts (the ixrs BGP speaker driven by a JSON spec)
 // in a member namespace and collects its JSON-line events.
 
-import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
 import type { SpeakerEvent, SpeakerSpec } from '../bin/speaker.ts';
-import { type Lan, type Member, waitFor } from './netns.ts';
+import { JsonLinesChild } from './json-child.ts';
+import type { Lan, Member } from './netns.ts';
 
 export type { SpeakerEvent, SpeakerSpec } from '../bin/speaker.ts';
 
 const PROGRAM = new URL('../bin/speaker.ts', import.meta.url).pathname;
 
-export class IxrsSpeaker {
-  readonly name: string;
-  readonly events: SpeakerEvent[] = [];
-  readonly child: ChildProcess;
-  private readonly cmdFile: string;
-  private buf = '';
+type SpeakerCommand = { cmd: 'stop'; peer?: string; message?: string } | { cmd: 'exit' };
 
+/** test/interop/bin/speaker.ts in a member namespace; commands: stop a peer with a shutdown message, exit. */
+export class IxrsSpeaker extends JsonLinesChild<SpeakerEvent, SpeakerCommand> {
   constructor(lan: Lan, member: Member, name: string, spec: SpeakerSpec) {
-    this.name = name;
-    const specFile = `${lan.logDir}/${name}.spec.json`;
-    this.cmdFile = `${lan.logDir}/${name}.commands.jsonl`;
-    writeFileSync(specFile, JSON.stringify(spec, null, 2));
-    writeFileSync(this.cmdFile, '');
-    this.child = lan.spawnIn(member.ns, process.execPath, [PROGRAM, specFile, this.cmdFile], name);
-    this.child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString('utf8');
-      let i = this.buf.indexOf('\n');
-      while (i >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (line.startsWith('{')) {
-          try {
-            this.events.push(JSON.parse(line) as SpeakerEvent);
-          } catch {
-            // not ours
-          }
-        }
-        i = this.buf.indexOf('\n');
-      }
-    });
-  }
-
-  /** Waits for an event matching `pred` (already seen ones count). */
-  waitEvent(
-    what: string,
-    pred: (e: SpeakerEvent) => boolean,
-    timeoutMs = 60_000,
-  ): Promise<SpeakerEvent> {
-    return waitFor(
-      `${this.name}: ${what}`,
-      () => {
-        if (this.child.exitCode !== null)
-          throw new Error(`${this.name} exited (${this.child.exitCode})`);
-        return this.events.find(pred);
-      },
-      timeoutMs,
-      100,
-    );
+    super(PROGRAM, lan, member, name, spec);
   }
 
   established(peer: string): SpeakerEvent | undefined {
@@ -66,11 +23,6 @@ export class IxrsSpeaker {
 
   updatesFrom(peer: string): SpeakerEvent[] {
     return this.events.filter((e) => e.event === 'update' && e.peer === peer);
-  }
-
-  /** Sends a command line (see speaker.ts): stop a peer with a shutdown message, exit. */
-  command(c: { cmd: 'stop'; peer?: string; message?: string } | { cmd: 'exit' }): void {
-    appendFileSync(this.cmdFile, `${JSON.stringify(c)}\n`);
   }
 }
 

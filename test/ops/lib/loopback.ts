@@ -126,26 +126,5 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * Polls `f` every `every` ms until it gives a value (not undefined; a throw
- * counts as not yet) and returns it; throws naming `what` after `ms`.
- */
-export async function waitFor<T>(
-  what: string,
-  f: () => T | undefined | Promise<T | undefined>,
-  ms = 30_000,
-  every = 200,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = await f();
-    } catch {
-      v = undefined; // not yet
-    }
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
+/** Polls until a value comes (src/lab/netns.ts; a throw or false counts as not yet). */
+export { waitFor } from '../../../src/lab/netns.ts';
