@@ -35,8 +35,8 @@
 // 1000) and one web page's event stream open (bench/lib/http-poll.ts, from the
 // clients' side); it prints the convergence cost of that load (goal < 10 %).
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,22 @@ if (!Number.isInteger(httpPollers) || httpPollers < 0 || httpPollers > 1000)
 const POLL = new URL('./lib/http-poll.ts', import.meta.url).pathname;
 const nodeFlags = (values['ixrs-node-flags'] ?? '').split(' ').filter((x) => x !== '');
 const GEN = new URL('./lib/gen.ts', import.meta.url).pathname;
+const ROOT = new URL('../', import.meta.url).pathname;
+
+/**
+ * ixrs as an operator runs it is dist/ (bin/ixrs.js falls back to the
+ * TypeScript sources when dist/ is older than src/, and the type stripper
+ * costs ~20 MiB of RSS and some speed), so the tree under test is built first:
+ * a stale dist/ would measure something no one deploys. A tree from before
+ * scripts/build.js has no dist/ and runs as it always did.
+ */
+function buildIxrs(root: string): void {
+  const script = join(root, 'scripts/build.js');
+  if (!existsSync(script)) return;
+  console.log(`building ${root} (npm run build) so that ixrs runs dist/`);
+  const r = spawnSync(process.execPath, [script], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`build of ${root} failed (status ${r.status})`);
+}
 const la = () =>
   loadavg()
     .map((x) => x.toFixed(2))
@@ -534,6 +550,7 @@ if (which.includes('bird')) {
   console.log(v);
 }
 if (which.includes('bird') && mode !== 'netns') throw new Error('BIRD needs --net netns (root)');
+if (which.includes('ixrs')) buildIxrs(values['ixrs-root'] ?? ROOT);
 const benchNet = mode === 'netns' ? new BenchNet(N) : null;
 const cleanup = () => {
   for (const c of live) c.kill('SIGKILL');

@@ -56,6 +56,7 @@ import { startHttp } from './http/index.ts';
 import { NhibTelemetry } from './http/nhib-metrics.ts';
 import type { HttpServer } from './http/server.ts';
 import { InputGate } from './input-gate.ts';
+import { MemoryReclaimer } from './memory.ts';
 import type { CoreQueries } from './model.ts';
 
 export interface DaemonOptions {
@@ -180,6 +181,7 @@ export class Daemon {
   private readonly log: pino.Logger;
   private readonly bindings = new Map<string, Binding>();
   private stopping: Promise<void> | null = null;
+  private readonly memory: MemoryReclaimer;
   /** RS-BFD (docs/rs-bfd-profile.md): the clients' NHIBs, requests and reports. */
   readonly nhib: Nhib;
   readonly rsbfd: RsBfd;
@@ -191,6 +193,7 @@ export class Daemon {
     this.config = cfg;
     this.log = opts.logger;
     this.httpConfig = opts.http === undefined ? cfg.ixrs.http : opts.http;
+    this.memory = new MemoryReclaimer({ log: this.log.child({ component: 'memory' }) });
     this.core = new RouteServer({
       policy: createPolicy(cfg),
       encoder: codecEncoder,
@@ -202,6 +205,8 @@ export class Daemon {
       onInputDrain: () => this.inputGate.drained(),
       // Only called after construction (rsbfd is set below).
       onNextHopUsage: (ev) => this.rsbfd.nextHopUsage(ev),
+      // Gives memory back after a mass session loss (ops/memory.ts).
+      onSettled: (ev) => this.memory.settled(ev),
       log: this.log.child({ component: 'rs' }),
     });
     const rsBfd = cfg.ixrs.rsBfd;

@@ -90,7 +90,21 @@ export interface RouteServerOptions {
    */
   inputHighWater?: number;
   onInputDrain?: () => void;
+  /**
+   * Called when the core runs out of work after some paths were released
+   * (session loss, withdrawals): how many since the last call, and how many
+   * are left. The process can give memory back after a mass session loss
+   * (ops/memory.ts) instead of waiting for the garbage collector's next turn.
+   */
+  onSettled?: (ev: SettledEvent) => void;
   log?: Log;
+}
+
+export interface SettledEvent {
+  /** Paths released since the last onSettled. */
+  pathsReleased: number;
+  /** Paths held now (accepted and kept rejected). */
+  paths: number;
 }
 
 export interface SessionInfo {

@@ -47,6 +47,7 @@ export type {
   SessionInfo,
   SessionRef,
   SessionSnapshot,
+  SettledEvent,
   Timers,
 } from './api.ts';
 export type { Sink } from './model.ts';

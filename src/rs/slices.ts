@@ -50,6 +50,11 @@ export class Slices {
   }
 
   wakeIdle(): void {
+    const released = this.s.paths.released - this.releasedSeen;
+    if (released > 0 && this.onSettled !== undefined) {
+      this.releasedSeen = this.s.paths.released;
+      this.onSettled({ pathsReleased: released, paths: this.s.paths.size });
+    }
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
@@ -121,8 +126,14 @@ export class Slices {
     });
   }
 
+  private readonly onSettled: RouteServerOptions['onSettled'];
+
+  /** PathStore.released at the last onSettled. */
+  private releasedSeen = 0;
+
   constructor(s: CoreState, input: Input, output: Output, opts: RouteServerOptions) {
     this.s = s;
+    this.onSettled = opts.onSettled;
     this.input = input;
     this.output = output;
     this.scheduler =

@@ -124,6 +124,8 @@ export class PathStore {
   private nFree = 0;
   private hwm = 0;
   size = 0;
+  /** Paths released so far (monotonic): RouteServerOptions.onSettled reports the difference. */
+  released = 0;
 
   /**
    * A path id. A fresh one has its links set to NONE here rather than by a
@@ -167,6 +169,7 @@ export class PathStore {
     this.flags[id] = 0;
     this.reasons.delete(id);
     this.size--;
+    this.released++;
     if (this.nFree === this.free.length)
       this.free = grown(this.free, nextCap(this.free.length, this.nFree + 1), 0);
     this.free[this.nFree++] = id;
