@@ -47,8 +47,6 @@ export class MemoryReclaimer {
   /** Paths released and not yet collected after. */
   private pending = 0;
   private last = Number.NEGATIVE_INFINITY;
-  /** Collections run (metrics, tests). */
-  collections = 0;
 
   constructor(opts: ReclaimOptions = {}) {
     this.gc = 'gc' in opts ? opts.gc : exposedGc();
@@ -75,7 +73,6 @@ export class MemoryReclaimer {
     this.pending = 0;
     this.last = t;
     this.gc();
-    this.collections++;
     this.log?.debug(
       { pathsReleased: released, paths: ev.paths, ms: Math.round(this.now() - t) },
       'full garbage collection after paths were released',
@@ -87,5 +84,5 @@ export class MemoryReclaimer {
 /** V8's collector when the process runs with --expose-gc. */
 function exposedGc(): (() => void) | undefined {
   const g: unknown = (globalThis as { gc?: unknown }).gc;
-  return typeof g === 'function' ? () => (g as () => void)() : undefined;
+  return typeof g === 'function' ? (g as () => void) : undefined;
 }

@@ -28,6 +28,11 @@ export class Slices {
   /** Longest slice so far, ms (the event loop was busy with route work that long). */
   maxSliceMs = 0;
 
+  private readonly onSettled: RouteServerOptions['onSettled'];
+
+  /** PathStore.released at the last onSettled. */
+  private releasedSeen = 0;
+
   hasWork(): boolean {
     return (
       this.input.hasWork() ||
@@ -125,11 +130,6 @@ export class Slices {
       this.kick();
     });
   }
-
-  private readonly onSettled: RouteServerOptions['onSettled'];
-
-  /** PathStore.released at the last onSettled. */
-  private releasedSeen = 0;
 
   constructor(s: CoreState, input: Input, output: Output, opts: RouteServerOptions) {
     this.s = s;
